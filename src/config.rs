@@ -1,0 +1,250 @@
+//! `migsafe.toml` and the validated `Settings` the library runs with.
+//!
+//! The file is found upward from the current directory (or named with `--config`). Unknown
+//! keys are an error naming the key, so that a typo never silently disables a check.
+
+use crate::model::{Layout, Severity};
+use anyhow::{bail, Context as _, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE_NAME: &str = "migsafe.toml";
+
+/// A rule's configured level: a severity, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Off,
+    On(Severity),
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "off" | "none" | "ignore" => Level::Off,
+            "info" => Level::On(Severity::Info),
+            "warning" | "warn" => Level::On(Severity::Warning),
+            "error" => Level::On(Severity::Error),
+            _ => return None,
+        })
+    }
+}
+
+/// Size thresholds for size-aware severity and batching advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// Below both: lock and rewrite findings are info.
+    pub small_table_rows: i64,
+    pub small_table_bytes: i64,
+    /// Above either: lock and rewrite findings are errors.
+    pub large_table_rows: i64,
+    pub large_table_bytes: i64,
+    /// DML estimated above this many rows should be batched.
+    pub batch_rows: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            small_table_rows: 10_000,
+            small_table_bytes: 10 * 1024 * 1024,
+            large_table_rows: 1_000_000,
+            large_table_bytes: 1024 * 1024 * 1024,
+            batch_rows: 100_000,
+        }
+    }
+}
+
+/// `[require]`: which people facts every migration must have, and at what severity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequireFile {
+    owner: Option<String>,
+    expect: Option<String>,
+    rollback: Option<String>,
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Default paths when none are given on the command line.
+    paths: Option<Vec<PathBuf>>,
+    layout: Option<String>,
+    fail_on: Option<String>,
+    /// Owner used when neither an annotation nor CODEOWNERS names one.
+    owner: Option<String>,
+    require: Option<RequireFile>,
+    rules: Option<BTreeMap<String, String>>,
+    thresholds: Option<Thresholds>,
+}
+
+/// The threshold that decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Severity(Severity),
+    Never,
+}
+
+impl FailOn {
+    pub fn parse(s: &str) -> Option<FailOn> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "never" => FailOn::Never,
+            other => match Level::parse(other)? {
+                Level::On(sev) => FailOn::Severity(sev),
+                Level::Off => FailOn::Never,
+            },
+        })
+    }
+}
+
+/// Everything the review needs to know about the user's choices, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Per-rule overrides by rule name.
+    pub rules: BTreeMap<String, Level>,
+    pub default_owner: Option<String>,
+    pub thresholds: Thresholds,
+    pub layout: Option<Layout>,
+    pub paths: Vec<PathBuf>,
+    pub fail_on: FailOn,
+    /// Directory the config file was found in (CODEOWNERS and relative paths start here).
+    pub root: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rules: BTreeMap::new(),
+            default_owner: None,
+            thresholds: Thresholds::default(),
+            layout: None,
+            paths: Vec::new(),
+            fail_on: FailOn::Severity(Severity::Error),
+            root: PathBuf::from("."),
+        }
+    }
+}
+
+impl Settings {
+    /// The severity a rule runs at, or `None` when it is off.
+    pub fn level(&self, rule: &crate::rules::Rule) -> Option<Severity> {
+        match self.rules.get(rule.name) {
+            Some(Level::Off) => None,
+            Some(Level::On(sev)) => Some(*sev),
+            None => Some(rule.severity),
+        }
+    }
+
+    /// Reads `path` into settings.
+    pub fn from_file(path: &Path) -> Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("Failed to read config {}", path.display()))?;
+        let root = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        Settings::from_toml(&text, root)
+            .with_context(|| format!("Failed to load config {}", path.display()))
+    }
+
+    /// Parses the text of a `migsafe.toml`.
+    pub fn from_toml(text: &str, root: PathBuf) -> Result<Settings> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut settings = Settings {
+            root,
+            ..Settings::default()
+        };
+        if let Some(paths) = file.paths {
+            settings.paths = paths;
+        }
+        if let Some(layout) = file.layout {
+            settings.layout = Some(parse_layout(&layout)?);
+        }
+        if let Some(fail_on) = file.fail_on {
+            settings.fail_on = FailOn::parse(&fail_on).with_context(|| {
+                format!("fail_on = {fail_on:?} is not one of error, warning, info, never")
+            })?;
+        }
+        settings.default_owner = file.owner;
+        if let Some(t) = file.thresholds {
+            settings.thresholds = t;
+        }
+        if let Some(req) = file.require {
+            for (key, rule, value) in [
+                ("owner", "missing-owner", req.owner),
+                ("expect", "missing-expected-result", req.expect),
+                ("rollback", "missing-rollback", req.rollback),
+            ] {
+                if let Some(v) = value {
+                    let level = Level::parse(&v).with_context(|| {
+                        format!("require.{key} = {v:?} is not one of off, info, warning, error")
+                    })?;
+                    settings.rules.insert(rule.to_string(), level);
+                }
+            }
+        }
+        for (name, value) in file.rules.unwrap_or_default() {
+            let Some(rule) = crate::rules::find(&name) else {
+                bail!("rules.{name}: unknown rule (run `migsafe rules` for the catalog)");
+            };
+            let level = Level::parse(&value).with_context(|| {
+                format!("rules.{name} = {value:?} is not one of off, info, warning, error")
+            })?;
+            settings.rules.insert(rule.name.to_string(), level);
+        }
+        Ok(settings)
+    }
+
+    /// Finds `migsafe.toml` in `start` or its ancestors.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        start
+            .ancestors()
+            .map(|dir| dir.join(CONFIG_FILE_NAME))
+            .find(|p| p.is_file())
+    }
+}
+
+pub fn parse_layout(name: &str) -> Result<Layout> {
+    Layout::parse(name).with_context(|| {
+        let all: Vec<_> = Layout::ALL.iter().map(|l| l.as_str()).collect();
+        format!("unknown layout {name:?}; expected one of {}", all.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_the_key() {
+        let err = Settings::from_toml("fail_onn = \"error\"", ".".into()).unwrap_err();
+        assert!(format!("{err:#}").contains("fail_onn"), "{err:#}");
+    }
+
+    #[test]
+    fn unknown_rule_is_an_error() {
+        let err = Settings::from_toml("[rules]\nno-such-rule = \"off\"", ".".into()).unwrap_err();
+        assert!(format!("{err:#}").contains("no-such-rule"), "{err:#}");
+    }
+
+    #[test]
+    fn rule_levels_and_requirements_apply() {
+        let s = Settings::from_toml(
+            "fail_on = \"warning\"\n[require]\nowner = \"error\"\nrollback = \"off\"\n[rules]\ndrop-column = \"off\"\n[thresholds]\nbatch_rows = 5\n",
+            ".".into(),
+        )
+        .unwrap();
+        assert_eq!(s.fail_on, FailOn::Severity(Severity::Warning));
+        assert_eq!(s.level(crate::rules::by_name("drop-column")), None);
+        assert_eq!(
+            s.level(crate::rules::by_name("missing-owner")),
+            Some(Severity::Error)
+        );
+        assert_eq!(s.level(crate::rules::by_name("missing-rollback")), None);
+        assert_eq!(s.thresholds.batch_rows, 5);
+        assert_eq!(s.thresholds.large_table_rows, 1_000_000);
+    }
+}

@@ -1,0 +1,717 @@
+//! Our own model between the pipeline stages: what the loader found (`Migration`), what the
+//! parser understood (`Statement` and its `StatementKind`), and what the review concluded
+//! (`Finding`, `Report`). Rules only ever see these types, never sqlparser's AST, so that a
+//! statement understood by the keyword fallback is judged by the same rules.
+
+use serde::Serialize;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// How serious a finding is. Ordered so that `Error > Warning > Info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a finding rests on (PRODUCT.md §3). Ordered by strength.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    Static,
+    Catalog,
+    Execution,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Static => "static",
+            Evidence::Catalog => "catalog",
+            Evidence::Execution => "execution",
+        }
+    }
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The migration framework whose conventions a folder follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// Numbered `.sql` files, each run in its own transaction.
+    Plain,
+    Sqlx,
+    Diesel,
+    GolangMigrate,
+    Goose,
+    Dbmate,
+    Flyway,
+    Alembic,
+}
+
+impl Layout {
+    pub const ALL: [Layout; 8] = [
+        Layout::Plain,
+        Layout::Sqlx,
+        Layout::Diesel,
+        Layout::GolangMigrate,
+        Layout::Goose,
+        Layout::Dbmate,
+        Layout::Flyway,
+        Layout::Alembic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Plain => "plain",
+            Layout::Sqlx => "sqlx",
+            Layout::Diesel => "diesel",
+            Layout::GolangMigrate => "golang-migrate",
+            Layout::Goose => "goose",
+            Layout::Dbmate => "dbmate",
+            Layout::Flyway => "flyway",
+            Layout::Alembic => "alembic",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Layout> {
+        Layout::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A file as read from disk (or stdin), with the path as the user should see it.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path shown in reports: relative to the current directory when possible, `-` for stdin.
+    pub display: String,
+    /// Full text, with a UTF-8 BOM removed and nothing else changed (CRLF kept), so that byte
+    /// offsets map to the lines and columns an editor shows.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// 1-based (line, column) of a byte offset; the column counts characters.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+}
+
+/// A region of a file that holds SQL. `single_statement` marks regions that must not be split
+/// (goose `StatementBegin`/`StatementEnd` blocks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub range: Range<usize>,
+    pub single_statement: bool,
+}
+
+/// One direction (up or down) of a migration: which parts of which file hold its SQL.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub file: Arc<SourceFile>,
+    pub segments: Vec<Segment>,
+    /// Whether the framework wraps this part in one transaction.
+    pub transactional: bool,
+}
+
+/// What the loader knows about one migration before parsing.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// Path shown in reports (the up file, or the migration folder's up.sql).
+    pub path: String,
+    /// Version as the framework orders it (`20240101120000`, `V1.2`, alembic revision id).
+    pub version: Option<String>,
+    /// Human name (`add_orders_index`).
+    pub name: String,
+    pub layout: Layout,
+    /// Flyway repeatable migrations (`R__`) run after versioned ones whenever they change.
+    pub repeatable: bool,
+    pub up: Part,
+    /// The machine-readable rollback: a down/undo file or section.
+    pub down: Option<Part>,
+    /// Byte range of the file's leading comment block that carries owner/expect/rollback.
+    pub header: Range<usize>,
+    /// Problems the loader found in the file itself (e.g. a goose StatementBegin without End).
+    pub load_notes: Vec<LoadNote>,
+}
+
+/// A problem found while reading a migration's structure, reported as a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadNote {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// A schema-qualified name, normalised the way PostgreSQL resolves it: unquoted identifiers
+/// are lower-cased, quoted ones kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct QualifiedName {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+impl QualifiedName {
+    pub fn new(schema: Option<&str>, name: &str) -> Self {
+        QualifiedName {
+            schema: schema.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// Whether two names can denote the same object, treating a missing schema as a wildcard
+    /// (migrations rarely qualify names; `public.orders` and `orders` are the same table).
+    pub fn matches(&self, other: &QualifiedName) -> bool {
+        self.name == other.name
+            && match (&self.schema, &other.schema) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+}
+
+impl fmt::Display for QualifiedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(s) => write!(f, "{s}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// An expression kept as text plus the functions it calls, enough for volatility checks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Expr {
+    pub text: String,
+    /// Lower-cased names of called functions, including SQL-standard value functions
+    /// written without parentheses (`current_timestamp`).
+    pub functions: Vec<String>,
+}
+
+/// A column definition in `CREATE TABLE` or `ADD COLUMN`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ColumnDef {
+    pub name: String,
+    /// Lower-case type as written, normalised spacing: `integer`, `varchar(255)`,
+    /// `timestamp without time zone`, `serial`, `int[]`.
+    pub data_type: String,
+    pub not_null: bool,
+    pub default: Option<Expr>,
+    pub primary_key: bool,
+    pub unique: bool,
+    pub references: Option<ForeignKeyRef>,
+    pub check: Option<Expr>,
+    /// `GENERATED ALWAYS AS (...) STORED`
+    pub generated_stored: bool,
+    /// `GENERATED ... AS IDENTITY`
+    pub identity: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKeyRef {
+    pub table: QualifiedName,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    ForeignKey(ForeignKeyRef),
+    Check(Expr),
+    Exclusion,
+}
+
+/// A table constraint (`ADD CONSTRAINT`, or the constraint list of `CREATE TABLE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraint {
+    pub name: Option<String>,
+    pub kind: ConstraintKind,
+    pub columns: Vec<String>,
+    /// `ADD CONSTRAINT ... UNIQUE USING INDEX idx` / `PRIMARY KEY USING INDEX idx`
+    pub using_index: Option<String>,
+    pub not_valid: bool,
+}
+
+impl Constraint {
+    /// For `CHECK (col IS NOT NULL)`, the column it guarantees.
+    pub fn not_null_column(&self) -> Option<String> {
+        let ConstraintKind::Check(expr) = &self.kind else {
+            return None;
+        };
+        let text = expr.text.trim();
+        let text = text
+            .strip_prefix('(')
+            .and_then(|t| t.strip_suffix(')'))
+            .unwrap_or(text);
+        let lower = text.to_ascii_lowercase();
+        let col = lower.strip_suffix(" is not null")?.trim();
+        let col = col.trim_matches('"');
+        (!col.is_empty() && !col.contains(' ')).then(|| col.to_string())
+    }
+}
+
+/// One action of an `ALTER TABLE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterAction {
+    AddColumn {
+        column: ColumnDef,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        name: String,
+        if_exists: bool,
+    },
+    /// `ALTER COLUMN c [SET DATA] TYPE t [USING e]`
+    AlterColumnType {
+        column: String,
+        data_type: String,
+        using: Option<Expr>,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    SetDefault {
+        column: String,
+        default: Expr,
+    },
+    DropDefault {
+        column: String,
+    },
+    AddConstraint(Constraint),
+    ValidateConstraint {
+        name: String,
+    },
+    DropConstraint {
+        name: String,
+        if_exists: bool,
+    },
+    RenameColumn {
+        old: String,
+        new: String,
+    },
+    RenameTable {
+        new: String,
+    },
+    RenameConstraint {
+        old: String,
+        new: String,
+    },
+    AttachPartition {
+        partition: QualifiedName,
+    },
+    DetachPartition {
+        partition: QualifiedName,
+        concurrently: bool,
+    },
+    /// `ALTER COLUMN c ADD GENERATED ... AS IDENTITY`
+    AddIdentity {
+        column: String,
+    },
+    /// `SET LOGGED`, `SET UNLOGGED`, `SET TABLESPACE`, `SET ACCESS METHOD`: all rewrite.
+    SetStorage {
+        what: String,
+    },
+    /// Anything else, as lower-cased leading keywords (`enable trigger`, `owner to`).
+    Other(String),
+}
+
+/// Key of an index: a column name or an expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexKey {
+    Column(String),
+    Expression(String),
+}
+
+/// What a `REINDEX` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReindexTarget {
+    Index,
+    Table,
+    Schema,
+    Database,
+    System,
+}
+
+/// A rule-friendly description of one statement. Names are normalised; everything a rule
+/// needs is a field, everything else is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementKind {
+    CreateTable {
+        name: QualifiedName,
+        columns: Vec<ColumnDef>,
+        constraints: Vec<Constraint>,
+        if_not_exists: bool,
+        temporary: bool,
+        /// `PARTITION OF parent`
+        partition_of: Option<QualifiedName>,
+        /// `CREATE TABLE ... AS SELECT`
+        as_select: bool,
+    },
+    AlterTable {
+        name: QualifiedName,
+        if_exists: bool,
+        actions: Vec<AlterAction>,
+    },
+    DropTable {
+        names: Vec<QualifiedName>,
+        if_exists: bool,
+        cascade: bool,
+    },
+    CreateIndex {
+        name: Option<QualifiedName>,
+        table: QualifiedName,
+        keys: Vec<IndexKey>,
+        unique: bool,
+        concurrently: bool,
+        if_not_exists: bool,
+        /// `WHERE` of a partial index, as text.
+        predicate: Option<String>,
+        /// `USING gin` etc., lower-case; `None` means btree.
+        method: Option<String>,
+    },
+    DropIndex {
+        names: Vec<QualifiedName>,
+        concurrently: bool,
+        if_exists: bool,
+    },
+    AlterIndex {
+        name: QualifiedName,
+        /// lower-cased action keywords (`rename to`, `set tablespace`, `attach partition`)
+        action: String,
+    },
+    Reindex {
+        target: ReindexTarget,
+        name: Option<QualifiedName>,
+        concurrently: bool,
+    },
+    Vacuum {
+        full: bool,
+        tables: Vec<QualifiedName>,
+    },
+    Cluster {
+        table: Option<QualifiedName>,
+    },
+    RefreshMaterializedView {
+        name: QualifiedName,
+        concurrently: bool,
+    },
+    LockTable {
+        tables: Vec<QualifiedName>,
+        /// Upper-case mode as PostgreSQL names it (`ACCESS EXCLUSIVE`); default ACCESS EXCLUSIVE.
+        mode: String,
+    },
+    Truncate {
+        tables: Vec<QualifiedName>,
+    },
+    Update {
+        table: QualifiedName,
+        has_where: bool,
+    },
+    Delete {
+        table: QualifiedName,
+        has_where: bool,
+    },
+    Insert {
+        table: QualifiedName,
+        /// `INSERT ... SELECT` (rather than `VALUES`).
+        from_select: bool,
+    },
+    Select,
+    /// `CREATE [MATERIALIZED] VIEW`
+    CreateView {
+        name: QualifiedName,
+        materialized: bool,
+    },
+    DropSchema {
+        names: Vec<String>,
+        if_exists: bool,
+        cascade: bool,
+    },
+    DropDatabase {
+        name: String,
+    },
+    CreateSchema {
+        name: String,
+    },
+    /// `CREATE TYPE`, `ALTER TYPE ... ADD VALUE`, etc.
+    AlterType {
+        name: QualifiedName,
+        /// lower-cased action keywords (`add value`, `rename value`)
+        action: String,
+    },
+    AlterSequence {
+        name: QualifiedName,
+    },
+    /// `SET [LOCAL|SESSION] name = value`, also `set_config('name', 'value', ...)` via SELECT.
+    Set {
+        name: String,
+        value: String,
+        local: bool,
+    },
+    Begin,
+    Commit,
+    Rollback,
+    /// `DO $$ ... $$`: opaque procedural code.
+    Do,
+    /// Function/procedure/trigger definitions and other DDL the rules treat as harmless.
+    Other {
+        /// Lower-cased leading keywords, e.g. `create function`, `grant`, `comment on`.
+        keywords: String,
+    },
+    /// A psql meta-command such as `\set` or `\c`: not SQL.
+    PsqlMeta {
+        command: String,
+    },
+    /// Neither sqlparser nor the keyword fallback understood it.
+    Unparsed {
+        /// Why: the parser's message, an unterminated quote, a template placeholder...
+        reason: String,
+    },
+}
+
+/// Which parser produced the `StatementKind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParsedBy {
+    Sqlparser,
+    Fallback,
+    None,
+}
+
+/// A position in a file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One statement of a migration, with its exact place in the file.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// The statement's text as written (without the terminating semicolon).
+    pub text: String,
+    /// Byte range in the file.
+    pub range: Range<usize>,
+    pub start: Position,
+    pub end: Position,
+    /// Whether it runs inside a transaction (framework wrapping or an explicit BEGIN).
+    pub in_transaction: bool,
+    pub kind: StatementKind,
+    pub parsed_by: ParsedBy,
+    /// Comments written right before the statement (after the previous one), for
+    /// statement-level suppressions.
+    pub leading_comments: Vec<Comment>,
+}
+
+/// A comment found by the splitter, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// Text without the `--` or `/* */` markers, trimmed.
+    pub text: String,
+    pub start: Position,
+}
+
+/// Where an owner came from (PRODUCT.md §7 `owner_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerSource {
+    Annotation,
+    Codeowners,
+    Config,
+    None,
+}
+
+/// Status of a declared expected result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectStatus {
+    Met,
+    NotMet,
+    NotChecked,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Expected {
+    pub text: String,
+    pub status: ExpectStatus,
+    pub detail: String,
+    #[serde(skip)]
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackSource {
+    Annotation,
+    DownFile,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackStatus {
+    Restores,
+    Differs,
+    NotChecked,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rollback {
+    pub text: String,
+    pub source: RollbackSource,
+    pub status: RollbackStatus,
+    pub detail: String,
+    /// The author wrote `irreversible`: an explicit, allowed answer.
+    pub irreversible: bool,
+}
+
+/// The people facts of a migration (PRODUCT.md §2).
+#[derive(Debug, Clone, Serialize)]
+pub struct Metadata {
+    pub owner: Option<String>,
+    pub owner_source: OwnerSource,
+    pub expected: Vec<Expected>,
+    pub rollback: Rollback,
+}
+
+/// A migration after parsing and metadata extraction: what rules look at.
+#[derive(Debug, Clone)]
+pub struct ParsedMigration {
+    pub migration: Migration,
+    pub statements: Vec<Statement>,
+    pub down_statements: Vec<Statement>,
+    pub meta: Metadata,
+    /// All comments of the up part (suppressions are read from here).
+    pub comments: Vec<Comment>,
+}
+
+/// Measured or estimated facts attached to a finding.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Facts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_held_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_scans: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+}
+
+impl Facts {
+    pub fn is_empty(&self) -> bool {
+        *self == Facts::default()
+    }
+}
+
+/// One risk found in one statement (or migration), ready for every report format.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub code: &'static str,
+    pub severity: Severity,
+    pub evidence: Evidence,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub statement: String,
+    pub message: String,
+    pub why: &'static str,
+    pub instead: &'static str,
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(skip_serializing_if = "Facts::is_empty")]
+    pub facts: Facts,
+}
+
+/// A rule that could not run, and why (PRODUCT.md §3: never silently passed).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SkippedRule {
+    pub rule: &'static str,
+    pub reason: String,
+}
+
+/// A migration as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationSummary {
+    pub path: String,
+    pub version: Option<String>,
+    pub name: String,
+    pub layout: Layout,
+    pub in_transaction: bool,
+    pub statements: usize,
+    pub owner: Option<String>,
+    pub owner_source: OwnerSource,
+    pub expected: Vec<Expected>,
+    pub rollback: Rollback,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+/// Everything one run concluded; every output format renders this and nothing else.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub evidence: Evidence,
+    pub migrations: Vec<MigrationSummary>,
+    pub findings: Vec<Finding>,
+    pub skipped_rules: Vec<SkippedRule>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Highest severity present, if any finding exists.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}

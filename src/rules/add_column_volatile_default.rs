@@ -1,0 +1,23 @@
+//! `add-column-volatile-default`: TODO(placeholder until the rule is written).
+
+use super::{Check, Context, Risk, Rule};
+use crate::model::Statement;
+use crate::model::{Evidence, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "M008",
+    name: "add-column-volatile-default",
+    severity: Severity::Warning,
+    evidence: Evidence::Static,
+    what: "",
+    why: "",
+    instead: "",
+    rollback: "",
+    bad: include_str!("../../fixtures/rules/add-column-volatile-default/bad.sql"),
+    good: include_str!("../../fixtures/rules/add-column-volatile-default/good.sql"),
+    check: Check::Statement(check),
+};
+
+fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
+    None
+}

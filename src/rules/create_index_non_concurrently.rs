@@ -1,0 +1,70 @@
+//! `create-index-non-concurrently`: a plain `CREATE INDEX` on an existing table.
+
+use super::{Check, Context, Risk, Rule};
+use crate::locks::LockMode;
+use crate::model::{Evidence, Severity, Statement, StatementKind};
+
+pub const RULE: Rule = Rule {
+    code: "M001",
+    name: "create-index-non-concurrently",
+    severity: Severity::Warning,
+    evidence: Evidence::Static,
+    what: "Flags `CREATE INDEX` without `CONCURRENTLY` on a table that existed before this migration.",
+    why: "A plain index build holds a SHARE lock on the table for the whole build: every INSERT, \
+          UPDATE and DELETE waits until the index is complete, which on a large table means \
+          minutes of blocked writes. (PostgreSQL docs: CREATE INDEX, \"Building Indexes Concurrently\".)",
+    instead: "Use `CREATE INDEX CONCURRENTLY` in a migration that does not run inside a \
+              transaction. It takes a SHARE UPDATE EXCLUSIVE lock, which lets reads and writes \
+              continue; if it fails it leaves an INVALID index to drop and retry.",
+    rollback: "`DROP INDEX CONCURRENTLY IF EXISTS <index>;`",
+    bad: include_str!("../../fixtures/rules/create-index-non-concurrently/bad.sql"),
+    good: include_str!("../../fixtures/rules/create-index-non-concurrently/good.sql"),
+    check: Check::Statement(check),
+};
+
+fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
+    let StatementKind::CreateIndex {
+        name,
+        table,
+        concurrently: false,
+        ..
+    } = &stmt.kind
+    else {
+        return None;
+    };
+    if ctx.table_is_new(table) {
+        return None;
+    }
+    let index = name
+        .as_ref()
+        .map(|n| format!("index {n}"))
+        .unwrap_or_else(|| "an index".to_string());
+    Some(
+        Risk::new(format!(
+            "Building {index} on {table} without CONCURRENTLY blocks writes to {table} until the build finishes"
+        ))
+        .on_table(table)
+        .with_lock(LockMode::Share),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::test_support::count;
+
+    #[test]
+    fn flags_plain_index_on_existing_table() {
+        assert_eq!(count(&RULE, "CREATE INDEX idx ON orders (customer_id);"), 1);
+        assert_eq!(count(&RULE, "create unique index on public.orders using btree (a, b) where b > 0;"), 1);
+    }
+
+    #[test]
+    fn ignores_concurrent_builds_and_new_tables() {
+        assert_eq!(count(&RULE, "CREATE INDEX CONCURRENTLY idx ON orders (customer_id);"), 0);
+        assert_eq!(
+            count(&RULE, "CREATE TABLE t (id bigint); CREATE INDEX t_idx ON t (id);"),
+            0
+        );
+    }
+}

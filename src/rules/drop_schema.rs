@@ -1,0 +1,23 @@
+//! `drop-schema`: TODO(placeholder until the rule is written).
+
+use super::{Check, Context, Risk, Rule};
+use crate::model::Statement;
+use crate::model::{Evidence, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "M025",
+    name: "drop-schema",
+    severity: Severity::Error,
+    evidence: Evidence::Static,
+    what: "",
+    why: "",
+    instead: "",
+    rollback: "",
+    bad: include_str!("../../fixtures/rules/drop-schema/bad.sql"),
+    good: include_str!("../../fixtures/rules/drop-schema/good.sql"),
+    check: Check::Statement(check),
+};
+
+fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
+    None
+}

@@ -1,0 +1,388 @@
+//! The rule catalog: one file per rule, registered in the sorted `RULES` slice.
+//!
+//! A rule is a record (code, name, default severity, evidence it needs, four text slots,
+//! bad and good example) plus a pure check. Checks never do I/O, never panic and never
+//! return `Result`: missing evidence gives a weaker message, not an error.
+
+use crate::config::Settings;
+use crate::locks::LockMode;
+use crate::model::{
+    AlterAction, Evidence, Facts, ParsedMigration, Position, QualifiedName,
+    Severity, Statement, StatementKind,
+};
+
+mod add_check_validating;
+mod add_column_required;
+mod add_column_volatile_default;
+mod add_exclusion_constraint;
+mod add_foreign_key_validating;
+mod add_stored_generated_or_serial_column;
+mod add_unique_constraint;
+mod char_column;
+mod column_type_change;
+mod concurrently_in_transaction;
+mod create_index_non_concurrently;
+mod delete_without_where;
+mod detach_partition_non_concurrently;
+mod drop_column;
+mod drop_database;
+mod drop_index_non_concurrently;
+mod drop_not_null;
+mod drop_schema;
+mod drop_table;
+mod int_primary_key;
+mod json_column;
+mod lock_table;
+mod lock_without_timeout;
+mod malformed_migration;
+mod missing_expected_result;
+mod missing_owner;
+mod missing_rollback;
+mod refresh_materialized_view_non_concurrently;
+mod reindex_non_concurrently;
+mod rename_column;
+mod rename_table;
+mod set_logged_or_tablespace;
+mod set_not_null;
+mod statements_after_exclusive_lock;
+mod suppression_without_reason;
+mod timestamp_without_time_zone;
+mod transaction_nesting;
+mod truncate_table;
+mod uncommitted_transaction;
+mod unparsed_statement;
+mod unused_suppression;
+mod update_without_where;
+mod vacuum_full_or_cluster;
+mod validate_in_same_transaction;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+/// How a rule is checked.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// Called once per statement of a migration's up part.
+    Statement(fn(&Context, &Statement) -> Option<Risk>),
+    /// Called once per migration (metadata rules).
+    Migration(fn(&MigrationContext) -> Option<Risk>),
+    /// Produced by the review engine itself (suppression bookkeeping, loader problems).
+    Engine,
+}
+
+/// One rule of the catalog.
+pub struct Rule {
+    /// Permanent code, `M` + three digits; never reused.
+    pub code: &'static str,
+    /// kebab-case name that reads as "allow <name>".
+    pub name: &'static str,
+    pub severity: Severity,
+    /// The least evidence the rule needs; with less it is listed as skipped.
+    pub evidence: Evidence,
+    /// What it flags.
+    pub what: &'static str,
+    /// Why that is risky.
+    pub why: &'static str,
+    /// The safer alternative.
+    pub instead: &'static str,
+    /// How to roll back the flagged change.
+    pub rollback: &'static str,
+    /// A migration that triggers exactly this rule (fixtures/rules/<name>/bad.sql).
+    pub bad: &'static str,
+    /// Its safe counterpart, which triggers nothing (fixtures/rules/<name>/good.sql).
+    pub good: &'static str,
+    pub check: Check,
+}
+
+/// What a check found; the engine adds location, owner and the rule's texts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Risk {
+    pub message: String,
+    pub table: Option<QualifiedName>,
+    pub facts: Facts,
+    /// Overrides the rule's default severity (e.g. size-aware severity).
+    pub severity: Option<Severity>,
+    /// For migration-level risks: where to point (default: line 1).
+    pub position: Option<Position>,
+}
+
+impl Risk {
+    pub fn new(message: impl Into<String>) -> Self {
+        Risk {
+            message: message.into(),
+            ..Risk::default()
+        }
+    }
+
+    pub fn on_table(mut self, table: &QualifiedName) -> Self {
+        self.table = Some(table.clone());
+        self
+    }
+
+    pub fn with_lock(mut self, mode: LockMode) -> Self {
+        self.facts.lock = Some(mode.pg_name().to_string());
+        self.facts.blocks = Some(mode.blocks().to_string());
+        self
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
+        self
+    }
+}
+
+/// What a migration-level check sees.
+pub struct MigrationContext<'a> {
+    pub migration: &'a ParsedMigration,
+    pub settings: &'a Settings,
+}
+
+/// What the statements before the current one did, within the same migration.
+///
+/// Built incrementally by the engine (`MigrationState::apply`) so that checks stay O(1) per
+/// statement even on huge files.
+#[derive(Debug, Default, Clone)]
+pub struct MigrationState {
+    /// Tables created earlier in this migration: new and empty, so lock and rewrite rules
+    /// do not apply to them.
+    pub created_tables: Vec<QualifiedName>,
+    /// `SET lock_timeout` (or `SET LOCAL`) ran earlier in this migration.
+    pub lock_timeout_set: bool,
+    /// An explicit `BEGIN` is open.
+    pub explicit_transaction: bool,
+    /// Earlier statement (index, table) in the still-open transaction that took an ACCESS
+    /// EXCLUSIVE lock on an existing table.
+    pub exclusive_lock: Option<(usize, QualifiedName)>,
+    /// (table, column) pairs guaranteed by a validated `CHECK (col IS NOT NULL)`.
+    pub not_null_checks: Vec<(QualifiedName, String)>,
+    /// Constraints added `NOT VALID` earlier in this migration.
+    pub not_valid_constraints: Vec<NotValidConstraint>,
+}
+
+/// A constraint added with `NOT VALID`, remembered until it is validated.
+#[derive(Debug, Clone)]
+pub struct NotValidConstraint {
+    pub table: QualifiedName,
+    pub name: String,
+    /// For `CHECK (col IS NOT NULL)`: the column.
+    pub not_null_column: Option<String>,
+    /// Added inside the transaction that is still open (cleared at COMMIT).
+    pub in_open_transaction: bool,
+}
+
+impl MigrationState {
+    pub fn table_is_new(&self, table: &QualifiedName) -> bool {
+        self.created_tables.iter().any(|t| t.matches(table))
+    }
+
+    /// Folds one statement's effect into the state (called after the statement's checks).
+    pub fn apply(&mut self, index: usize, stmt: &Statement) {
+        use StatementKind::*;
+        match &stmt.kind {
+            CreateTable { name, .. } | CreateView { name, .. } => {
+                self.created_tables.push(name.clone());
+            }
+            Set { name, .. } if name.eq_ignore_ascii_case("lock_timeout") => {
+                self.lock_timeout_set = true;
+            }
+            Begin => self.explicit_transaction = true,
+            Commit | Rollback => {
+                self.explicit_transaction = false;
+                self.exclusive_lock = None;
+                for c in &mut self.not_valid_constraints {
+                    c.in_open_transaction = false;
+                }
+            }
+            AlterTable { name, actions, .. } => {
+                for action in actions {
+                    match action {
+                        AlterAction::AddConstraint(c) if c.not_valid => {
+                            if let Some(cname) = &c.name {
+                                self.not_valid_constraints.push(NotValidConstraint {
+                                    table: name.clone(),
+                                    name: cname.clone(),
+                                    not_null_column: c.not_null_column(),
+                                    in_open_transaction: stmt.in_transaction,
+                                });
+                            }
+                        }
+                        AlterAction::AddConstraint(c) => {
+                            if let Some(col) = c.not_null_column() {
+                                self.not_null_checks.push((name.clone(), col));
+                            }
+                        }
+                        AlterAction::ValidateConstraint { name: cname } => {
+                            let col = self
+                                .not_valid_constraints
+                                .iter()
+                                .find(|c| c.table.matches(name) && &c.name == cname)
+                                .and_then(|c| c.not_null_column.clone());
+                            if let Some(col) = col {
+                                self.not_null_checks.push((name.clone(), col));
+                            }
+                        }
+                        AlterAction::RenameTable { new } => {
+                            if let Some(t) =
+                                self.created_tables.iter_mut().find(|t| t.matches(name))
+                            {
+                                t.name = new.clone();
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        if stmt.in_transaction && self.exclusive_lock.is_none() {
+            if let Some(lock) = crate::locks::strongest_lock(&stmt.kind) {
+                if lock.mode == LockMode::AccessExclusive && !self.table_is_new(&lock.table) {
+                    self.exclusive_lock = Some((index, lock.table));
+                }
+            }
+        }
+        if !stmt.in_transaction {
+            self.exclusive_lock = None;
+        }
+    }
+}
+
+/// What a statement check sees: the migration, the statement's position in it, the state
+/// left by the statements before it, and the settings.
+pub struct Context<'a> {
+    pub migration: &'a ParsedMigration,
+    /// Index of the statement in `migration.statements`.
+    pub index: usize,
+    pub state: &'a MigrationState,
+    pub settings: &'a Settings,
+}
+
+impl Context<'_> {
+    /// Statements after the current one.
+    pub fn later(&self) -> &[Statement] {
+        &self.migration.statements[self.index + 1..]
+    }
+
+    /// Statements before the current one.
+    pub fn earlier(&self) -> &[Statement] {
+        &self.migration.statements[..self.index]
+    }
+
+    /// Whether the table was created earlier in this migration (new and empty).
+    pub fn table_is_new(&self, table: &QualifiedName) -> bool {
+        self.state.table_is_new(table)
+    }
+}
+
+/// The catalog, sorted by code. `registry_is_sorted_and_unique` guards the order.
+pub const RULES: &[&Rule] = &[
+    &create_index_non_concurrently::RULE,
+    &drop_index_non_concurrently::RULE,
+    &reindex_non_concurrently::RULE,
+    &concurrently_in_transaction::RULE,
+    &add_foreign_key_validating::RULE,
+    &add_check_validating::RULE,
+    &set_not_null::RULE,
+    &add_column_volatile_default::RULE,
+    &add_column_required::RULE,
+    &column_type_change::RULE,
+    &add_unique_constraint::RULE,
+    &add_exclusion_constraint::RULE,
+    &add_stored_generated_or_serial_column::RULE,
+    &vacuum_full_or_cluster::RULE,
+    &refresh_materialized_view_non_concurrently::RULE,
+    &detach_partition_non_concurrently::RULE,
+    &lock_without_timeout::RULE,
+    &statements_after_exclusive_lock::RULE,
+    &lock_table::RULE,
+    &rename_column::RULE,
+    &rename_table::RULE,
+    &drop_column::RULE,
+    &drop_table::RULE,
+    &drop_database::RULE,
+    &drop_schema::RULE,
+    &truncate_table::RULE,
+    &drop_not_null::RULE,
+    &update_without_where::RULE,
+    &delete_without_where::RULE,
+    &int_primary_key::RULE,
+    &timestamp_without_time_zone::RULE,
+    &char_column::RULE,
+    &json_column::RULE,
+    &transaction_nesting::RULE,
+    &uncommitted_transaction::RULE,
+    &validate_in_same_transaction::RULE,
+    &set_logged_or_tablespace::RULE,
+    &missing_owner::RULE,
+    &missing_expected_result::RULE,
+    &missing_rollback::RULE,
+    &unparsed_statement::RULE,
+    &unused_suppression::RULE,
+    &suppression_without_reason::RULE,
+    &malformed_migration::RULE,
+];
+
+
+/// Looks a rule up by name or code (case-insensitive).
+pub fn find(name_or_code: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| {
+        r.name.eq_ignore_ascii_case(name_or_code) || r.code.eq_ignore_ascii_case(name_or_code)
+    })
+}
+
+/// The rule with this exact name; the engine's own rules are always registered.
+pub fn by_name(name: &str) -> &'static Rule {
+    find(name).unwrap_or_else(|| unreachable!("rule {name} is registered"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn registry_is_sorted_and_unique() {
+        let mut codes = HashSet::new();
+        let mut names = HashSet::new();
+        for pair in RULES.windows(2) {
+            assert!(
+                pair[0].code < pair[1].code,
+                "{} must come before {}",
+                pair[1].code,
+                pair[0].code
+            );
+        }
+        for rule in RULES {
+            assert!(codes.insert(rule.code), "duplicate code {}", rule.code);
+            assert!(names.insert(rule.name), "duplicate name {}", rule.name);
+            assert!(
+                rule.code.len() == 4 && rule.code.starts_with('M'),
+                "bad code {}",
+                rule.code
+            );
+            assert!(
+                rule.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{} is not kebab-case",
+                rule.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_has_docs_and_examples() {
+        for rule in RULES {
+            for (slot, text) in [
+                ("what", rule.what),
+                ("why", rule.why),
+                ("instead", rule.instead),
+                ("rollback", rule.rollback),
+                ("bad example", rule.bad),
+                ("good example", rule.good),
+            ] {
+                assert!(!text.trim().is_empty(), "{} has no {slot}", rule.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! `set-logged-or-tablespace`: TODO(placeholder until the rule is written).
+
+use super::{Check, Context, Risk, Rule};
+use crate::model::Statement;
+use crate::model::{Evidence, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "M037",
+    name: "set-logged-or-tablespace",
+    severity: Severity::Warning,
+    evidence: Evidence::Static,
+    what: "",
+    why: "",
+    instead: "",
+    rollback: "",
+    bad: include_str!("../../fixtures/rules/set-logged-or-tablespace/bad.sql"),
+    good: include_str!("../../fixtures/rules/set-logged-or-tablespace/good.sql"),
+    check: Check::Statement(check),
+};
+
+fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
+    None
+}

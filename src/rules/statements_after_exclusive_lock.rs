@@ -1,0 +1,23 @@
+//! `statements-after-exclusive-lock`: TODO(placeholder until the rule is written).
+
+use super::{Check, Context, Risk, Rule};
+use crate::model::Statement;
+use crate::model::{Evidence, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "M018",
+    name: "statements-after-exclusive-lock",
+    severity: Severity::Warning,
+    evidence: Evidence::Static,
+    what: "",
+    why: "",
+    instead: "",
+    rollback: "",
+    bad: include_str!("../../fixtures/rules/statements-after-exclusive-lock/bad.sql"),
+    good: include_str!("../../fixtures/rules/statements-after-exclusive-lock/good.sql"),
+    check: Check::Statement(check),
+};
+
+fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
+    None
+}

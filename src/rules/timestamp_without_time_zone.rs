@@ -1,0 +1,23 @@
+//! `timestamp-without-time-zone`: TODO(placeholder until the rule is written).
+
+use super::{Check, Context, Risk, Rule};
+use crate::model::Statement;
+use crate::model::{Evidence, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "M031",
+    name: "timestamp-without-time-zone",
+    severity: Severity::Info,
+    evidence: Evidence::Static,
+    what: "",
+    why: "",
+    instead: "",
+    rollback: "",
+    bad: include_str!("../../fixtures/rules/timestamp-without-time-zone/bad.sql"),
+    good: include_str!("../../fixtures/rules/timestamp-without-time-zone/good.sql"),
+    check: Check::Statement(check),
+};
+
+fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
+    None
+}

@@ -1,0 +1,23 @@
+//! `vacuum-full-or-cluster`: TODO(placeholder until the rule is written).
+
+use super::{Check, Context, Risk, Rule};
+use crate::model::Statement;
+use crate::model::{Evidence, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "M014",
+    name: "vacuum-full-or-cluster",
+    severity: Severity::Warning,
+    evidence: Evidence::Static,
+    what: "",
+    why: "",
+    instead: "",
+    rollback: "",
+    bad: include_str!("../../fixtures/rules/vacuum-full-or-cluster/bad.sql"),
+    good: include_str!("../../fixtures/rules/vacuum-full-or-cluster/good.sql"),
+    check: Check::Statement(check),
+};
+
+fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
+    None
+}

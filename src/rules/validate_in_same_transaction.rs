@@ -1,0 +1,23 @@
+//! `validate-in-same-transaction`: TODO(placeholder until the rule is written).
+
+use super::{Check, Context, Risk, Rule};
+use crate::model::Statement;
+use crate::model::{Evidence, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "M036",
+    name: "validate-in-same-transaction",
+    severity: Severity::Warning,
+    evidence: Evidence::Static,
+    what: "",
+    why: "",
+    instead: "",
+    rollback: "",
+    bad: include_str!("../../fixtures/rules/validate-in-same-transaction/bad.sql"),
+    good: include_str!("../../fixtures/rules/validate-in-same-transaction/good.sql"),
+    check: Check::Statement(check),
+};
+
+fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
+    None
+}
