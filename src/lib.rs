@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod evidence;
 pub mod load;
 pub mod locks;
 pub mod metadata;

@@ -1,0 +1,1 @@
+//! Evidence from a real database: the only modules that talk to PostgreSQL.
