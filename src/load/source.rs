@@ -1,0 +1,216 @@
+//! Reading migration files: the paths reports show, folder listings, UTF-8 decoding (a BOM is
+//! dropped; invalid UTF-8 becomes a note instead of an error) and a per-run cache so that
+//! detection and building read each file once.
+
+use crate::model::{LoadNote, SourceFile};
+use anyhow::{anyhow, Context, Result};
+use std::collections::HashMap;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A file as the loader sees it: its text and, when the bytes were not UTF-8, the note saying
+/// where (the text is then a lossy copy kept only so that headers and positions still work).
+#[derive(Debug, Clone)]
+pub(super) struct Loaded {
+    pub file: Arc<SourceFile>,
+    pub bad_utf8: Option<LoadNote>,
+}
+
+/// One entry of a migrations folder.
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub name: String,
+    pub path: PathBuf,
+    pub display: String,
+    pub is_dir: bool,
+}
+
+/// The path as reports show it: relative to the current directory when under it, else as given,
+/// always with `/` separators and without `./` noise.
+pub(super) fn display_path(path: &Path) -> String {
+    if path.is_absolute() {
+        if let Ok(cwd) = std::env::current_dir() {
+            let bases = [cwd.clone(), cwd.canonicalize().unwrap_or(cwd)];
+            for base in &bases {
+                if let Ok(rel) = path.strip_prefix(base) {
+                    return join_components(rel);
+                }
+            }
+        }
+        return path.to_string_lossy().into_owned();
+    }
+    join_components(path)
+}
+
+fn join_components(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// The display of `name` inside a folder shown as `dir`.
+pub(super) fn join_display(dir: &str, name: &str) -> String {
+    if dir == "." || dir.is_empty() {
+        name.to_string()
+    } else if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The error for a path that cannot be read, worded like the shell does for a missing one.
+pub(super) fn read_error(display: &str, err: io::Error) -> anyhow::Error {
+    if err.kind() == io::ErrorKind::NotFound {
+        anyhow!("no such file or directory").context(format!("Failed to read {display}"))
+    } else {
+        anyhow::Error::new(err).context(format!("Failed to read {display}"))
+    }
+}
+
+/// Decodes bytes read from `display`: drops a UTF-8 BOM; invalid UTF-8 gives a lossy text and a
+/// note pointing at the first bad byte.
+pub(super) fn decode(display: &str, bytes: Vec<u8>) -> Loaded {
+    let bytes = match bytes.strip_prefix(BOM) {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Loaded {
+            file: Arc::new(SourceFile {
+                display: display.to_string(),
+                text,
+            }),
+            bad_utf8: None,
+        },
+        Err(err) => {
+            let offset = err.utf8_error().valid_up_to();
+            // The lossy text keeps the valid prefix byte for byte, so `offset` is where its
+            // first replacement character starts.
+            let file = SourceFile {
+                display: display.to_string(),
+                text: String::from_utf8_lossy(err.as_bytes()).into_owned(),
+            };
+            let (line, column) = file.line_col(offset);
+            Loaded {
+                file: Arc::new(file),
+                bad_utf8: Some(LoadNote {
+                    offset,
+                    message: format!(
+                        "not valid UTF-8 (first invalid byte at line {line}, column {column}); \
+                         save the file as UTF-8"
+                    ),
+                }),
+            }
+        }
+    }
+}
+
+/// Reads each file once per run.
+#[derive(Debug, Default)]
+pub(super) struct Reader {
+    cache: HashMap<PathBuf, Loaded>,
+}
+
+impl Reader {
+    pub fn read(&mut self, path: &Path, display: &str) -> Result<Loaded> {
+        if let Some(hit) = self.cache.get(path) {
+            return Ok(hit.clone());
+        }
+        let bytes = std::fs::read(path).map_err(|e| read_error(display, e))?;
+        let loaded = decode(display, bytes);
+        self.cache.insert(path.to_path_buf(), loaded.clone());
+        Ok(loaded)
+    }
+}
+
+/// The entries of `dir` sorted by name; hidden entries (`.keep`, `.git`) and names that are not
+/// UTF-8 are skipped. `recursive` descends into sub-folders (Flyway scans its locations so).
+pub(super) fn list_dir(dir: &Path, display: &str, recursive: bool) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    list_into(dir, display, recursive, &mut out)?;
+    Ok(out)
+}
+
+fn list_into(dir: &Path, display: &str, recursive: bool, out: &mut Vec<Entry>) -> Result<()> {
+    let reader = std::fs::read_dir(dir).map_err(|e| read_error(display, e))?;
+    let mut entries = Vec::new();
+    for item in reader {
+        let item = item.with_context(|| format!("Failed to read {display}"))?;
+        let Ok(name) = item.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = item.path();
+        // Follows symlinks, so a linked migration or folder counts like a real one.
+        let is_dir = path.is_dir();
+        entries.push(Entry {
+            display: join_display(display, &name),
+            name,
+            path,
+            is_dir,
+        });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    for entry in entries {
+        if recursive && entry.is_dir {
+            let (path, display) = (entry.path.clone(), entry.display.clone());
+            out.push(entry);
+            list_into(&path, &display, true, out)?;
+        } else {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_is_dropped_and_offsets_follow_the_stored_text() {
+        let loaded = decode("a.sql", b"\xEF\xBB\xBFSELECT 1;".to_vec());
+        assert_eq!(loaded.file.text, "SELECT 1;");
+        assert!(loaded.bad_utf8.is_none());
+    }
+
+    #[test]
+    fn invalid_utf8_points_at_the_first_bad_byte() {
+        let loaded = decode("a.sql", b"-- ok\nSELECT '\xE9t\xE9';".to_vec());
+        let note = loaded.bad_utf8.expect("invalid UTF-8 gives a note");
+        assert_eq!(note.offset, 14);
+        assert!(
+            note.message.contains("line 2, column 9"),
+            "{}",
+            note.message
+        );
+        assert_eq!(loaded.file.line_col(note.offset), (2, 9));
+    }
+
+    #[test]
+    fn displays_are_relative_and_slash_separated() {
+        assert_eq!(
+            display_path(Path::new("./migrations/x.sql")),
+            "migrations/x.sql"
+        );
+        assert_eq!(display_path(Path::new("migrations/")), "migrations");
+        assert_eq!(display_path(Path::new(".")), ".");
+        assert_eq!(join_display(".", "x.sql"), "x.sql");
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(display_path(&cwd.join("m").join("x.sql")), "m/x.sql");
+        assert_eq!(display_path(Path::new("/nowhere/x.sql")), "/nowhere/x.sql");
+    }
+}
