@@ -1,23 +1,122 @@
-//! `add-column-required`: TODO(placeholder until the rule is written).
+//! `add-column-required`: `ADD COLUMN ... NOT NULL` without a DEFAULT on an existing table,
+//! which fails as soon as the table has a row.
 
 use super::{Check, Context, Risk, Rule};
-use crate::model::Statement;
-use crate::model::{Evidence, Severity};
+use crate::locks::LockMode;
+use crate::model::{AlterAction, ColumnDef, Evidence, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
     code: "M009",
     name: "add-column-required",
     severity: Severity::Error,
     evidence: Evidence::Static,
-    what: "",
-    why: "",
-    instead: "",
-    rollback: "",
+    what: "Flags `ALTER TABLE ... ADD COLUMN ... NOT NULL` (or `PRIMARY KEY`) without a \
+           `DEFAULT` on a table that existed before this migration.",
+    why: "Existing rows have no value for the new column, so they would be NULL: on any table \
+          with at least one row PostgreSQL aborts with \"column ... contains null values\" and \
+          the migration fails in production although it passed on an empty development \
+          database. Application code that inserts without the new column fails as well until it \
+          is deployed. (PostgreSQL docs: ALTER TABLE, \"ADD COLUMN\".)",
+    instead: "Either give the column a constant default — `ALTER TABLE accounts ADD COLUMN plan \
+              text NOT NULL DEFAULT 'free';` is instant since PostgreSQL 11 — or add it nullable, \
+              backfill it in batches, and then enforce NOT NULL with `ADD CONSTRAINT ... CHECK \
+              (plan IS NOT NULL) NOT VALID`, `VALIDATE CONSTRAINT`, `SET NOT NULL`.",
+    rollback: "`ALTER TABLE <table> DROP COLUMN IF EXISTS <column>;`",
     bad: include_str!("../../fixtures/rules/add-column-required/bad.sql"),
     good: include_str!("../../fixtures/rules/add-column-required/good.sql"),
     check: Check::Statement(check),
 };
 
-fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
-    None
+/// Types that bring their own default (`nextval`), so existing rows do get a value.
+fn is_serial(data_type: &str) -> bool {
+    matches!(
+        data_type,
+        "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
+    )
+}
+
+fn fills_existing_rows(column: &ColumnDef) -> bool {
+    column.default.is_some()
+        || column.generated_stored
+        || column.identity
+        || is_serial(&column.data_type)
+}
+
+fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
+    let StatementKind::AlterTable { name, actions, .. } = &stmt.kind else {
+        return None;
+    };
+    if ctx.table_is_new(name) {
+        return None;
+    }
+    actions.iter().find_map(|action| {
+        let AlterAction::AddColumn { column, .. } = action else {
+            return None;
+        };
+        if !(column.not_null || column.primary_key) || fills_existing_rows(column) {
+            return None;
+        }
+        let constraint = if column.primary_key {
+            "PRIMARY KEY"
+        } else {
+            "NOT NULL"
+        };
+        Some(
+            Risk::new(format!(
+                "Adding column {name}.{} as {constraint} without a DEFAULT fails with \"column \
+                 contains null values\" as soon as {name} has a row; give it a constant DEFAULT \
+                 or add it nullable and backfill",
+                column.name
+            ))
+            .on_table(name)
+            .with_lock(LockMode::AccessExclusive),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::model::Severity;
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn flags_required_columns_without_default() {
+        let findings = check(&RULE, "ALTER TABLE accounts ADD COLUMN plan text NOT NULL;");
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Error);
+        assert!(findings[0].message.contains("accounts.plan"));
+        assert_eq!(findings[0].table.as_deref(), Some("accounts"));
+        assert_eq!(
+            count(
+                &RULE,
+                "alter table accounts add column external_id bigint primary key;"
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn allows_defaults_nullable_columns_and_self_filling_types() {
+        for sql in [
+            "ALTER TABLE accounts ADD COLUMN plan text NOT NULL DEFAULT 'free';",
+            "ALTER TABLE accounts ADD COLUMN plan text;",
+            "ALTER TABLE accounts ADD COLUMN seq bigserial NOT NULL;",
+            "ALTER TABLE accounts ADD COLUMN n bigint NOT NULL GENERATED ALWAYS AS IDENTITY;",
+            "ALTER TABLE accounts ADD COLUMN total bigint NOT NULL GENERATED ALWAYS AS (a + b) STORED;",
+        ] {
+            assert_eq!(count(&RULE, sql), 0, "{sql}");
+        }
+    }
+
+    #[test]
+    fn ignores_new_tables() {
+        assert_eq!(
+            count(
+                &RULE,
+                "CREATE TABLE carts (id bigint);\nALTER TABLE carts ADD COLUMN owner bigint NOT NULL;"
+            ),
+            0
+        );
+    }
 }

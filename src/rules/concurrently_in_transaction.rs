@@ -1,23 +1,191 @@
-//! `concurrently-in-transaction`: TODO(placeholder until the rule is written).
+//! `concurrently-in-transaction`: a `CONCURRENTLY` operation that PostgreSQL refuses to run
+//! inside a transaction block.
 
 use super::{Check, Context, Risk, Rule};
-use crate::model::Statement;
-use crate::model::{Evidence, Severity};
+use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
     code: "M004",
     name: "concurrently-in-transaction",
     severity: Severity::Error,
     evidence: Evidence::Static,
-    what: "",
-    why: "",
-    instead: "",
-    rollback: "",
+    what: "Flags `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... \
+           CONCURRENTLY` and `ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY` in a migration \
+           that runs inside a transaction.",
+    why: "These commands commit several transactions of their own internally, so PostgreSQL \
+          rejects them inside a transaction block (\"ERROR: CREATE INDEX CONCURRENTLY cannot run \
+          inside a transaction block\"): the migration fails on deploy even though it passed on \
+          a developer machine that ran it statement by statement. (PostgreSQL docs: CREATE \
+          INDEX, DROP INDEX, REINDEX and ALTER TABLE, \"CONCURRENTLY\".) `REFRESH MATERIALIZED \
+          VIEW CONCURRENTLY` is not affected: it may run in a transaction.",
+    instead: "Move the statement into its own migration that runs outside a transaction: \
+              `-- no-transaction` (sqlx, plain), `-- +goose NO TRANSACTION`, \
+              `-- migrate:up transaction:false` (dbmate), `executeInTransaction=false` \
+              (Flyway), `disable_ddl_transaction!` (Rails), `atomic = False` (Django), \
+              `autocommit_block()` (Alembic). Keep one concurrent statement per migration so that \
+              a failure leaves an obvious state (an INVALID index to drop and retry). Do not \
+              wrap it in an explicit BEGIN/COMMIT either.",
+    rollback: "Nothing was applied: the statement fails and the surrounding transaction rolls \
+               back.",
     bad: include_str!("../../fixtures/rules/concurrently-in-transaction/bad.sql"),
     good: include_str!("../../fixtures/rules/concurrently-in-transaction/good.sql"),
     check: Check::Statement(check),
 };
 
-fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
-    None
+fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
+    if !stmt.in_transaction {
+        return None;
+    }
+    let (command, object) = match &stmt.kind {
+        StatementKind::CreateIndex {
+            name,
+            table,
+            concurrently: true,
+            ..
+        } => (
+            "CREATE INDEX CONCURRENTLY",
+            match name {
+                Some(name) => format!("index {name} on {table}"),
+                None => format!("an index on {table}"),
+            },
+        ),
+        StatementKind::DropIndex {
+            names,
+            concurrently: true,
+            ..
+        } => (
+            "DROP INDEX CONCURRENTLY",
+            format!(
+                "index {}",
+                names
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        StatementKind::Reindex {
+            name,
+            concurrently: true,
+            ..
+        } => (
+            "REINDEX CONCURRENTLY",
+            name.as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "the indexes".to_string()),
+        ),
+        StatementKind::AlterTable { name, actions, .. } => {
+            let partition = actions.iter().find_map(|a| match a {
+                AlterAction::DetachPartition {
+                    partition,
+                    concurrently: true,
+                } => Some(partition),
+                _ => None,
+            })?;
+            (
+                "DETACH PARTITION CONCURRENTLY",
+                format!("partition {partition} of {name}"),
+            )
+        }
+        _ => return None,
+    };
+    let risk = Risk::new(format!(
+        "{command} cannot run inside a transaction block: PostgreSQL rejects the statement for \
+         {object} and the migration fails; run it in a migration without a transaction"
+    ));
+    Some(match &stmt.kind {
+        StatementKind::CreateIndex { table, .. } => risk.on_table(table),
+        StatementKind::AlterTable { name, .. } => risk.on_table(name),
+        _ => risk,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::model::Severity;
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn flags_concurrent_commands_inside_a_transaction() {
+        let findings = check(
+            &RULE,
+            "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);",
+        );
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Error);
+        assert!(findings[0].message.contains("orders_status_idx"));
+        assert_eq!(
+            count(&RULE, "DROP INDEX CONCURRENTLY orders_status_idx;"),
+            1
+        );
+        assert_eq!(
+            count(&RULE, "REINDEX INDEX CONCURRENTLY orders_status_idx;"),
+            1
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE measurements DETACH PARTITION measurements_2023 CONCURRENTLY;"
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn flags_an_explicit_transaction_in_a_non_transactional_migration() {
+        assert_eq!(
+            count(
+                &RULE,
+                "-- no-transaction\nBEGIN;\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\nCOMMIT;"
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn allows_concurrent_commands_outside_transactions() {
+        assert_eq!(
+            count(
+                &RULE,
+                "-- no-transaction\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\n\
+                 DROP INDEX CONCURRENTLY orders_old_idx;\nREINDEX TABLE CONCURRENTLY orders;"
+            ),
+            0
+        );
+    }
+
+    #[test]
+    fn allows_refresh_concurrently_and_plain_commands_in_a_transaction() {
+        assert_eq!(
+            count(&RULE, "REFRESH MATERIALIZED VIEW CONCURRENTLY sales_daily;"),
+            0
+        );
+        assert_eq!(
+            count(&RULE, "CREATE INDEX orders_status_idx ON orders (status);"),
+            0
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE measurements DETACH PARTITION measurements_2023;"
+            ),
+            0
+        );
+    }
+
+    #[test]
+    fn flags_unique_and_if_not_exists_variants() {
+        assert_eq!(
+            count(
+                &RULE,
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_key ON users (email);"
+            ),
+            1
+        );
+        assert_eq!(
+            count(&RULE, "DROP INDEX CONCURRENTLY IF EXISTS users_email_key;"),
+            1
+        );
+    }
 }

@@ -56,14 +56,29 @@ mod tests {
     #[test]
     fn flags_plain_index_on_existing_table() {
         assert_eq!(count(&RULE, "CREATE INDEX idx ON orders (customer_id);"), 1);
-        assert_eq!(count(&RULE, "create unique index on public.orders using btree (a, b) where b > 0;"), 1);
+        assert_eq!(
+            count(
+                &RULE,
+                "create unique index on public.orders using btree (a, b) where b > 0;"
+            ),
+            1
+        );
     }
 
     #[test]
     fn ignores_concurrent_builds_and_new_tables() {
-        assert_eq!(count(&RULE, "CREATE INDEX CONCURRENTLY idx ON orders (customer_id);"), 0);
         assert_eq!(
-            count(&RULE, "CREATE TABLE t (id bigint); CREATE INDEX t_idx ON t (id);"),
+            count(
+                &RULE,
+                "CREATE INDEX CONCURRENTLY idx ON orders (customer_id);"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "CREATE TABLE t (id bigint); CREATE INDEX t_idx ON t (id);"
+            ),
             0
         );
     }

@@ -1,23 +1,149 @@
-//! `drop-column`: TODO(placeholder until the rule is written).
+//! `drop-column`: `ALTER TABLE ... DROP COLUMN` on a table that existed before this migration.
+//!
+//! Also holds `column_added_earlier`, shared with rename-column and drop-not-null: a column
+//! added in the same migration has no readers yet.
 
 use super::{Check, Context, Risk, Rule};
-use crate::model::Statement;
-use crate::model::{Evidence, Severity};
+use crate::locks::LockMode;
+use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
     code: "M022",
     name: "drop-column",
     severity: Severity::Warning,
     evidence: Evidence::Static,
-    what: "",
-    why: "",
-    instead: "",
-    rollback: "",
+    what: "Flags `ALTER TABLE ... DROP COLUMN` on a table that existed before this migration.",
+    why: "Application instances still running the previous release keep naming the column: \
+          their INSERTs, UPDATEs and SELECTs fail with \"column does not exist\" from the moment \
+          the migration commits until the last old instance is gone, and ORMs that cache the \
+          column list (Rails, Hibernate) fail even for queries that never mention it. The data \
+          is gone with the column, and indexes and constraints using it are dropped too \
+          (`CASCADE` also drops dependent views and foreign keys). The drop itself is quick \
+          (the column is only marked dropped; space comes back with the next rewrite) but \
+          needs an ACCESS EXCLUSIVE lock, which queues behind long-running queries and blocks \
+          everything queued after it. (PostgreSQL docs: ALTER TABLE, DROP COLUMN and Notes.)",
+    instead: "Remove the column in two deploys. 1) Stop using it in the code: no reads, no \
+              writes, and tell the ORM to ignore it (Rails `self.ignored_columns`, Django \
+              `SeparateDatabaseAndState`); if it is NOT NULL without a default, drop NOT NULL \
+              or add a default first so the new code can insert. Deploy. 2) In a later \
+              migration, `SET lock_timeout` and drop it, stating in a suppression that the code \
+              no longer uses it: `-- migsafe:allow drop-column reason: unused since <release>`.",
+    rollback:
+        "`ALTER TABLE <table> ADD COLUMN <column> <type>;` brings the column back empty: the \
+               values are lost. Keep a copy first if they may be needed \
+               (`CREATE TABLE <table>_<column>_backup AS SELECT id, <column> FROM <table>;`) or \
+               restore them from a backup.",
     bad: include_str!("../../fixtures/rules/drop-column/bad.sql"),
     good: include_str!("../../fixtures/rules/drop-column/good.sql"),
     check: Check::Statement(check),
 };
 
-fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
-    None
+/// Whether an earlier statement of this migration added `column` to `table` (so no deployed
+/// code can depend on it yet).
+pub(super) fn column_added_earlier(ctx: &Context, table: &QualifiedName, column: &str) -> bool {
+    ctx.earlier().iter().any(|s| match &s.kind {
+        StatementKind::AlterTable { name, actions, .. } if name.matches(table) => {
+            actions.iter().any(|a| match a {
+                AlterAction::AddColumn { column: c, .. } => c.name == column,
+                AlterAction::RenameColumn { new, .. } => new == column,
+                _ => false,
+            })
+        }
+        _ => false,
+    })
+}
+
+fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
+    let StatementKind::AlterTable { name, actions, .. } = &stmt.kind else {
+        return None;
+    };
+    if ctx.table_is_new(name) {
+        return None;
+    }
+    let dropped: Vec<String> = actions
+        .iter()
+        .filter_map(|a| match a {
+            AlterAction::DropColumn { name: col, .. } if !column_added_earlier(ctx, name, col) => {
+                Some(format!("`{col}`"))
+            }
+            _ => None,
+        })
+        .collect();
+    if dropped.is_empty() {
+        return None;
+    }
+    let (noun, cols) = if dropped.len() == 1 {
+        ("column", dropped.join(""))
+    } else {
+        ("columns", dropped.join(", "))
+    };
+    Some(
+        Risk::new(format!(
+            "Dropping {noun} {cols} of {name} breaks every running release that still reads or \
+             writes it, and its data is lost; remove it from the code and deploy first"
+        ))
+        .on_table(name)
+        .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn flags_dropping_a_column_of_an_existing_table() {
+        assert_eq!(
+            count(&RULE, "ALTER TABLE users DROP COLUMN legacy_flag;"),
+            1
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE public.users DROP COLUMN IF EXISTS a, DROP COLUMN b CASCADE;"
+            ),
+            1
+        );
+        let found = check(&RULE, "ALTER TABLE users DROP COLUMN legacy_flag;");
+        assert!(
+            found[0].message.contains("`legacy_flag`") && found[0].message.contains("users"),
+            "{}",
+            found[0].message
+        );
+        assert_eq!(found[0].table.as_deref(), Some("users"));
+    }
+
+    #[test]
+    fn ignores_new_tables_and_new_columns() {
+        assert_eq!(
+            count(
+                &RULE,
+                "CREATE TABLE t (id bigint, tmp text); ALTER TABLE t DROP COLUMN tmp;"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE users ADD COLUMN tmp text; ALTER TABLE users DROP COLUMN tmp;"
+            ),
+            0
+        );
+        assert_eq!(
+            count(&RULE, "ALTER TABLE users ADD COLUMN nickname text;"),
+            0
+        );
+    }
+
+    #[test]
+    fn a_reasoned_suppression_acknowledges_the_drop() {
+        assert_eq!(
+            count(
+                &RULE,
+                "-- migsafe:allow drop-column reason: unused since release 42\nALTER TABLE users DROP COLUMN legacy_flag;"
+            ),
+            0
+        );
+    }
 }

@@ -1,23 +1,347 @@
-//! `lock-without-timeout`: TODO(placeholder until the rule is written).
+//! `lock-without-timeout`: the first statement of a migration that takes a lock blocking
+//! reads or writes of an existing table while no `lock_timeout` is set.
 
 use super::{Check, Context, Risk, Rule};
-use crate::model::Statement;
-use crate::model::{Evidence, Severity};
+use crate::locks::{table_locks, LockMode};
+use crate::model::{Evidence, QualifiedName, ReindexTarget, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
     code: "M017",
     name: "lock-without-timeout",
     severity: Severity::Warning,
     evidence: Evidence::Static,
-    what: "",
-    why: "",
-    instead: "",
-    rollback: "",
+    what: "Flags the first statement of a migration that takes a lock blocking writes (SHARE or \
+           stronger) on a table that existed before the migration, when no `SET lock_timeout` \
+           ran before it. Reported once per migration.",
+    why: "Locks are granted in queue order. A DDL statement that must wait for its lock — behind \
+          a long-running query, a backup or an idle-in-transaction session — sits in the queue \
+          holding nothing, yet every later query that conflicts with it queues behind it. An \
+          ACCESS EXCLUSIVE request therefore stops all reads and writes on the table for as long \
+          as it waits, even if the change itself takes a millisecond; without lock_timeout it \
+          waits forever. (PostgreSQL docs: Explicit Locking, \"Table-Level Locks\"; Client \
+          Connection Defaults, \"lock_timeout\".)",
+    instead: "Start the migration with `SET lock_timeout = '2s';` (or `SET LOCAL lock_timeout = \
+              '2s';` inside its transaction; SET LOCAL ends with the transaction and does nothing \
+              outside one) so that a blocked statement gives up quickly instead \
+              of stalling the table, and retry the migration later (with backoff) when it times \
+              out. A `statement_timeout` additionally bounds how long the lock is held once \
+              granted.",
+    rollback: "Nothing to undo: `lock_timeout` only changes how long the session waits for locks.",
     bad: include_str!("../../fixtures/rules/lock-without-timeout/bad.sql"),
     good: include_str!("../../fixtures/rules/lock-without-timeout/good.sql"),
     check: Check::Statement(check),
 };
 
-fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
-    None
+/// What the statements before the one being judged created: tables (new and empty) and the
+/// indexes built on those tables.
+#[derive(Default)]
+struct Created {
+    tables: Vec<QualifiedName>,
+    indexes: Vec<QualifiedName>,
+}
+
+impl Created {
+    fn table(&self, table: &QualifiedName) -> bool {
+        self.tables.iter().any(|t| t.matches(table))
+    }
+
+    fn index(&self, index: &QualifiedName) -> bool {
+        self.indexes.iter().any(|i| i.matches(index))
+    }
+
+    fn track(&mut self, kind: &StatementKind) {
+        match kind {
+            StatementKind::CreateTable { name, .. } | StatementKind::CreateView { name, .. } => {
+                self.tables.push(name.clone());
+            }
+            StatementKind::CreateIndex {
+                name: Some(name),
+                table,
+                ..
+            } if self.table(table) => self.indexes.push(name.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// The write-blocking lock a statement takes on something that existed before the migration:
+/// the table (when known) and the mode.
+fn blocking_lock(
+    kind: &StatementKind,
+    created: &Created,
+) -> Option<(Option<QualifiedName>, LockMode)> {
+    let on_table = table_locks(kind)
+        .into_iter()
+        .filter(|l| l.mode.blocks_writes() && !created.table(&l.table))
+        .max_by_key(|l| l.mode)
+        .map(|l| (Some(l.table), l.mode));
+    if on_table.is_some() {
+        return on_table;
+    }
+    // Index commands lock the index's table, which is unknown without a catalog.
+    match kind {
+        StatementKind::DropIndex {
+            names,
+            concurrently: false,
+            ..
+        } if names.iter().any(|n| !created.index(n)) => Some((None, LockMode::AccessExclusive)),
+        StatementKind::Reindex {
+            target: ReindexTarget::Index,
+            name: Some(name),
+            concurrently: false,
+        } if !created.index(name) => Some((None, LockMode::Share)),
+        StatementKind::Reindex {
+            target: ReindexTarget::Schema | ReindexTarget::Database | ReindexTarget::System,
+            concurrently: false,
+            ..
+        } => Some((None, LockMode::Share)),
+        _ => None,
+    }
+}
+
+/// Whether a `SET lock_timeout` value turns the timeout off (`0`, `'0s'`, `DEFAULT`).
+fn disables_timeout(value: &str) -> bool {
+    let v = value
+        .trim()
+        .trim_matches(|c| c == '\'' || c == '"')
+        .trim()
+        .to_ascii_lowercase();
+    if v == "default" {
+        return true;
+    }
+    let number: String = v
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    number.parse::<f64>().is_ok_and(|n| n == 0.0)
+}
+
+/// Whether a non-zero `lock_timeout` is in force for `stmt`: the state knows one was set; the
+/// last such SET must not have turned it off again, and a `SET LOCAL` only lasts until the end
+/// of its transaction (outside a transaction block it does nothing at all).
+fn timeout_in_effect(ctx: &Context, stmt: &Statement) -> bool {
+    if !ctx.state.lock_timeout_set {
+        return false;
+    }
+    let earlier = ctx.earlier();
+    let last = earlier
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, s)| match &s.kind {
+            StatementKind::Set { name, value, local }
+                if name.eq_ignore_ascii_case("lock_timeout") =>
+            {
+                Some((i, s, value, *local))
+            }
+            _ => None,
+        });
+    let Some((index, set, value, local)) = last else {
+        return false;
+    };
+    if disables_timeout(value) {
+        return false;
+    }
+    if local {
+        let ended = earlier
+            .get(index + 1..)
+            .unwrap_or_default()
+            .iter()
+            .any(|s| matches!(s.kind, StatementKind::Commit | StatementKind::Rollback));
+        return set.in_transaction && stmt.in_transaction && !ended;
+    }
+    true
+}
+
+/// SQL spelling of a lock mode, as `LOCK TABLE` and the manual write it.
+fn sql_name(mode: LockMode) -> &'static str {
+    match mode {
+        LockMode::AccessShare => "ACCESS SHARE",
+        LockMode::RowShare => "ROW SHARE",
+        LockMode::RowExclusive => "ROW EXCLUSIVE",
+        LockMode::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+        LockMode::Share => "SHARE",
+        LockMode::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
+        LockMode::Exclusive => "EXCLUSIVE",
+        LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
+    }
+}
+
+fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
+    // Cheap filter first: most statements take no blocking lock at all.
+    blocking_lock(&stmt.kind, &Created::default())?;
+    if timeout_in_effect(ctx, stmt) {
+        return None;
+    }
+    // Report once per migration: stay quiet if an earlier statement already qualified.
+    let mut created = Created::default();
+    for earlier in ctx.earlier() {
+        if blocking_lock(&earlier.kind, &created).is_some() {
+            return None;
+        }
+        created.track(&earlier.kind);
+    }
+    let (table, mode) = blocking_lock(&stmt.kind, &created)?;
+    let target = match &table {
+        Some(t) => t.to_string(),
+        None => "the index's table".to_string(),
+    };
+    let risk = Risk::new(format!(
+        "This statement locks {target} {} (blocks {}) with no lock_timeout set before it: while \
+         it waits behind a long-running query, every new query on {target} queues behind it; \
+         start the migration with SET lock_timeout = '2s'",
+        sql_name(mode),
+        mode.blocks()
+    ))
+    .with_lock(mode);
+    Some(match &table {
+        Some(t) => risk.on_table(t),
+        None => risk,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{disables_timeout, RULE};
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn flags_the_first_blocking_statement_once() {
+        let findings = check(
+            &RULE,
+            "ALTER TABLE orders ADD COLUMN note text;\nALTER TABLE users ADD COLUMN bio text;",
+        );
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].line, 1);
+        assert_eq!(findings[0].table.as_deref(), Some("orders"));
+        assert_eq!(
+            findings[0].facts.lock.as_deref(),
+            Some("AccessExclusiveLock")
+        );
+        assert!(findings[0].message.contains("orders"));
+        assert_eq!(
+            count(&RULE, "CREATE INDEX orders_status_idx ON orders (status);"),
+            1
+        );
+        assert_eq!(count(&RULE, "LOCK TABLE orders IN SHARE MODE;"), 1);
+        assert_eq!(count(&RULE, "DROP INDEX orders_status_idx;"), 1);
+    }
+
+    #[test]
+    fn quiet_when_lock_timeout_is_set_first() {
+        assert_eq!(
+            count(
+                &RULE,
+                "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "SET LOCAL lock_timeout TO 5000;\nALTER TABLE orders ADD COLUMN note text;"
+            ),
+            0
+        );
+    }
+
+    #[test]
+    fn a_zero_timeout_does_not_count() {
+        assert_eq!(
+            count(
+                &RULE,
+                "SET lock_timeout = 0;\nALTER TABLE orders ADD COLUMN note text;"
+            ),
+            1
+        );
+        assert!(disables_timeout("'0s'"));
+        assert!(disables_timeout("DEFAULT"));
+        assert!(!disables_timeout("'2s'"));
+        assert!(!disables_timeout("5000"));
+    }
+
+    #[test]
+    fn flags_a_blocking_statement_set_before_the_timeout() {
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE orders ADD COLUMN note text;\nSET lock_timeout = '2s';"
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn ignores_new_tables_and_non_blocking_statements() {
+        assert_eq!(
+            count(
+                &RULE,
+                "CREATE TABLE carts (id bigint, owner bigint);\n\
+                 ALTER TABLE carts ADD COLUMN note text;\n\
+                 CREATE INDEX carts_owner_idx ON carts (owner);\n\
+                 DROP INDEX carts_owner_idx;"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "-- no-transaction\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);"
+            ),
+            0
+        );
+        assert_eq!(count(&RULE, "UPDATE orders SET note = '' WHERE id = 1;"), 0);
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE orders VALIDATE CONSTRAINT orders_amount_positive;"
+            ),
+            0
+        );
+    }
+
+    #[test]
+    fn set_config_and_default_values() {
+        assert_eq!(
+            count(
+                &RULE,
+                "SELECT set_config('lock_timeout', '3s', false);\nALTER TABLE orders ADD COLUMN note text;"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "SET lock_timeout TO DEFAULT;\nALTER TABLE orders ADD COLUMN note text;"
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn set_local_lasts_only_for_its_transaction() {
+        assert_eq!(
+            count(
+                &RULE,
+                "-- no-transaction\nSET LOCAL lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;"
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "-- no-transaction\nBEGIN;\nSET LOCAL lock_timeout = '2s';\nCOMMIT;\n\
+                 ALTER TABLE orders ADD COLUMN note text;"
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "-- no-transaction\nBEGIN;\nSET LOCAL lock_timeout = '2s';\n\
+                 ALTER TABLE orders ADD COLUMN note text;\nCOMMIT;"
+            ),
+            0
+        );
+    }
 }

@@ -7,8 +7,8 @@
 use crate::config::Settings;
 use crate::locks::LockMode;
 use crate::model::{
-    AlterAction, Evidence, Facts, ParsedMigration, Position, QualifiedName,
-    Severity, Statement, StatementKind,
+    AlterAction, Evidence, Facts, ParsedMigration, Position, QualifiedName, Severity, Statement,
+    StatementKind,
 };
 
 mod add_check_validating;
@@ -321,7 +321,6 @@ pub const RULES: &[&Rule] = &[
     &suppression_without_reason::RULE,
     &malformed_migration::RULE,
 ];
-
 
 /// Looks a rule up by name or code (case-insensitive).
 pub fn find(name_or_code: &str) -> Option<&'static Rule> {

@@ -1,4 +1,5 @@
-//! `suppression-without-reason`: TODO(placeholder until the rule is written).
+//! `suppression-without-reason`: a `migsafe:allow` comment with no `reason:`. Produced by
+//! the review engine, which does not honour such a suppression.
 
 use super::{Check, Rule};
 use crate::model::{Evidence, Severity};
@@ -8,10 +9,14 @@ pub const RULE: Rule = Rule {
     name: "suppression-without-reason",
     severity: Severity::Warning,
     evidence: Evidence::Static,
-    what: "",
-    why: "",
-    instead: "",
-    rollback: "",
+    what: "Flags a `migsafe:allow` or `migsafe:allow-file` comment without `reason: ...`. \
+           Such a comment suppresses nothing: the findings it names are still reported.",
+    why: "A suppression records a decision that a known risk is acceptable in this one place. \
+          Without the reason, the next reviewer cannot tell whether that decision still \
+          holds, and bare allow comments turn into a habit of silencing rules.",
+    instead: "Say why the risk is acceptable here: \
+              `-- migsafe:allow create-index-non-concurrently reason: table is created above`.",
+    rollback: "Not applicable: this rule concerns review comments, not the schema.",
     bad: include_str!("../../fixtures/rules/suppression-without-reason/bad.sql"),
     good: include_str!("../../fixtures/rules/suppression-without-reason/good.sql"),
     check: Check::Engine,

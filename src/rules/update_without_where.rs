@@ -1,23 +1,82 @@
-//! `update-without-where`: TODO(placeholder until the rule is written).
+//! `update-without-where`: an `UPDATE` of every row of a table that existed before this migration.
 
 use super::{Check, Context, Risk, Rule};
-use crate::model::Statement;
-use crate::model::{Evidence, Severity};
+use crate::locks::LockMode;
+use crate::model::{Evidence, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
     code: "M028",
     name: "update-without-where",
     severity: Severity::Warning,
     evidence: Evidence::Static,
-    what: "",
-    why: "",
-    instead: "",
-    rollback: "",
+    what: "Flags `UPDATE` without a `WHERE` clause on a table that existed before this migration.",
+    why: "It rewrites every row in one transaction: each updated row stays locked until the \
+          migration commits, so application writes to any of them wait; every row gets a new \
+          version, doubling the table's size until vacuum catches up; and the burst of WAL \
+          lags replicas. If it fails near the end, all of it rolls back. Without a `WHERE` it \
+          may also simply be a mistake. (PostgreSQL docs: UPDATE; 13.3.2 \"Row-Level Locks\".)",
+    instead: "Backfill in batches, each in its own short transaction: `UPDATE <table> SET ... \
+              WHERE id >= <start> AND id < <start + 10000>` (or `WHERE id IN (SELECT id ... \
+              LIMIT 10000)`), repeated outside the schema migration by a script or a \
+              non-transactional migration. For a new column, prefer a constant `DEFAULT` on \
+              `ADD COLUMN` (instant since PostgreSQL 11) over an UPDATE.",
+    rollback: "Not reversible from the statement: the old values are overwritten. Copy what you \
+               overwrite first (`CREATE TABLE <table>_backup AS SELECT id, <column> FROM \
+               <table>;`) and restore with an `UPDATE ... FROM <table>_backup`.",
     bad: include_str!("../../fixtures/rules/update-without-where/bad.sql"),
     good: include_str!("../../fixtures/rules/update-without-where/good.sql"),
     check: Check::Statement(check),
 };
 
-fn check(_ctx: &Context, _stmt: &Statement) -> Option<Risk> {
-    None
+fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
+    let StatementKind::Update {
+        table,
+        has_where: false,
+    } = &stmt.kind
+    else {
+        return None;
+    };
+    if ctx.table_is_new(table) {
+        return None;
+    }
+    Some(
+        Risk::new(format!(
+            "UPDATE without WHERE rewrites every row of {table} in one transaction, locking them \
+             all until commit; backfill in batches"
+        ))
+        .on_table(table)
+        .with_lock(LockMode::RowExclusive),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn flags_unfiltered_updates_of_existing_tables() {
+        let found = check(&RULE, "UPDATE users SET newsletter = false;");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("users"), "{}", found[0].message);
+        assert_eq!(count(&RULE, "update public.users u set score = 0;"), 1);
+    }
+
+    #[test]
+    fn ignores_filtered_updates_and_new_tables() {
+        assert_eq!(
+            count(
+                &RULE,
+                "UPDATE users SET newsletter = false WHERE id < 10000;"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &RULE,
+                "CREATE TABLE t (id bigint, a int); UPDATE t SET a = 1;"
+            ),
+            0
+        );
+    }
 }
