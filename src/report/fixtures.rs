@@ -1,0 +1,293 @@
+//! Hand-built reports for the format tests: every field a format shows is exercised, with
+//! values chosen so that a wrong field in the output is easy to spot in a snapshot.
+
+use crate::model::{
+    Evidence, ExpectStatus, Expected, Facts, Finding, Layout, MigrationSummary, OwnerSource,
+    Report, Rollback, RollbackSource, RollbackStatus, Severity, SkippedRule, Summary,
+};
+
+const WHY_INDEX: &str =
+    "A plain index build holds a SHARE lock on the table for the whole build: every INSERT, \
+    UPDATE and DELETE waits until the index is complete.";
+const INSTEAD_INDEX: &str =
+    "Use `CREATE INDEX CONCURRENTLY` in a migration that does not run inside a transaction.";
+
+fn rollback(text: &str, source: RollbackSource, status: RollbackStatus, detail: &str) -> Rollback {
+    Rollback {
+        text: text.to_string(),
+        source,
+        status,
+        detail: detail.to_string(),
+        irreversible: false,
+    }
+}
+
+fn expected(text: &str, status: ExpectStatus, detail: &str) -> Expected {
+    Expected {
+        text: text.to_string(),
+        status,
+        detail: detail.to_string(),
+        line: 2,
+    }
+}
+
+fn summary(findings: &[Finding]) -> Summary {
+    let mut s = Summary::default();
+    for f in findings {
+        match f.severity {
+            Severity::Error => s.error += 1,
+            Severity::Warning => s.warning += 1,
+            Severity::Info => s.info += 1,
+        }
+    }
+    s
+}
+
+/// Three migrations (annotated owner with all three expectation statuses and a checked
+/// rollback; CODEOWNERS owner with a multi-line down file; no owner, irreversible) and four
+/// findings (with and without owner, table and facts), plus a skipped rule.
+pub fn sample() -> Report {
+    let migrations = vec![
+        MigrationSummary {
+            path: "migrations/20240101120000_add_orders_index.sql".into(),
+            version: Some("20240101120000".into()),
+            name: "add_orders_index".into(),
+            layout: Layout::Sqlx,
+            in_transaction: true,
+            statements: 2,
+            owner: Some("@payments-team".into()),
+            owner_source: OwnerSource::Annotation,
+            expected: vec![
+                expected("rows <= 50000", ExpectStatus::Met, "1,204 rows touched"),
+                expected(
+                    "plan \"SELECT * FROM orders WHERE customer_id = 42\" uses index orders_customer_id_idx",
+                    ExpectStatus::NotMet,
+                    "plan is Seq Scan on orders",
+                ),
+                expected(
+                    "lock < 2s",
+                    ExpectStatus::NotChecked,
+                    "needs a disposable copy (--clone)",
+                ),
+            ],
+            rollback: rollback(
+                "DROP INDEX CONCURRENTLY IF EXISTS orders_customer_id_idx;",
+                RollbackSource::Annotation,
+                RollbackStatus::Restores,
+                "",
+            ),
+        },
+        MigrationSummary {
+            path: "migrations/20240102090000_drop_legacy.sql".into(),
+            version: Some("20240102090000".into()),
+            name: "drop_legacy".into(),
+            layout: Layout::Sqlx,
+            in_transaction: false,
+            statements: 3,
+            owner: Some("@core|db".into()),
+            owner_source: OwnerSource::Codeowners,
+            expected: vec![expected(
+                "free text: checkout keeps working",
+                ExpectStatus::NotChecked,
+                "",
+            )],
+            rollback: rollback(
+                "ALTER TABLE users ADD COLUMN legacy_id bigint;\nUPDATE users SET legacy_id = id;",
+                RollbackSource::DownFile,
+                RollbackStatus::NotChecked,
+                "needs a disposable copy (--clone)",
+            ),
+        },
+        MigrationSummary {
+            path: "migrations/20240103000000_truncate_audit.sql".into(),
+            version: None,
+            name: "truncate_audit".into(),
+            layout: Layout::Plain,
+            in_transaction: true,
+            statements: 1,
+            owner: None,
+            owner_source: OwnerSource::None,
+            expected: vec![],
+            rollback: Rollback {
+                irreversible: true,
+                ..rollback(
+                    "irreversible",
+                    RollbackSource::Annotation,
+                    RollbackStatus::NotChecked,
+                    "",
+                )
+            },
+        },
+    ];
+    let findings = vec![
+        Finding {
+            rule: "create-index-non-concurrently",
+            code: "M001",
+            severity: Severity::Error,
+            evidence: Evidence::Catalog,
+            file: "migrations/20240101120000_add_orders_index.sql".into(),
+            line: 5,
+            column: 1,
+            statement: "CREATE INDEX orders_customer_id_idx ON orders (customer_id)".into(),
+            message: "Building index orders_customer_id_idx on orders without CONCURRENTLY blocks writes to orders until the build finishes".into(),
+            why: WHY_INDEX,
+            instead: INSTEAD_INDEX,
+            owner: Some("@payments-team".into()),
+            table: Some("public.orders".into()),
+            facts: Facts {
+                rows: Some(1_200_000),
+                bytes: Some(734_003_200),
+                lock: Some("ShareLock".into()),
+                blocks: Some("writes".into()),
+                lock_held_ms: Some(5_400),
+                duration_ms: Some(5_410),
+                index_scans: None,
+                plan: Some("Seq Scan on orders  (cost=0.00..22.70 rows=1270 width=36)\n  Filter: (customer_id = 42)".into()),
+            },
+        },
+        Finding {
+            rule: "drop-column",
+            code: "M022",
+            severity: Severity::Warning,
+            evidence: Evidence::Static,
+            file: "migrations/20240102090000_drop_legacy.sql".into(),
+            line: 3,
+            column: 1,
+            statement: "ALTER TABLE users\n    DROP COLUMN legacy_id".into(),
+            message: "Dropping column legacy_id of users breaks code that still reads it | writes it".into(),
+            why: "Running application code still selects the column; `SELECT *` and ORMs fail with <column does not exist>.",
+            instead: "Stop reading the column in code first, deploy, then drop it in a later migration.",
+            owner: Some("@core|db".into()),
+            table: Some("users".into()),
+            facts: Facts::default(),
+        },
+        Finding {
+            rule: "missing-expected-result",
+            code: "M039",
+            severity: Severity::Info,
+            evidence: Evidence::Static,
+            file: "migrations/20240103000000_truncate_audit.sql".into(),
+            line: 1,
+            column: 1,
+            statement: String::new(),
+            message: "No `-- expect:` line: say what this migration should do so reviewers can check it".into(),
+            why: "Without an expected result nobody can tell whether the migration did what it should.",
+            instead: "Add `-- expect: rows <= N` or a plan expectation to the header.",
+            owner: None,
+            table: None,
+            facts: Facts::default(),
+        },
+        Finding {
+            rule: "truncate-table",
+            code: "M026",
+            severity: Severity::Error,
+            evidence: Evidence::Static,
+            file: "migrations/20240103000000_truncate_audit.sql".into(),
+            line: 2,
+            column: 1,
+            statement: "TRUNCATE audit_log".into(),
+            message: "TRUNCATE audit_log removes every row and takes an ACCESS EXCLUSIVE lock".into(),
+            why: "TRUNCATE cannot be undone once committed and blocks all access to the table.",
+            instead: "Delete in batches, or archive the rows first.",
+            owner: None,
+            table: Some("audit_log".into()),
+            facts: Facts {
+                lock: Some("AccessExclusiveLock".into()),
+                blocks: Some("reads and writes".into()),
+                ..Facts::default()
+            },
+        },
+    ];
+    Report {
+        evidence: Evidence::Catalog,
+        summary: summary(&findings),
+        migrations,
+        findings,
+        skipped_rules: vec![SkippedRule {
+            rule: "backfill-seq-scan",
+            reason: "needs execution on a disposable copy (--clone)".into(),
+        }],
+    }
+}
+
+/// A clean run: migrations with people facts, no findings.
+pub fn clean() -> Report {
+    let mut r = sample();
+    r.findings.clear();
+    r.skipped_rules.clear();
+    r.summary = Summary::default();
+    r.evidence = Evidence::Static;
+    r.migrations.truncate(2);
+    r
+}
+
+/// `migrations` migrations with `findings` findings spread over them, every third an error,
+/// with long statements and texts: the shape of a big PR that must still fit in a comment.
+pub fn large(migrations: usize, findings: usize) -> Report {
+    let ms: Vec<MigrationSummary> = (0..migrations)
+        .map(|i| MigrationSummary {
+            path: format!("db/migrations/{:04}_change_number_{i}.sql", i + 1),
+            version: Some(format!("{:04}", i + 1)),
+            name: format!("change_number_{i}"),
+            layout: Layout::Plain,
+            in_transaction: true,
+            statements: 10,
+            owner: Some(format!("@team-{}", i % 7)),
+            owner_source: OwnerSource::Annotation,
+            expected: vec![expected(
+                "rows <= 1000",
+                ExpectStatus::NotChecked,
+                "needs --clone",
+            )],
+            rollback: rollback(
+                &format!("DROP TABLE IF EXISTS t{i};\nDROP INDEX IF EXISTS t{i}_idx;"),
+                RollbackSource::DownFile,
+                RollbackStatus::NotChecked,
+                "",
+            ),
+        })
+        .collect();
+    let fs: Vec<Finding> = (0..findings)
+        .map(|i| {
+            let m = &ms[i % migrations.max(1)];
+            let severity = match i % 3 {
+                0 => Severity::Error,
+                1 => Severity::Warning,
+                _ => Severity::Info,
+            };
+            Finding {
+                rule: "create-index-non-concurrently",
+                code: "M001",
+                severity,
+                evidence: Evidence::Static,
+                file: m.path.clone(),
+                line: i + 1,
+                column: 1,
+                statement: format!(
+                    "CREATE INDEX big_table_{i}_idx ON big_table_{i} (customer_id, created_at)\n  WHERE deleted_at IS NULL AND status IN ('open', 'pending', 'review')"
+                ),
+                message: format!(
+                    "Building index big_table_{i}_idx on big_table_{i} without CONCURRENTLY blocks writes to big_table_{i} until the build finishes"
+                ),
+                why: WHY_INDEX,
+                instead: INSTEAD_INDEX,
+                owner: m.owner.clone(),
+                table: Some(format!("big_table_{i}")),
+                facts: Facts {
+                    lock: Some("ShareLock".into()),
+                    blocks: Some("writes".into()),
+                    ..Facts::default()
+                },
+            }
+        })
+        .collect();
+    let mut fs = fs;
+    fs.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    Report {
+        evidence: Evidence::Static,
+        summary: summary(&fs),
+        migrations: ms,
+        findings: fs,
+        skipped_rules: vec![],
+    }
+}

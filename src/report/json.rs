@@ -1,0 +1,401 @@
+//! The JSON report (PRODUCT.md §7, `"schema_version": 1`): the interface CI scripts build on.
+//!
+//! The shape is spelled out here field by field instead of serialising the model types
+//! directly, so that a change to `model.rs` can never silently rename or drop a key. Fields
+//! are only ever added. Every key of the contract is always present (`null` when unknown:
+//! `owner`, `version`, `table`) so that `jq '.findings[].owner'` works on every report;
+//! inside `facts` only what was measured or estimated appears, because facts grow with the
+//! evidence level.
+
+use crate::model::{
+    ExpectStatus, Facts, Finding, MigrationSummary, OwnerSource, Report, RollbackSource,
+    RollbackStatus, SkippedRule, Summary,
+};
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+use std::io::Write;
+
+// Enum values are spelled here too (not taken from the model's serde attributes): they are
+// part of the contract just like the keys.
+fn owner_source(s: OwnerSource) -> &'static str {
+    match s {
+        OwnerSource::Annotation => "annotation",
+        OwnerSource::Codeowners => "codeowners",
+        OwnerSource::Config => "config",
+        OwnerSource::None => "none",
+    }
+}
+
+fn expect_status(s: ExpectStatus) -> &'static str {
+    match s {
+        ExpectStatus::Met => "met",
+        ExpectStatus::NotMet => "not_met",
+        ExpectStatus::NotChecked => "not_checked",
+    }
+}
+
+fn rollback_source(s: RollbackSource) -> &'static str {
+    match s {
+        RollbackSource::Annotation => "annotation",
+        RollbackSource::DownFile => "down_file",
+        RollbackSource::None => "none",
+    }
+}
+
+fn rollback_status(s: RollbackStatus) -> &'static str {
+    match s {
+        RollbackStatus::Restores => "restores",
+        RollbackStatus::Differs => "differs",
+        RollbackStatus::NotChecked => "not_checked",
+    }
+}
+
+/// Bumped only for a change that breaks readers; adding fields does not.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Writes `report` as pretty-printed JSON followed by a newline.
+pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
+    let doc = JsonReport::from(report);
+    serde_json::to_writer_pretty(&mut *out, &doc).context("Failed to write the JSON report")?;
+    writeln!(out)?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema_version: u32,
+    tool: Tool,
+    evidence: &'static str,
+    migrations: Vec<JsonMigration<'a>>,
+    findings: Vec<JsonFinding<'a>>,
+    skipped_rules: Vec<JsonSkipped<'a>>,
+    summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonMigration<'a> {
+    path: &'a str,
+    version: Option<&'a str>,
+    name: &'a str,
+    layout: &'static str,
+    in_transaction: bool,
+    statements: usize,
+    owner: Option<&'a str>,
+    owner_source: &'static str,
+    expected: Vec<JsonExpected<'a>>,
+    rollback: JsonRollback<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonExpected<'a> {
+    text: &'a str,
+    status: &'static str,
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonRollback<'a> {
+    text: &'a str,
+    source: &'static str,
+    status: &'static str,
+    detail: &'a str,
+    irreversible: bool,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule: &'a str,
+    code: &'a str,
+    severity: &'static str,
+    evidence: &'static str,
+    file: &'a str,
+    line: usize,
+    column: usize,
+    statement: &'a str,
+    message: &'a str,
+    why: &'a str,
+    instead: &'a str,
+    owner: Option<&'a str>,
+    table: Option<&'a str>,
+    facts: JsonFacts<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonFacts<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blocks: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock_held_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index_scans: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonSkipped<'a> {
+    rule: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    error: usize,
+    warning: usize,
+    info: usize,
+}
+
+impl<'a> From<&'a Report> for JsonReport<'a> {
+    fn from(r: &'a Report) -> Self {
+        JsonReport {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "migsafe",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            evidence: r.evidence.as_str(),
+            migrations: r.migrations.iter().map(JsonMigration::from).collect(),
+            findings: r.findings.iter().map(JsonFinding::from).collect(),
+            skipped_rules: r.skipped_rules.iter().map(JsonSkipped::from).collect(),
+            summary: JsonSummary::from(&r.summary),
+        }
+    }
+}
+
+impl<'a> From<&'a MigrationSummary> for JsonMigration<'a> {
+    fn from(m: &'a MigrationSummary) -> Self {
+        JsonMigration {
+            path: &m.path,
+            version: m.version.as_deref(),
+            name: &m.name,
+            layout: m.layout.as_str(),
+            in_transaction: m.in_transaction,
+            statements: m.statements,
+            owner: m.owner.as_deref(),
+            owner_source: owner_source(m.owner_source),
+            expected: m
+                .expected
+                .iter()
+                .map(|e| JsonExpected {
+                    text: &e.text,
+                    status: expect_status(e.status),
+                    detail: &e.detail,
+                })
+                .collect(),
+            rollback: JsonRollback {
+                text: &m.rollback.text,
+                source: rollback_source(m.rollback.source),
+                status: rollback_status(m.rollback.status),
+                detail: &m.rollback.detail,
+                irreversible: m.rollback.irreversible,
+            },
+        }
+    }
+}
+
+impl<'a> From<&'a Finding> for JsonFinding<'a> {
+    fn from(f: &'a Finding) -> Self {
+        JsonFinding {
+            rule: f.rule,
+            code: f.code,
+            severity: f.severity.as_str(),
+            evidence: f.evidence.as_str(),
+            file: &f.file,
+            line: f.line,
+            column: f.column,
+            statement: &f.statement,
+            message: &f.message,
+            why: f.why,
+            instead: f.instead,
+            owner: f.owner.as_deref(),
+            table: f.table.as_deref(),
+            facts: JsonFacts::from(&f.facts),
+        }
+    }
+}
+
+impl<'a> From<&'a Facts> for JsonFacts<'a> {
+    fn from(f: &'a Facts) -> Self {
+        JsonFacts {
+            rows: f.rows,
+            bytes: f.bytes,
+            lock: f.lock.as_deref(),
+            blocks: f.blocks.as_deref(),
+            lock_held_ms: f.lock_held_ms,
+            duration_ms: f.duration_ms,
+            index_scans: f.index_scans,
+            plan: f.plan.as_deref(),
+        }
+    }
+}
+
+impl<'a> From<&'a SkippedRule> for JsonSkipped<'a> {
+    fn from(s: &'a SkippedRule) -> Self {
+        JsonSkipped {
+            rule: s.rule,
+            reason: &s.reason,
+        }
+    }
+}
+
+impl From<&Summary> for JsonSummary {
+    fn from(s: &Summary) -> Self {
+        JsonSummary {
+            error: s.error,
+            warning: s.warning,
+            info: s.info,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+    use crate::report::fixtures;
+    use serde_json::Value;
+
+    fn json(report: &crate::model::Report) -> String {
+        let mut out = Vec::new();
+        render(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn sample_report() {
+        insta::assert_snapshot!("json_sample", json(&fixtures::sample()));
+    }
+
+    #[test]
+    fn clean_report() {
+        insta::assert_snapshot!("json_clean", json(&fixtures::clean()));
+    }
+
+    /// Keys of an object, sorted (serde_json's map does not keep order; the order on the
+    /// wire is pinned by the snapshots).
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    fn sorted(mut k: Vec<&str>) -> Vec<&str> {
+        k.sort_unstable();
+        k
+    }
+
+    #[test]
+    fn parses_back_with_every_contract_key() {
+        let text = json(&fixtures::sample());
+        assert!(text.ends_with("}\n"), "pretty JSON ends with one newline");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["tool"]["name"], "migsafe");
+        assert_eq!(v["tool"]["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(v["evidence"], "catalog");
+        for key in [
+            "schema_version",
+            "tool",
+            "evidence",
+            "migrations",
+            "findings",
+            "skipped_rules",
+            "summary",
+        ] {
+            assert!(v.get(key).is_some(), "top-level key {key} missing");
+        }
+        for m in v["migrations"].as_array().unwrap() {
+            for key in [
+                "path",
+                "version",
+                "name",
+                "layout",
+                "in_transaction",
+                "statements",
+                "owner",
+                "owner_source",
+                "expected",
+                "rollback",
+            ] {
+                assert!(keys(m).contains(&key), "migration key {key} missing");
+            }
+            for e in m["expected"].as_array().unwrap() {
+                assert_eq!(keys(e), sorted(vec!["text", "status", "detail"]));
+            }
+            assert_eq!(
+                keys(&m["rollback"]),
+                sorted(vec!["text", "source", "status", "detail", "irreversible"])
+            );
+        }
+        for f in v["findings"].as_array().unwrap() {
+            assert_eq!(
+                keys(f),
+                sorted(vec![
+                    "rule",
+                    "code",
+                    "severity",
+                    "evidence",
+                    "file",
+                    "line",
+                    "column",
+                    "statement",
+                    "message",
+                    "why",
+                    "instead",
+                    "owner",
+                    "table",
+                    "facts"
+                ])
+            );
+        }
+        assert_eq!(
+            v["summary"],
+            serde_json::json!({"error": 2, "warning": 1, "info": 1})
+        );
+        assert_eq!(
+            v["skipped_rules"][0],
+            serde_json::json!({"rule": "backfill-seq-scan", "reason": "needs execution on a disposable copy (--clone)"})
+        );
+    }
+
+    #[test]
+    fn unknowns_are_null_and_enums_use_contract_spellings() {
+        let v: Value = serde_json::from_str(&json(&fixtures::sample())).unwrap();
+        let unowned = &v["migrations"][2];
+        assert_eq!(unowned["owner"], Value::Null);
+        assert_eq!(unowned["owner_source"], "none");
+        assert_eq!(unowned["version"], Value::Null);
+        assert_eq!(unowned["rollback"]["irreversible"], true);
+        let first = &v["migrations"][0];
+        let statuses: Vec<&Value> = first["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["status"])
+            .collect();
+        assert_eq!(statuses, ["met", "not_met", "not_checked"]);
+        assert_eq!(v["migrations"][1]["rollback"]["source"], "down_file");
+        assert_eq!(v["migrations"][1]["owner_source"], "codeowners");
+        assert_eq!(first["rollback"]["status"], "restores");
+        let bare = &v["findings"][1];
+        assert_eq!(bare["rule"], "drop-column");
+        assert_eq!(bare["facts"], serde_json::json!({}));
+        let no_owner = &v["findings"][2];
+        assert_eq!(no_owner["owner"], Value::Null);
+        assert_eq!(no_owner["table"], Value::Null);
+        assert_eq!(v["findings"][0]["facts"]["lock_held_ms"], 5400);
+    }
+}

@@ -1,0 +1,843 @@
+//! The pull request comment: a hidden marker (so a bot can find and update its own comment),
+//! a one-line verdict, a summary table with one row per migration, then per migration its
+//! people facts and each finding with its statement, why and instead.
+//!
+//! GitHub rejects comments over 65,536 characters, and a rejected comment is worse than a
+//! short one. So the report is rendered at the richest level that fits in `BUDGET`:
+//! full → folded (no statements, plans, why/instead) → summarised (only errors listed, the
+//! rest counted) → truncated (as many errors as fit). Every shortened level says what it
+//! left out and points to `--format json`.
+//!
+//! Everything that comes from a migration (paths, owners, messages, SQL) is escaped: a `|`
+//! must not split a table cell, a `<index>` must not vanish as an HTML tag, and an owner
+//! such as `@payments-team` is put in code so the comment does not notify the team on every
+//! push.
+
+use super::text::{self, RollbackState};
+use crate::model::{
+    ExpectStatus, Finding, MigrationSummary, Report, RollbackStatus, Severity, Summary,
+};
+use anyhow::Result;
+use std::fmt::Write as _;
+use std::io::Write;
+
+/// The marker a CI job searches for to update the previous comment instead of adding one.
+pub const MARKER: &str = "<!-- migsafe-report -->";
+
+/// GitHub's limit on a comment body.
+pub const GITHUB_LIMIT: usize = 65_536;
+
+/// What we aim to stay under, in bytes (never fewer than characters or UTF-16 units, so
+/// whichever way GitHub counts, we are under), leaving room for text a CI step adds.
+pub const BUDGET: usize = 60_000;
+
+/// Statements longer than this many lines or characters are collapsed into `<details>`.
+const LONG_LINES: usize = 12;
+const LONG_CHARS: usize = 1_200;
+/// A statement is cut after this many characters even in the full report: a 5 MB
+/// `INSERT ... VALUES` helps nobody in a PR comment.
+const MAX_STATEMENT: usize = 4_000;
+
+/// How much detail a rendering keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Full,
+    Folded,
+    Summarised,
+    Truncated,
+}
+
+/// Writes the PR comment.
+pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
+    out.write_all(to_string(report).as_bytes())?;
+    Ok(())
+}
+
+/// The PR comment as a string, at the richest level that fits in `BUDGET`.
+pub fn to_string(report: &Report) -> String {
+    for level in [Level::Full, Level::Folded, Level::Summarised] {
+        let s = render_level(report, level);
+        if s.len() <= BUDGET {
+            return s;
+        }
+    }
+    let s = render_level(report, Level::Truncated);
+    if s.len() <= BUDGET {
+        return s;
+    }
+    // Unreachable with the limits below unless a single field is enormous; a cut comment
+    // still beats one GitHub refuses. The truncated level has no code blocks or <details>
+    // that a cut could leave open.
+    let mut end = BUDGET - 200;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = s.get(..end).unwrap_or_default().to_string();
+    cut.push_str("\n\n_… cut to fit GitHub's comment limit. Run `migsafe check --format json` for the full report._\n");
+    cut
+}
+
+fn render_level(report: &Report, level: Level) -> String {
+    let groups = group(report);
+    let mut doc = String::new();
+    doc.push_str(MARKER);
+    doc.push('\n');
+    let _ = writeln!(doc, "### {}\n", verdict(report));
+    if let Some(notice) = notice(report, level) {
+        let _ = writeln!(doc, "> {notice}\n");
+    }
+    let table_rows = summary_table(&groups, level, &mut doc);
+    skipped(report, &mut doc);
+    match level {
+        Level::Full | Level::Folded => {
+            for g in &groups {
+                migration_section(g, level, &mut doc);
+            }
+        }
+        Level::Summarised | Level::Truncated => {
+            errors_only(report, level, table_rows, &mut doc);
+        }
+    }
+    doc
+}
+
+/// `❌ 2 errors, 1 warning in 4 migrations — migsafe (static evidence)`.
+fn verdict(report: &Report) -> String {
+    let migrations = text::count(report.migrations.len(), "migration", "migrations");
+    let tail = format!("— migsafe ({} evidence)", report.evidence);
+    match report.worst() {
+        None => format!("✅ No findings in {migrations} {tail}"),
+        Some(worst) => format!(
+            "{} {} in {migrations} {tail}",
+            severity_icon(worst),
+            nonzero_counts(&report.summary)
+        ),
+    }
+}
+
+/// `2 errors, 1 warning` (zero counts left out: the verdict is read at a glance).
+fn nonzero_counts(s: &Summary) -> String {
+    let mut parts = Vec::new();
+    if s.error > 0 {
+        parts.push(text::count(s.error, "error", "errors"));
+    }
+    if s.warning > 0 {
+        parts.push(text::count(s.warning, "warning", "warnings"));
+    }
+    if s.info > 0 {
+        parts.push(format!("{} info", s.info));
+    }
+    parts.join(", ")
+}
+
+fn notice(report: &Report, level: Level) -> Option<String> {
+    let json = "Run `migsafe check --format json` for the full report.";
+    let why = "This comment was shortened to stay under GitHub's 65,536-character limit:";
+    match level {
+        Level::Full => None,
+        Level::Folded => Some(format!(
+            "{why} statements, query plans and the why/instead of each rule are left out. {json}"
+        )),
+        Level::Summarised | Level::Truncated => {
+            let s = &report.summary;
+            let mut rest = Vec::new();
+            if s.warning > 0 {
+                rest.push(text::count(s.warning, "warning", "warnings"));
+            }
+            if s.info > 0 {
+                rest.push(format!("{} info", s.info));
+            }
+            let counted = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} are counted in the table)", rest.join(" and "))
+            };
+            let cut = if level == Level::Truncated {
+                " Even so, not everything fitted; the end of the list is cut."
+            } else {
+                ""
+            };
+            Some(format!(
+                "{why} only errors are listed, without statements or why/instead; \
+                 warnings and info are not shown{counted}.{cut} {json}"
+            ))
+        }
+    }
+}
+
+/// A migration with its findings; `migration` is `None` for findings in a file the report
+/// does not list as a migration (kept so that nothing is ever dropped silently).
+struct Group<'a> {
+    path: &'a str,
+    migration: Option<&'a MigrationSummary>,
+    findings: Vec<&'a Finding>,
+}
+
+impl Group<'_> {
+    fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+fn group(report: &Report) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group> = report
+        .migrations
+        .iter()
+        .map(|m| Group {
+            path: &m.path,
+            migration: Some(m),
+            findings: Vec::new(),
+        })
+        .collect();
+    for f in &report.findings {
+        match groups.iter_mut().find(|g| g.path == f.file) {
+            Some(g) => g.findings.push(f),
+            None => groups.push(Group {
+                path: &f.file,
+                migration: None,
+                findings: vec![f],
+            }),
+        }
+    }
+    groups
+}
+
+/// Writes the summary table; returns how many groups it listed (all but when truncated).
+fn summary_table(groups: &[Group], level: Level, doc: &mut String) -> usize {
+    if groups.is_empty() {
+        return 0;
+    }
+    doc.push_str("| Migration | Owner | Errors | Warnings | Info | Expected result | Rollback |\n");
+    doc.push_str("| --- | --- | ---: | ---: | ---: | --- | --- |\n");
+    let mut listed = 0;
+    for g in groups {
+        let row = summary_row(g, level);
+        // When truncating, keep room for the errors below and the closing note.
+        if level == Level::Truncated && doc.len() + row.len() > BUDGET / 2 {
+            break;
+        }
+        doc.push_str(&row);
+        listed += 1;
+    }
+    if listed < groups.len() {
+        let _ = writeln!(
+            doc,
+            "| _{} more not shown_ | | | | | | |",
+            groups.len() - listed
+        );
+    }
+    doc.push('\n');
+    listed
+}
+
+fn summary_row(g: &Group, level: Level) -> String {
+    let max_path = if level == Level::Truncated { 120 } else { 300 };
+    let path = cell_code(&text::truncate(g.path, max_path));
+    let (owner, expected, rollback) = match g.migration {
+        Some(m) => (
+            owner_md(m.owner.as_deref()),
+            expected_summary(m),
+            rollback_summary(m),
+        ),
+        None => ("—".to_string(), "—".to_string(), "—".to_string()),
+    };
+    format!(
+        "| {path} | {owner} | {} | {} | {} | {expected} | {rollback} |\n",
+        g.count(Severity::Error),
+        g.count(Severity::Warning),
+        g.count(Severity::Info)
+    )
+}
+
+/// `✅ 1 met · ❌ 1 not met · ❔ 1 not checked` (only the statuses present).
+fn expected_summary(m: &MigrationSummary) -> String {
+    if m.expected.is_empty() {
+        return "none declared".to_string();
+    }
+    let mut parts = Vec::new();
+    for status in [
+        ExpectStatus::Met,
+        ExpectStatus::NotMet,
+        ExpectStatus::NotChecked,
+    ] {
+        let n = m.expected.iter().filter(|e| e.status == status).count();
+        if n > 0 {
+            parts.push(format!(
+                "{} {n} {}",
+                expect_icon(status),
+                text::expect_status(status)
+            ));
+        }
+    }
+    parts.join(" · ")
+}
+
+fn rollback_summary(m: &MigrationSummary) -> String {
+    match text::rollback_state(&m.rollback) {
+        RollbackState::Missing => "none".to_string(),
+        RollbackState::Irreversible => "irreversible (declared)".to_string(),
+        RollbackState::Present(status) => format!(
+            "{} {} ({})",
+            rollback_icon(status),
+            text::rollback_status(status),
+            text::rollback_source(m.rollback.source)
+        ),
+    }
+}
+
+fn skipped(report: &Report, doc: &mut String) {
+    if report.skipped_rules.is_empty() {
+        return;
+    }
+    let n = report.skipped_rules.len();
+    let _ = writeln!(
+        doc,
+        "**Skipped {}** ({} more evidence than this run had):\n",
+        text::count(n, "rule", "rules"),
+        if n == 1 { "it needs" } else { "they need" }
+    );
+    for s in &report.skipped_rules {
+        let _ = writeln!(
+            doc,
+            "- `{}`: {}",
+            s.rule,
+            inline(&text::one_line(&s.reason))
+        );
+    }
+    doc.push('\n');
+}
+
+fn migration_section(g: &Group, level: Level, doc: &mut String) {
+    let icon = g.worst().map(severity_icon).unwrap_or("✅");
+    let _ = writeln!(doc, "#### {icon} {}\n", code(g.path));
+    match g.migration {
+        Some(m) => people_facts(m, level, doc),
+        None => doc.push_str("_Not one of the reviewed migrations._\n\n"),
+    }
+    if g.findings.is_empty() {
+        doc.push_str("No findings.\n\n");
+    }
+    for f in &g.findings {
+        finding(f, level, doc);
+    }
+}
+
+/// Owner, layout, expected results and rollback of one migration.
+fn people_facts(m: &MigrationSummary, level: Level, doc: &mut String) {
+    let owner = match &m.owner {
+        Some(o) => format!("{} ({})", code(o), text::owner_source(m.owner_source)),
+        None => text::UNOWNED.to_string(),
+    };
+    let transaction = if m.in_transaction {
+        "in a transaction"
+    } else {
+        "outside a transaction"
+    };
+    let _ = writeln!(
+        doc,
+        "**Owner:** {owner} · **Layout:** {} · {} {transaction}\n",
+        m.layout,
+        text::count(m.statements, "statement", "statements")
+    );
+    if m.expected.is_empty() {
+        doc.push_str("**Expected result:** none declared\n\n");
+    } else {
+        doc.push_str("**Expected result:**\n\n");
+        for e in &m.expected {
+            let detail = if e.detail.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", inline(&text::one_line(&e.detail)))
+            };
+            let _ = writeln!(
+                doc,
+                "- {} {}: {}{detail}",
+                expect_icon(e.status),
+                text::expect_status(e.status),
+                inline(&text::one_line(&e.text))
+            );
+        }
+        doc.push('\n');
+    }
+    let r = &m.rollback;
+    let detail = if r.detail.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", inline(&text::one_line(&r.detail)))
+    };
+    match text::rollback_state(r) {
+        RollbackState::Missing => doc.push_str("**Rollback:** none\n\n"),
+        RollbackState::Irreversible => {
+            let _ = writeln!(doc, "**Rollback:** irreversible (declared){detail}\n");
+        }
+        RollbackState::Present(status) => {
+            let head = format!(
+                "**Rollback** ({}, {} {}{detail}):",
+                text::rollback_source(r.source),
+                rollback_icon(status),
+                text::rollback_status(status)
+            );
+            let body = r.text.trim();
+            if level == Level::Full && body.lines().count() > 1 {
+                let _ = writeln!(doc, "{head}\n");
+                collapsible(
+                    &format!(
+                        "Rollback SQL ({})",
+                        text::count(body.lines().count(), "line", "lines")
+                    ),
+                    &fence(&text::truncate(body, MAX_STATEMENT), "sql"),
+                    doc,
+                );
+            } else {
+                let _ = writeln!(doc, "{head} {}\n", code(&text::first_line(body, 200)));
+            }
+        }
+    }
+}
+
+fn finding(f: &Finding, level: Level, doc: &mut String) {
+    let _ = writeln!(
+        doc,
+        "**{} {}** · {} · {}\n",
+        severity_icon(f.severity),
+        f.severity,
+        code(&format!("{} {}", f.code, f.rule)),
+        code(&format!("{}:{}", f.file, f.line))
+    );
+    let _ = writeln!(
+        doc,
+        "{}\n",
+        block_start(&inline(&text::one_line(&f.message)))
+    );
+    let facts = text::facts(&f.facts);
+    if !facts.is_empty() {
+        let _ = writeln!(doc, "_{}_\n", inline(&facts.join(" · ")));
+    }
+    if level != Level::Full {
+        return;
+    }
+    let statement = f.statement.trim();
+    if !statement.is_empty() {
+        let shown = text::truncate(statement, MAX_STATEMENT);
+        let lines = statement.lines().count();
+        let block = fence(&shown, "sql");
+        if lines > LONG_LINES || statement.chars().count() > LONG_CHARS {
+            collapsible(
+                &format!("Statement ({})", text::count(lines, "line", "lines")),
+                &block,
+                doc,
+            );
+        } else {
+            doc.push_str(&block);
+            doc.push('\n');
+        }
+    }
+    if let Some(plan) = &f.facts.plan {
+        collapsible("Query plan", &fence(plan.trim(), "text"), doc);
+    }
+    let body = format!(
+        "**Why:** {}\n\n**Instead:** {}\n",
+        inline(&text::one_line(f.why)),
+        inline(&text::one_line(f.instead))
+    );
+    collapsible("Why it is risky, and what to do instead", &body, doc);
+}
+
+/// The summarised levels: each error on one line, grouped in report order.
+fn errors_only(report: &Report, level: Level, table_rows: usize, doc: &mut String) {
+    let errors: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        return;
+    }
+    let _ = writeln!(doc, "#### ❌ Errors\n");
+    let max_message = if level == Level::Truncated { 200 } else { 400 };
+    // Room kept for the closing note, so the total never passes BUDGET.
+    let reserve = 300;
+    let mut shown = 0;
+    for f in &errors {
+        let mut line = format!(
+            "- {} {}: {}",
+            code(&format!("{}:{}", text::truncate(&f.file, 200), f.line)),
+            code(&format!("{} {}", f.code, f.rule)),
+            inline(&text::truncate(&text::one_line(&f.message), max_message))
+        );
+        let facts = text::facts(&f.facts);
+        if !facts.is_empty() {
+            let _ = write!(line, " _({})_", inline(&facts.join(" · ")));
+        }
+        line.push('\n');
+        if level == Level::Truncated && doc.len() + line.len() + reserve > BUDGET {
+            break;
+        }
+        doc.push_str(&line);
+        shown += 1;
+    }
+    doc.push('\n');
+    if shown < errors.len() {
+        let _ = writeln!(
+            doc,
+            "_{} more not shown ({} of {} migrations listed above)._\n",
+            text::count(errors.len() - shown, "error", "errors"),
+            table_rows,
+            report.migrations.len()
+        );
+    }
+}
+
+fn collapsible(summary: &str, body: &str, doc: &mut String) {
+    // The blank lines around the body make GitHub render it as Markdown, not raw HTML text.
+    let _ = writeln!(
+        doc,
+        "<details><summary>{}</summary>\n\n{}\n</details>\n",
+        html(summary),
+        body.trim_end()
+    );
+}
+
+fn severity_icon(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "❌",
+        Severity::Warning => "⚠️",
+        Severity::Info => "ℹ️",
+    }
+}
+
+fn expect_icon(s: ExpectStatus) -> &'static str {
+    match s {
+        ExpectStatus::Met => "✅",
+        ExpectStatus::NotMet => "❌",
+        ExpectStatus::NotChecked => "❔",
+    }
+}
+
+fn rollback_icon(s: RollbackStatus) -> &'static str {
+    match s {
+        RollbackStatus::Restores => "✅",
+        RollbackStatus::Differs => "❌",
+        RollbackStatus::NotChecked => "❔",
+    }
+}
+
+fn owner_md(owner: Option<&str>) -> String {
+    match owner {
+        Some(o) => cell_code(&text::truncate(o, 100)),
+        None => text::UNOWNED.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Escaping. GitHub Flavored Markdown: https://github.github.com/gfm/
+
+/// Writes `c` so that it shows literally, given its neighbours. Only what would start
+/// Markdown or HTML syntax is escaped (GFM §2.4: any ASCII punctuation may be
+/// backslash-escaped), so that the raw text, which GitHub also sends in e-mails, stays
+/// readable: `customer_id` keeps its underscore unescaped, `rows <= 5` its `<`.
+fn escape_char(prev: Option<char>, c: char, next: Option<char>, out: &mut String) {
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let escape = match c {
+        '\\' | '*' | '[' | ']' | '|' | '~' | '`' => true,
+        // An underscore inside a word never emphasises (GFM §6.2, "intraword").
+        '_' => !(alnum(prev) && alnum(next)),
+        // Only `<` followed by a letter, `/`, `!` or `?` can open an HTML tag or autolink.
+        '<' => next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')),
+        _ => false,
+    };
+    if escape {
+        out.push('\\');
+        out.push(c);
+    } else if c == '&' && next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '#') {
+        // `&amp;` in a message must stay `&amp;`, not turn into `&`.
+        out.push_str("&amp;");
+    } else {
+        out.push(c);
+    }
+}
+
+/// Running text that may contain `code spans` (rule texts and messages use them): the code
+/// spans are kept as written, everything else is escaped. Backtick runs are paired exactly as
+/// GFM does (§6.1), so what we treat as code is what GitHub shows as code.
+fn inline(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        if chars.get(i) != Some(&'`') {
+            if let Some(&c) = chars.get(i) {
+                let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+                escape_char(prev, c, chars.get(i + 1).copied(), &mut out);
+            }
+            i += 1;
+            continue;
+        }
+        let run = backtick_run(&chars, i);
+        match closing_run(&chars, i + run, run) {
+            Some(close) => {
+                let span: String = chars
+                    .get(i..close + run)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect();
+                out.push_str(&span);
+                i = close + run;
+            }
+            None => {
+                for _ in 0..run {
+                    out.push_str("\\`");
+                }
+                i += run;
+            }
+        }
+    }
+    out
+}
+
+fn backtick_run(chars: &[char], start: usize) -> usize {
+    chars
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&c| c == '`')
+        .count()
+}
+
+/// Start of the next backtick run of exactly `len` at or after `from`.
+fn closing_run(chars: &[char], from: usize, len: usize) -> Option<usize> {
+    let mut j = from;
+    while j < chars.len() {
+        if chars.get(j) == Some(&'`') {
+            let run = backtick_run(chars, j);
+            if run == len {
+                return Some(j);
+            }
+            j += run;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
+/// A paragraph must not start a heading, list or thematic break by accident (the text has
+/// already been through `inline`, which escapes `*` and friends).
+fn block_start(s: &str) -> String {
+    if s.starts_with(['#', '-', '+', '=', '>']) {
+        return format!("\\{s}");
+    }
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if (1..=9).contains(&digits) && matches!(s.as_bytes().get(digits), Some(b'.' | b')')) {
+        let (number, rest) = s.split_at(digits);
+        return format!("{number}\\{rest}");
+    }
+    s.to_string()
+}
+
+/// Arbitrary text (a path, an owner, a rule name) as one code span. The fence is one
+/// backtick longer than the longest run inside, and newlines become spaces, so nothing
+/// can end the span early (GFM §6.1).
+fn code(s: &str) -> String {
+    let s = s.replace(['\r', '\n'], " ");
+    if s.is_empty() {
+        return "` `".to_string();
+    }
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || longest > 0 {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{s}{pad}{ticks}")
+}
+
+/// A code span inside a table cell: `|` must still be escaped there, because GFM splits
+/// cells before it parses code spans (GFM §4.10, example 200).
+fn cell_code(s: &str) -> String {
+    code(s).replace('|', "\\|")
+}
+
+/// A fenced block longer than any backtick run in its content.
+fn fence(body: &str, lang: &str) -> String {
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest.max(2) + 1);
+    format!("{ticks}{lang}\n{}\n{ticks}\n", body.trim_end())
+}
+
+/// Text inside an HTML element (`<summary>`).
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_keeps_code_spans_and_escapes_the_rest() {
+        assert_eq!(
+            inline("use `DROP INDEX <index>` on <orders> | a*b"),
+            "use `DROP INDEX <index>` on \\<orders> \\| a\\*b"
+        );
+        assert_eq!(inline("a ``b ` c`` d"), "a ``b ` c`` d");
+        assert_eq!(inline("lonely ` tick"), "lonely \\` tick");
+        assert_eq!(inline("rows <= 5 & more"), "rows <= 5 & more");
+        assert_eq!(inline("&amp; <br>"), "&amp;amp; \\<br>");
+        assert_eq!(
+            inline("customer_id _private_ snake_"),
+            "customer_id \\_private\\_ snake\\_"
+        );
+    }
+
+    #[test]
+    fn code_spans_survive_backticks_and_pipes() {
+        assert_eq!(code("a.sql"), "`a.sql`");
+        assert_eq!(code("we`ird"), "`` we`ird ``");
+        assert_eq!(cell_code("a|b"), "`a\\|b`");
+        assert_eq!(code("two\nlines"), "`two lines`");
+    }
+
+    #[test]
+    fn fences_outgrow_their_content() {
+        assert_eq!(fence("SELECT 1", "sql"), "```sql\nSELECT 1\n```\n");
+        assert!(fence("a ```` b", "").starts_with("`````\n"));
+    }
+
+    #[test]
+    fn paragraphs_never_start_a_block() {
+        assert_eq!(block_start("# not a heading"), "\\# not a heading");
+        assert_eq!(block_start("1. not a list"), "1\\. not a list");
+        assert_eq!(block_start("Plain text."), "Plain text.");
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::{render_level, to_string, Level, BUDGET, GITHUB_LIMIT, MARKER};
+    use crate::model::Severity;
+    use crate::report::fixtures;
+
+    #[test]
+    fn sample_report() {
+        insta::assert_snapshot!("markdown_sample", to_string(&fixtures::sample()));
+    }
+
+    #[test]
+    fn clean_report() {
+        insta::assert_snapshot!("markdown_clean", to_string(&fixtures::clean()));
+    }
+
+    #[test]
+    fn folded_sample() {
+        insta::assert_snapshot!(
+            "markdown_sample_folded",
+            render_level(&fixtures::sample(), Level::Folded)
+        );
+    }
+
+    #[test]
+    fn summarised_sample() {
+        insta::assert_snapshot!(
+            "markdown_sample_summarised",
+            render_level(&fixtures::sample(), Level::Summarised)
+        );
+    }
+
+    #[test]
+    fn starts_with_marker_and_verdict() {
+        let md = to_string(&fixtures::sample());
+        let mut lines = md.lines();
+        assert_eq!(lines.next(), Some(MARKER));
+        assert_eq!(
+            lines.next(),
+            Some("### ❌ 2 errors, 1 warning, 1 info in 3 migrations — migsafe (catalog evidence)")
+        );
+        let clean = to_string(&fixtures::clean());
+        assert!(clean.contains("### ✅ No findings in 2 migrations — migsafe (static evidence)"));
+    }
+
+    #[test]
+    fn table_cells_escape_pipes() {
+        let md = to_string(&fixtures::sample());
+        assert!(md.contains("| `@core\\|db` |"), "{md}");
+        assert!(md.contains("reads it \\| writes it"));
+    }
+
+    #[test]
+    fn big_report_fits_in_a_github_comment_and_names_every_migration_and_error() {
+        let report = fixtures::large(50, 500);
+        let md = to_string(&report);
+        assert!(
+            md.len() <= BUDGET && md.len() < GITHUB_LIMIT,
+            "{} bytes",
+            md.len()
+        );
+        assert!(md.chars().count() < GITHUB_LIMIT);
+        assert!(
+            md.contains("--format json"),
+            "says where the full report is"
+        );
+        for m in &report.migrations {
+            assert!(md.contains(&format!("`{}`", m.path)), "{} missing", m.path);
+        }
+        for f in report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+        {
+            let location = format!("`{}:{}`", f.file, f.line);
+            let line = md.lines().find(|l| l.contains(&location));
+            assert!(
+                line.is_some_and(|l| l.contains(f.rule)),
+                "error at {location} not listed"
+            );
+        }
+    }
+
+    #[test]
+    fn mid_sized_report_folds_before_it_summarises() {
+        let report = fixtures::large(10, 120);
+        assert!(render_level(&report, Level::Full).len() > BUDGET);
+        let md = to_string(&report);
+        assert!(md.len() <= BUDGET);
+        assert!(md.contains("statements, query plans and the why/instead"));
+        assert!(!md.contains("```sql"));
+        // Folded still lists every finding, warnings and info included.
+        for f in &report.findings {
+            assert!(md.contains(&format!("`{}:{}`", f.file, f.line)));
+        }
+    }
+
+    #[test]
+    fn enormous_fields_still_fit() {
+        let mut report = fixtures::sample();
+        report.migrations[0].owner = Some("@".repeat(100_000));
+        report.migrations[1].path = "p/".repeat(20_000);
+        report.findings[0].message = "é".repeat(100_000);
+        report.findings[0].statement = "SELECT 1;\n".repeat(50_000);
+        let md = to_string(&report);
+        assert!(md.len() <= BUDGET, "{} bytes", md.len());
+        assert!(md.starts_with(MARKER));
+        assert!(md.contains("--format json"));
+    }
+
+    #[test]
+    fn absurd_reports_still_fit() {
+        let report = fixtures::large(400, 6000);
+        let md = to_string(&report);
+        assert!(md.len() <= BUDGET, "{} bytes", md.len());
+        assert!(md.contains("not shown"));
+        assert!(md.contains("--format json"));
+    }
+}

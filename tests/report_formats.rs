@@ -1,0 +1,102 @@
+//! The output formats as a user gets them from the binary: stdout is a pipe here, exactly as
+//! in CI, so the output must be plain (no colour), deterministic and well-formed.
+
+use std::process::Command;
+
+fn migsafe(args: &[&str]) -> (String, i32) {
+    let out = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the binary runs");
+    (
+        String::from_utf8(out.stdout).expect("output is UTF-8"),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+const BAD_INDEX: &str = "fixtures/rules/create-index-non-concurrently/bad.sql";
+const BAD_DROP: &str = "fixtures/rules/drop-table/bad.sql";
+
+#[test]
+fn json_report_follows_the_schema() {
+    let (out, _) = migsafe(&["check", "--format", "json", BAD_INDEX, BAD_DROP]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["tool"]["name"], "migsafe");
+    assert_eq!(v["migrations"].as_array().map(Vec::len), Some(2));
+    let findings = v["findings"].as_array().expect("findings array");
+    assert!(findings
+        .iter()
+        .any(|f| f["rule"] == "create-index-non-concurrently" && f["file"] == BAD_INDEX));
+    for f in findings {
+        for key in [
+            "rule", "code", "severity", "evidence", "file", "line", "column", "owner",
+        ] {
+            assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+        }
+    }
+    let s = &v["summary"];
+    let total = ["error", "warning", "info"]
+        .iter()
+        .map(|k| s[*k].as_u64().unwrap_or(0))
+        .sum::<u64>();
+    assert_eq!(total as usize, findings.len());
+}
+
+#[test]
+fn every_format_is_deterministic() {
+    for format in ["table", "markdown", "json"] {
+        let args = ["check", "--format", format, BAD_INDEX, BAD_DROP];
+        let (first, _) = migsafe(&args);
+        let (second, _) = migsafe(&args);
+        assert!(!first.is_empty(), "{format} printed nothing");
+        assert_eq!(first, second, "{format} output differs between runs");
+    }
+}
+
+#[test]
+fn table_on_a_pipe_is_plain_and_ends_with_the_summary() {
+    let (out, _) = migsafe(&["check", BAD_INDEX]);
+    assert!(
+        !out.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with("in 1 migration (evidence: static)"),
+        "last line: {last}"
+    );
+    assert!(out.contains(&format!("{BAD_INDEX}:")));
+    assert!(out.contains("create-index-non-concurrently"));
+}
+
+#[test]
+fn markdown_is_a_pr_comment() {
+    let (out, _) = migsafe(&["check", "--format", "markdown", BAD_INDEX]);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("<!-- migsafe-report -->"));
+    let verdict = lines.next().unwrap_or_default();
+    assert!(verdict.starts_with("### "), "verdict: {verdict}");
+    assert!(verdict.contains("migsafe (static evidence)"));
+    assert!(out.contains("| Migration | Owner |"));
+    assert!(out.contains("```sql"));
+}
+
+#[test]
+fn rules_catalog_and_rule_page() {
+    let (catalog, code) = migsafe(&["rules"]);
+    assert_eq!(code, 0);
+    assert!(catalog.contains("M001"));
+    assert!(catalog.contains("create-index-non-concurrently"));
+    assert!(!catalog.contains('\x1b'));
+
+    let (page, code) = migsafe(&["rule", "create-index-non-concurrently"]);
+    assert_eq!(code, 0);
+    assert!(page.starts_with("M001 create-index-non-concurrently\n"));
+    for section in ["WHAT", "WHY", "INSTEAD", "ROLLBACK", "BAD", "GOOD"] {
+        assert!(page.lines().any(|l| l == section), "no {section} section");
+    }
+    assert!(page.contains("CREATE INDEX orders_customer_id_idx ON orders (customer_id);"));
+}
