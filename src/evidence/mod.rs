@@ -1,1 +1,11 @@
 //! Evidence from a real database: the only modules that talk to PostgreSQL.
+//!
+//! - `connect`: read-only sessions with timeouts, password-free errors, server identity.
+//! - `catalog`: one consistent snapshot of tables, columns, indexes, constraints, sequences
+//!   and views, with the lookups rules need (PRODUCT.md §3, evidence level "catalog").
+//! - `history`: which migrations the database's framework history table says are applied,
+//!   and the frameworks' file checksums (pending-migration detection).
+
+pub mod catalog;
+pub mod connect;
+pub mod history;
