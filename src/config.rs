@@ -210,7 +210,10 @@ impl Settings {
 pub fn parse_layout(name: &str) -> Result<Layout> {
     Layout::parse(name).with_context(|| {
         let all: Vec<_> = Layout::ALL.iter().map(|l| l.as_str()).collect();
-        format!("unknown layout {name:?}; expected one of {}", all.join(", "))
+        format!(
+            "unknown layout {name:?}; expected one of {}",
+            all.join(", ")
+        )
     })
 }
 

@@ -191,7 +191,10 @@ pub fn table_locks(kind: &StatementKind) -> Vec<TableLock> {
             many(names, LockMode::AccessExclusive)
         }
         Vacuum { full: true, tables } => many(tables, LockMode::AccessExclusive),
-        Vacuum { full: false, tables } => many(tables, LockMode::ShareUpdateExclusive),
+        Vacuum {
+            full: false,
+            tables,
+        } => many(tables, LockMode::ShareUpdateExclusive),
         Cluster { table: Some(t) } => one(t, LockMode::AccessExclusive),
         RefreshMaterializedView { name, concurrently } => one(
             name,

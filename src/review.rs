@@ -4,8 +4,8 @@
 use crate::config::Settings;
 use crate::metadata::{self, Owners};
 use crate::model::{
-    Evidence, Finding, Migration, MigrationSummary, ParsedMigration, Position, Report,
-    Severity, Statement, Summary,
+    Evidence, Finding, Migration, MigrationSummary, ParsedMigration, Position, Report, Severity,
+    Statement, Summary,
 };
 use crate::rules::{self, Check, Context, MigrationContext, MigrationState, Risk, Rule, RULES};
 use crate::suppress::{self, Scope};
@@ -33,11 +33,7 @@ pub fn prepare(migration: Migration, owners: &Owners) -> ParsedMigration {
 }
 
 /// A static review of the migrations under `paths` (`-` is stdin).
-pub fn check_paths(
-    paths: &[PathBuf],
-    settings: &Settings,
-    stdin: &mut dyn Read,
-) -> Result<Report> {
+pub fn check_paths(paths: &[PathBuf], settings: &Settings, stdin: &mut dyn Read) -> Result<Report> {
     let migrations = load::load(paths, settings.layout, stdin)?;
     let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
     let parsed: Vec<ParsedMigration> = migrations
@@ -105,8 +101,13 @@ fn review_migration(pm: &ParsedMigration, settings: &Settings) -> Vec<Finding> {
             position: Some(Position { line, column }),
             ..Risk::new(note.message.clone())
         };
-        if let Some(f) = finding(rules::by_name("malformed-migration"), settings, pm, None, risk)
-        {
+        if let Some(f) = finding(
+            rules::by_name("malformed-migration"),
+            settings,
+            pm,
+            None,
+            risk,
+        ) {
             candidates.push(Candidate {
                 statement: None,
                 finding: f,
@@ -207,7 +208,10 @@ fn apply_suppressions(
             let what = if s.rule.is_empty() {
                 "names no rule".to_string()
             } else if rules::find(&s.rule).is_none() {
-                format!("names `{}`, which is not a rule (see `migsafe rules`)", s.rule)
+                format!(
+                    "names `{}`, which is not a rule (see `migsafe rules`)",
+                    s.rule
+                )
             } else {
                 format!("allows `{}`, but that rule found nothing here", s.rule)
             };

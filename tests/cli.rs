@@ -51,7 +51,10 @@ fn json_report_of_the_example_follows_the_contract() {
     assert_eq!(migrations[0]["owner"], "@shop-core");
     assert_eq!(migrations[0]["owner_source"], "annotation");
     let findings = json["findings"].as_array().unwrap();
-    let rules: Vec<&str> = findings.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
     for expected in [
         "create-index-non-concurrently",
         "set-not-null",
@@ -59,7 +62,10 @@ fn json_report_of_the_example_follows_the_contract() {
         "missing-owner",
         "missing-rollback",
     ] {
-        assert!(rules.contains(&expected), "{expected} missing from {rules:?}");
+        assert!(
+            rules.contains(&expected),
+            "{expected} missing from {rules:?}"
+        );
     }
     // The suppressed rename is not reported; the create-index on the new table is not either.
     assert!(!rules.contains(&"rename-column"), "{rules:?}");
@@ -77,13 +83,19 @@ fn json_report_of_the_example_follows_the_contract() {
     // Sorted by (file, line, code).
     let keys: Vec<(String, u64)> = findings
         .iter()
-        .map(|f| (f["file"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
     let s = &json["summary"];
-    let total = s["error"].as_u64().unwrap() + s["warning"].as_u64().unwrap() + s["info"].as_u64().unwrap();
+    let total =
+        s["error"].as_u64().unwrap() + s["warning"].as_u64().unwrap() + s["info"].as_u64().unwrap();
     assert_eq!(total as usize, findings.len());
 }
 
@@ -93,15 +105,30 @@ fn exit_code_follows_fail_on() {
     assert_eq!(warn.status.code(), Some(1), "{}", stderr(&warn));
     let never = migsafe(&["check", EXAMPLE, "--fail-on", "never"]);
     assert_eq!(never.status.code(), Some(0));
-    let clean = migsafe(&["check", "fixtures/rules/create-index-non-concurrently/good.sql", "--fail-on", "info"]);
-    assert_eq!(clean.status.code(), Some(0), "{}{}", stdout(&clean), stderr(&clean));
+    let clean = migsafe(&[
+        "check",
+        "fixtures/rules/create-index-non-concurrently/good.sql",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&clean),
+        stderr(&clean)
+    );
 }
 
 #[test]
 fn errors_name_the_thing_and_exit_2() {
     let missing = migsafe(&["check", "no/such/dir"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("no/such/dir"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("no/such/dir"),
+        "{}",
+        stderr(&missing)
+    );
     assert_eq!(stderr(&missing).lines().count(), 1, "{}", stderr(&missing));
 
     let empty = tempfile::tempdir().unwrap();
@@ -150,7 +177,10 @@ fn rule_catalog_lists_every_rule_and_explains_one() {
     let text = stdout(&one);
     let rule = migsafe::rules::find("set-not-null").unwrap();
     assert!(text.contains(rule.code));
-    assert!(text.contains(rule.bad.lines().last().unwrap().trim()), "{text}");
+    assert!(
+        text.contains(rule.bad.lines().last().unwrap().trim()),
+        "{text}"
+    );
     let unknown = migsafe(&["rule", "no-such-rule"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("no-such-rule"));

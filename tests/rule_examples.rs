@@ -8,8 +8,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn rules_fired(path: &PathBuf) -> Vec<String> {
-    let report = check_paths(std::slice::from_ref(path), &Settings::default(), &mut std::io::empty())
-        .unwrap_or_else(|e| panic!("{} did not load: {e:#}", path.display()));
+    let report = check_paths(
+        std::slice::from_ref(path),
+        &Settings::default(),
+        &mut std::io::empty(),
+    )
+    .unwrap_or_else(|e| panic!("{} did not load: {e:#}", path.display()));
     report
         .findings
         .iter()
