@@ -79,12 +79,7 @@ pub struct CheckConfig {
 impl CheckArgs {
     /// Validates the arguments and merges them with the config file.
     pub fn into_config(self) -> Result<CheckConfig> {
-        let format = Format::parse(&self.format).with_context(|| {
-            format!(
-                "unknown format {:?}; expected table, markdown or json",
-                self.format
-            )
-        })?;
+        let format: Format = self.format.parse()?;
         let config_path = match self.config {
             Some(p) => {
                 if !p.is_file() {

@@ -122,6 +122,8 @@ fn review_migration(pm: &ParsedMigration, settings: &Settings) -> Vec<Finding> {
             index,
             state: &state,
             settings,
+            schema: None,
+            plan: None,
         };
         for rule in RULES {
             let Check::Statement(check) = rule.check else {

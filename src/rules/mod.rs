@@ -10,6 +10,8 @@ use crate::model::{
     AlterAction, Evidence, Facts, ParsedMigration, Position, QualifiedName, Severity, Statement,
     StatementKind,
 };
+use crate::plan::PlanOutcome;
+use crate::schema::Schema;
 
 mod add_check_validating;
 mod add_column_required;
@@ -255,6 +257,11 @@ pub struct Context<'a> {
     pub index: usize,
     pub state: &'a MigrationState,
     pub settings: &'a Settings,
+    /// The copy's schema as the statements before this one (in this and earlier pending
+    /// migrations) left it; `None` at static level.
+    pub schema: Option<&'a Schema>,
+    /// Plain EXPLAIN of this statement on the copy; `None` when not a candidate or static.
+    pub plan: Option<&'a PlanOutcome>,
 }
 
 impl Context<'_> {
