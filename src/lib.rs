@@ -13,6 +13,7 @@ pub mod locks;
 pub mod metadata;
 pub mod model;
 pub mod parse;
+pub mod pending;
 pub mod plan;
 pub mod report;
 pub mod review;

@@ -170,8 +170,20 @@ fn diesel_orders_folders_by_dashless_version() {
         .iter()
         .filter(|m| m.version.as_deref() != Some("20240305101500"))
         .all(|m| m.up.transactional));
-    // diesel's generated comment-only down.sql is no rollback.
-    assert!(by_version(&ms, "20240115103000").down.is_none());
+    // diesel's generated comment-only down.sql is kept as a down part without SQL, so that
+    // the report can say the down migration is empty.
+    let generated = by_version(&ms, "20240115103000")
+        .down
+        .as_ref()
+        .expect("the down.sql exists");
+    assert!(
+        sql(generated).trim().starts_with("-- "),
+        "{}",
+        sql(generated)
+    );
+    assert!(!sql(generated)
+        .lines()
+        .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--")));
     assert_eq!(
         down_sql(by_version(&ms, "20240220160000")).unwrap().trim(),
         "DROP TABLE posts;"
@@ -690,4 +702,151 @@ fn unreadable_migration_file_is_an_error_naming_it() {
         message.ends_with("/2_gone.sql: no such file or directory"),
         "{message}"
     );
+}
+
+/// The SQL lines of a part: what is left once comment lines and blank lines are dropped.
+fn sql_lines(part: &Part) -> Vec<String> {
+    sql(part)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn down_parts_with_only_comments_are_kept_without_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1_flags.up.sql",
+        b"CREATE TABLE flags (id int);\n",
+    );
+    write(dir.path(), "1_flags.down.sql", b"-- nothing yet\n");
+    write(
+        dir.path(),
+        "2_more.up.sql",
+        b"CREATE TABLE more (id int);\n",
+    );
+    write(dir.path(), "2_more.down.sql", b"");
+    write(
+        dir.path(),
+        "3_last.up.sql",
+        b"CREATE TABLE last (id int);\n",
+    );
+    let ms = load(&[dir.path().to_path_buf()], None, &mut io::empty()).unwrap();
+    let comment_only = ms[0]
+        .down
+        .as_ref()
+        .expect("a comment-only down file counts");
+    assert_eq!(sql(comment_only).trim(), "-- nothing yet");
+    assert!(sql_lines(comment_only).is_empty());
+    let empty = ms[1]
+        .down
+        .as_ref()
+        .expect("an empty down file still exists");
+    assert!(empty.segments.is_empty());
+    assert!(ms[2].down.is_none(), "no down file at all");
+
+    // goose: a Down section with a comment, one with nothing, and none.
+    let goose = |text: &str| load_text("1_x.sql", text, None).unwrap().remove(0);
+    let m = goose("-- +goose Up\nDELETE FROM s;\n-- +goose Down\n-- irreversible: gone\n");
+    assert_eq!(m.layout, Layout::Goose);
+    let down = m.down.as_ref().expect("the Down section is there");
+    assert_eq!(sql(down).trim(), "-- irreversible: gone");
+    assert!(sql_lines(down).is_empty());
+    assert!(goose("-- +goose Up\nDELETE FROM s;\n-- +goose Down\n")
+        .down
+        .is_some_and(|d| d.segments.is_empty()));
+    assert!(goose("-- +goose Up\nDELETE FROM s;\n").down.is_none());
+
+    // dbmate: `dbmate new` writes an empty down block.
+    let dbmate = |text: &str| {
+        load_text("20240101000000_x.sql", text, None)
+            .unwrap()
+            .remove(0)
+    };
+    let m = dbmate("-- migrate:up\nCREATE TABLE t (id int);\n\n-- migrate:down\n\n");
+    assert_eq!(m.layout, Layout::Dbmate);
+    assert!(m.down.is_some_and(|d| d.segments.is_empty()));
+    let m =
+        dbmate("-- migrate:up\nDELETE FROM s;\n-- migrate:down\n-- no rollback: data is gone\n");
+    assert_eq!(
+        sql(m.down.as_ref().unwrap()).trim(),
+        "-- no rollback: data is gone"
+    );
+
+    // alembic: a downgrade section whose downgrade() does nothing but comment.
+    let text = "-- Running upgrade  -> a1\n\nCREATE TABLE t (id int);\n\n\
+                -- Running downgrade a1 -> \n\n-- nothing to undo by hand\n";
+    let ms = load_text("-", text, None).unwrap();
+    assert_eq!(ms.len(), 1);
+    let down = ms[0]
+        .down
+        .as_ref()
+        .expect("the downgrade section is a1's down part");
+    assert!(sql_lines(down).is_empty(), "{:?}", sql(down));
+}
+
+#[test]
+fn up_and_down_naming_beats_goose_without_goose_annotations() {
+    // A lone `.up.sql` with nothing but SQL and header comments.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1_flags.up.sql",
+        b"-- owner: @x\n-- expect: succeeds\nCREATE TABLE feature_flags (name text PRIMARY KEY);\n",
+    );
+    let ms = load(&[dir.path().to_path_buf()], None, &mut io::empty()).unwrap();
+    assert_eq!(
+        (
+            ms.len(),
+            ms[0].layout,
+            ms[0].version.as_deref(),
+            ms[0].name.as_str()
+        ),
+        (1, Layout::GolangMigrate, Some("1"), "flags")
+    );
+    assert!(ms[0].load_notes.is_empty(), "{:?}", ms[0].load_notes);
+    // The same file given directly.
+    let direct = load(&[dir.path().join("1_flags.up.sql")], None, &mut io::empty()).unwrap();
+    assert_eq!(direct[0].layout, Layout::GolangMigrate);
+
+    // Next to a goose file, the pair naming still wins: goose would refuse the `.up.sql` file
+    // (no `-- +goose Up`), golang-migrate ignores the goose file.
+    write(
+        dir.path(),
+        "2_more.sql",
+        b"-- +goose Up\nCREATE TABLE more (id int);\n-- +goose Down\nDROP TABLE more;\n",
+    );
+    let ms = load(&[dir.path().to_path_buf()], None, &mut io::empty()).unwrap();
+    assert_eq!(versions(&ms), ["1"]);
+    assert_eq!(ms[0].layout, Layout::GolangMigrate);
+
+    // A `.up.sql` file that carries goose annotations is goose's.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1_flags.up.sql",
+        b"-- +goose Up\nCREATE TABLE flags (id int);\n-- +goose Down\nDROP TABLE flags;\n",
+    );
+    let ms = load(&[dir.path().to_path_buf()], None, &mut io::empty()).unwrap();
+    assert_eq!(ms[0].layout, Layout::Goose);
+    assert_eq!(down_sql(&ms[0]).unwrap().trim(), "DROP TABLE flags;");
+
+    // Goose files that outnumber a stray `.up.sql` keep the folder goose.
+    write(
+        dir.path(),
+        "2_a.sql",
+        b"-- +goose Up\nCREATE TABLE a (id int);\n",
+    );
+    write(
+        dir.path(),
+        "3_b.sql",
+        b"-- +goose Up\nCREATE TABLE b (id int);\n",
+    );
+    write(dir.path(), "4_c.up.sql", b"CREATE TABLE c (id int);\n");
+    let ms = load(&[dir.path().to_path_buf()], None, &mut io::empty()).unwrap();
+    assert!(ms.iter().all(|m| m.layout == Layout::Goose));
+    assert_eq!(versions(&ms), ["1", "2", "3", "4"]);
 }

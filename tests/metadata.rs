@@ -336,7 +336,6 @@ fn a_down_file_is_the_rollback() {
 }
 
 #[test]
-#[ignore = "needs the loader to keep down parts that hold only comments (change request)"]
 fn an_empty_down_file_is_no_rollback_and_the_message_says_so() {
     let repo = repo();
     let root = repo.path();
@@ -362,7 +361,6 @@ fn an_empty_down_file_is_no_rollback_and_the_message_says_so() {
 }
 
 #[test]
-#[ignore = "needs the loader to keep down parts that hold only comments (change request)"]
 fn a_goose_down_section_saying_irreversible_is_an_answer() {
     let repo = repo();
     let root = repo.path();

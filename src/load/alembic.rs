@@ -133,9 +133,7 @@ pub(super) fn migrations(loaded: &Loaded) -> Vec<Migration> {
                 .iter_mut()
                 .find(|m| m.version.as_deref() == Some(section.from.as_str()) && m.down.is_none());
             if let Some(m) = target {
-                if text::has_sql(text, body) {
-                    m.down = Some(part);
-                }
+                m.down = Some(part);
                 continue;
             }
         }

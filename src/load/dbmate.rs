@@ -8,7 +8,7 @@
 //! records the leading digits as the version.
 
 use super::source::{Entry, Loaded, Reader};
-use super::text::{self, first_sql, has_sql, leading_digits, lines, Line};
+use super::text::{self, first_sql, leading_digits, lines, Line};
 use super::{push_segment, stem};
 use crate::model::{Layout, LoadNote, Migration, Part, Segment};
 use anyhow::Result;
@@ -52,6 +52,8 @@ pub(super) fn parse_name(file_name: &str) -> Option<(String, String)> {
 pub(super) struct Sections {
     pub up: Vec<Segment>,
     pub down: Vec<Segment>,
+    /// Whether the file has a `-- migrate:down` block (dbmate allows it to be empty).
+    pub has_down: bool,
     pub up_transactional: bool,
     pub down_transactional: bool,
     pub notes: Vec<LoadNote>,
@@ -71,6 +73,7 @@ pub(super) fn sections(text: &str) -> Sections {
     let mut s = Sections {
         up_transactional: up.is_none_or(|(_, tx)| tx),
         down_transactional: down.is_none_or(|(_, tx)| tx),
+        has_down: down.is_some(),
         ..Sections::default()
     };
     let note = |s: &mut Sections, offset: usize, message: &str| {
@@ -148,7 +151,6 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
         None => sections(&file.text),
     };
     notes.extend(s.notes);
-    let down_has_sql = s.down.iter().any(|g| has_sql(&file.text, g.range.clone()));
     Migration {
         path: file.display.clone(),
         version,
@@ -160,7 +162,8 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
             segments: s.up,
             transactional: s.up_transactional,
         },
-        down: down_has_sql.then(|| Part {
+        // An empty or comment-only down block is kept: dbmate runs it as a no-op rollback.
+        down: s.has_down.then(|| Part {
             file: file.clone(),
             segments: s.down,
             transactional: s.down_transactional,

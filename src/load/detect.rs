@@ -68,12 +68,19 @@ pub(super) fn folder(entries: &[Entry], reader: &mut Reader) -> Result<Option<La
         (Layout::Dbmate, 0),
         (Layout::Alembic, 0),
     ];
+    // `.up.sql`/`.down.sql` files without goose annotations: golang-migrate/sqlx naming,
+    // which goose's `<n>_<name>.sql` pattern would otherwise swallow.
+    let mut reversible_unmarked = 0usize;
     for entry in &sql {
         let loaded = reader.read(&entry.path, &entry.display)?;
-        if let Some(layout) = marked(&loaded.file.text) {
+        let found = marked(&loaded.file.text);
+        if let Some(layout) = found {
             if let Some(vote) = votes.iter_mut().find(|(l, _)| *l == layout) {
                 vote.1 += 1;
             }
+        }
+        if found != Some(Layout::Goose) && is_reversible_name(&entry.name) {
+            reversible_unmarked += 1;
         }
     }
     // Most files win; a tie goes to the earlier of goose, dbmate, alembic.
@@ -83,8 +90,14 @@ pub(super) fn folder(entries: &[Entry], reader: &mut Reader) -> Result<Option<La
             best = Some((layout, n));
         }
     }
-    if let Some((layout, _)) = best {
-        return Ok(Some(layout));
+    match best {
+        // The naming wins over goose unless goose-annotated files outnumber it: a stray
+        // `1_flags.up.sql` next to a goose file is still not a goose migration.
+        Some((Layout::Goose, n)) if reversible_unmarked >= n => {
+            return pairs::classify(entries, reader).map(Some);
+        }
+        Some((layout, _)) => return Ok(Some(layout)),
+        None => {}
     }
 
     if numbered.iter().any(|e| is_reversible_name(&e.name)) {

@@ -9,7 +9,7 @@
 //! StatementBegin, duplicate markers) becomes a note, and we still review what we can.
 
 use super::source::{Entry, Loaded, Reader};
-use super::text::{self, first_sql, has_sql, lines};
+use super::text::{self, first_sql, lines};
 use super::{duplicate_note, push_segment, stem};
 use crate::model::{Layout, LoadNote, Migration, Part, Segment};
 use anyhow::Result;
@@ -62,6 +62,8 @@ pub(super) fn parse_name(file_name: &str) -> Option<(String, String)> {
 pub(super) struct Sections {
     pub up: Vec<Segment>,
     pub down: Vec<Segment>,
+    /// Whether the file has a `-- +goose Down` annotation (its section may hold no SQL).
+    pub has_down: bool,
     pub transactional: bool,
     pub notes: Vec<LoadNote>,
 }
@@ -206,6 +208,7 @@ pub(super) fn sections(text: &str) -> Sections {
         }
     }
     scan.close(text.len(), "the end of the file");
+    scan.out.has_down = seen_down;
     if !seen_up {
         scan.note(
             0,
@@ -220,18 +223,17 @@ pub(super) fn sections(text: &str) -> Sections {
 pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) -> Migration {
     let file = &loaded.file;
     let mut notes = Vec::new();
-    let (up, down, transactional) = match &loaded.bad_utf8 {
+    let (up, down, has_down, transactional) = match &loaded.bad_utf8 {
         Some(note) => {
             notes.push(note.clone());
-            (Vec::new(), Vec::new(), true)
+            (Vec::new(), Vec::new(), false, true)
         }
         None => {
             let s = sections(&file.text);
             notes.extend(s.notes);
-            (s.up, s.down, s.transactional)
+            (s.up, s.down, s.has_down, s.transactional)
         }
     };
-    let down_has_sql = down.iter().any(|s| has_sql(&file.text, s.range.clone()));
     Migration {
         path: file.display.clone(),
         version,
@@ -243,7 +245,8 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
             segments: up,
             transactional,
         },
-        down: down_has_sql.then(|| Part {
+        // A Down section with only comments is kept: it may say why there is no way back.
+        down: has_down.then(|| Part {
             file: file.clone(),
             segments: down,
             transactional,

@@ -32,9 +32,13 @@
 //! 2. Flyway: `V<version>__<desc>.sql` / `R__<desc>.sql` files, at least as many as the other
 //!    numbered `.sql` files.
 //! 3. Markers inside the `.sql` files: `-- Running upgrade` (alembic), `-- +goose Up|Down`
-//!    (goose), `-- migrate:up|down` (dbmate); the marker found in most files wins.
+//!    (goose), `-- migrate:up|down` (dbmate); the marker found in most files wins. The
+//!    `.up.sql`/`.down.sql` naming beats goose, though: unless goose-annotated files outnumber
+//!    the `.up.sql`/`.down.sql` files without goose annotations, step 4 decides (a lone
+//!    `1_flags.up.sql` is golang-migrate, not a goose file missing its annotations).
 //! 4. `<n>_<name>.up.sql` / `.down.sql` files: sqlx or golang-migrate. sqlx if any file starts
-//!    with `-- no-transaction` or a non-reversible `<n>_<name>.sql` sits next to them;
+//!    with `-- no-transaction` or a non-reversible `<n>_<name>.sql` without another
+//!    framework's markers sits next to them;
 //!    golang-migrate if every version looks like one it makes (zero-padded other than sqlx's
 //!    4 digits, e.g. `000001`; a 10-digit Unix timestamp; a small unpadded number like `2`);
 //!    sqlx otherwise (14-digit timestamps are made by both; sqlx is the tie-breaker).
@@ -74,8 +78,14 @@
 //!
 //! # Down parts
 //!
-//! A down file or section that holds no SQL (only comments, like diesel's generated
-//! `-- This file should undo anything in up.sql`) is no rollback: `down` is `None`.
+//! `down` is `Some` whenever the migration has a down part at all: a down/undo file exists
+//! (even an empty one), or the file has a down section marker (`-- +goose Down`,
+//! `-- migrate:down`, an alembic `Running downgrade` section). A part that holds only comments
+//! (diesel's generated `-- This file should undo anything in up.sql`, goose's
+//! `-- +goose Down` followed by `-- irreversible: …`) is kept with its comment segments and
+//! parses to no statements: metadata reads those comments as a rollback note, and
+//! `missing-rollback` can say "the down migration is empty" instead of "there is none".
+//! `None` means the framework would find no down migration.
 
 mod alembic;
 mod dbmate;
@@ -386,17 +396,16 @@ fn file_migration(
     }
 }
 
-/// Sets a whole down file as `m`'s down part. A down file without SQL is no rollback; one
-/// that is not UTF-8 still counts (it exists) and is reported on the migration, whose notes
-/// point into the up file, hence offset 0 and the down file named in the message.
+/// Sets a whole down file as `m`'s down part. Every down file that exists counts, also one
+/// with only comments or nothing at all (see "Down parts" above); one that is not UTF-8 is
+/// reported on the migration, whose notes point into the up file, hence offset 0 and the down
+/// file named in the message.
 fn attach_down(m: &mut Migration, down: &Loaded, transactional: bool) {
     if let Some(note) = &down.bad_utf8 {
         m.load_notes.push(LoadNote {
             offset: 0,
             message: format!("down file {}: {}", down.file.display, note.message),
         });
-    } else if !text::has_sql(&down.file.text, 0..down.file.text.len()) {
-        return;
     }
     m.down = Some(Part {
         file: down.file.clone(),

@@ -87,7 +87,7 @@ fn golang_like(digits: &str) -> bool {
 
 /// sqlx or golang-migrate for a folder holding `.up.sql`/`.down.sql` files. sqlx when anything
 /// only sqlx understands is present (a `-- no-transaction` first line, a non-reversible
-/// `<version>_<name>.sql`), golang-migrate when every version looks like golang-migrate's,
+/// `<version>_<name>.sql` without goose/dbmate/alembic markers), golang-migrate when every version looks like golang-migrate's,
 /// sqlx otherwise (the ambiguous case, e.g. 14-digit timestamps both can make).
 pub(super) fn classify(entries: &[Entry], reader: &mut Reader) -> Result<Layout> {
     let names: Vec<(&Entry, Name)> = entries
@@ -95,12 +95,14 @@ pub(super) fn classify(entries: &[Entry], reader: &mut Reader) -> Result<Layout>
         .filter(|e| !e.is_dir)
         .filter_map(|e| parse_name(&e.name).map(|n| (e, n)))
         .collect();
-    if names.iter().any(|(_, n)| n.kind == Kind::Simple) {
-        return Ok(Layout::Sqlx);
-    }
-    for (entry, _) in &names {
+    for (entry, name) in &names {
         let loaded = reader.read(&entry.path, &entry.display)?;
         if !sqlx_transactional(&loaded.file.text) {
+            return Ok(Layout::Sqlx);
+        }
+        // A `<n>_<name>.sql` is sqlx's non-reversible migration, unless another framework's
+        // markers claim it (a goose file next to golang-migrate pairs is no sqlx evidence).
+        if name.kind == Kind::Simple && super::detect::marked(&loaded.file.text).is_none() {
             return Ok(Layout::Sqlx);
         }
     }

@@ -97,11 +97,6 @@ pub(super) fn first_sql(text: &str, range: Range<usize>) -> Option<usize> {
     (at < end).then_some(at)
 }
 
-/// Whether `range` holds any SQL at all (comments and whitespace do not count).
-pub(super) fn has_sql(text: &str, range: Range<usize>) -> bool {
-    first_sql(text, range).is_some()
-}
-
 /// The identifier-like word starting at `at` (letters, digits, `_`).
 fn word_at(text: &str, at: usize) -> &str {
     let rest = text.get(at..).unwrap_or("");
@@ -243,10 +238,10 @@ mod tests {
     }
 
     #[test]
-    fn has_sql_ignores_comments() {
-        assert!(!has_sql("-- only\n/* c */\n  \n", 0..17));
-        assert!(has_sql("-- only\nDROP TABLE x;", 0..20));
-        assert!(!has_sql("-- unterminated /* \n", 0..20));
+    fn first_sql_skips_comments() {
+        assert_eq!(first_sql("-- only\n/* c */\n  \n", 0..17), None);
+        assert_eq!(first_sql("-- only\nDROP TABLE x;", 0..20), Some(8));
+        assert_eq!(first_sql("-- unterminated /* \n", 0..20), None);
     }
 
     #[test]
