@@ -66,6 +66,16 @@ pub struct CheckArgs {
     /// flyway or alembic. Example: --layout goose
     #[arg(long)]
     pub layout: Option<String>,
+
+    /// A copy of the database to inspect (catalog level): table sizes, existing indexes,
+    /// statistics, applied migrations and plain EXPLAIN. Only read-only queries run there.
+    /// Example: --database-url postgres://review@copy-host/shop
+    #[arg(long, env = "MIGSAFE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Review every migration, including those the copy's history table says are applied.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// What `check` runs with, validated.
@@ -74,6 +84,10 @@ pub struct CheckConfig {
     pub paths: Vec<PathBuf>,
     pub format: Format,
     pub settings: Settings,
+    /// The copy to read at catalog level; `None` is a static review.
+    pub database_url: Option<String>,
+    /// Review applied migrations too.
+    pub all: bool,
 }
 
 impl CheckArgs {
@@ -115,10 +129,15 @@ impl CheckArgs {
         if paths.is_empty() {
             bail!("no migrations given: pass files or folders (or `-` for stdin), or set `paths` in migsafe.toml");
         }
+        let database_url = self.database_url.filter(|u| !u.trim().is_empty());
+        // Without a copy every migration is reviewed anyway, so `--all` is harmless there:
+        // CI scripts can pass it whether or not MIGSAFE_DATABASE_URL is set.
         Ok(CheckConfig {
             paths,
             format,
             settings,
+            database_url,
+            all: self.all,
         })
     }
 }

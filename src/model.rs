@@ -675,6 +675,47 @@ pub struct Finding {
 pub struct SkippedRule {
     pub rule: &'static str,
     pub reason: String,
+    /// Where, when the rule was skipped for one statement rather than for the whole run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl SkippedRule {
+    /// Skipped for the whole run.
+    pub fn everywhere(rule: &'static str, reason: impl Into<String>) -> Self {
+        SkippedRule {
+            rule,
+            reason: reason.into(),
+            file: None,
+            line: None,
+        }
+    }
+}
+
+/// A migration that was not reviewed, and why (e.g. the copy has already applied it).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SkippedMigration {
+    pub path: String,
+    pub version: Option<String>,
+    pub reason: String,
+}
+
+/// The copy a catalog- or execution-level run looked at, so the reader knows what the
+/// numbers rest on (PRODUCT.md §3).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CopyIdentity {
+    /// `server_version`, e.g. `15.19 (Debian 15.19-0+deb12u1)`.
+    pub server_version: String,
+    pub database: String,
+    pub database_bytes: i64,
+    /// Latest ANALYZE of any user table (UTC, ISO 8601); `None`: row counts are guesses.
+    pub last_analyzed: Option<String>,
+    /// A standby server.
+    pub in_recovery: bool,
+    /// What the reader should know about the snapshot's accuracy.
+    pub notes: Vec<String>,
 }
 
 /// A migration as the report shows it.
@@ -706,6 +747,10 @@ pub struct Report {
     pub migrations: Vec<MigrationSummary>,
     pub findings: Vec<Finding>,
     pub skipped_rules: Vec<SkippedRule>,
+    /// Migrations found but not reviewed (already applied on the copy).
+    pub skipped_migrations: Vec<SkippedMigration>,
+    /// The copy's identity at catalog and execution level.
+    pub copy: Option<CopyIdentity>,
     pub summary: Summary,
 }
 

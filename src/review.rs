@@ -65,6 +65,8 @@ pub fn review(migrations: &[ParsedMigration], settings: &Settings) -> Report {
         migrations: migrations.iter().map(summarize).collect(),
         findings,
         skipped_rules: Vec::new(),
+        skipped_migrations: Vec::new(),
+        copy: None,
         summary,
     }
 }

@@ -46,6 +46,30 @@ fn json_report_follows_the_schema() {
 }
 
 #[test]
+fn static_run_names_no_copy_in_any_format() {
+    let (json, _) = migsafe(&["check", "--format", "json", BAD_INDEX]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(v["evidence"], "static");
+    assert!(
+        v.get("copy").is_some_and(serde_json::Value::is_null),
+        "copy is present and null at static level: {json}"
+    );
+    assert_eq!(v["skipped_migrations"], serde_json::json!([]));
+    // Entries skipped for the whole run keep the contract's shape; `file`/`line` appear only
+    // on entries skipped for one statement.
+    for s in v["skipped_rules"].as_array().expect("skipped_rules array") {
+        assert!(s["rule"].is_string() && s["reason"].is_string(), "{s}");
+        assert_eq!(s.get("file").is_some(), s.get("line").is_some(), "{s}");
+    }
+
+    let (table, _) = migsafe(&["check", BAD_INDEX]);
+    assert!(!table.contains("— copy:"), "{table}");
+    let (markdown, _) = migsafe(&["check", "--format", "markdown", BAD_INDEX]);
+    assert!(!markdown.contains("**Evidence:**"), "{markdown}");
+    assert!(!markdown.contains("not reviewed"), "{markdown}");
+}
+
+#[test]
 fn every_format_is_deterministic() {
     for format in ["table", "markdown", "json"] {
         let args = ["check", "--format", format, BAD_INDEX, BAD_DROP];

@@ -5,7 +5,9 @@
 //!   and views, with the lookups rules need (PRODUCT.md §3, evidence level "catalog").
 //! - `history`: which migrations the database's framework history table says are applied,
 //!   and the frameworks' file checksums (pending-migration detection).
+//! - `copy`: reads all of the above from a copy, once, before the rules run.
 
 pub mod catalog;
 pub mod connect;
+pub mod copy;
 pub mod history;

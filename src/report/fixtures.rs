@@ -2,9 +2,40 @@
 //! values chosen so that a wrong field in the output is easy to spot in a snapshot.
 
 use crate::model::{
-    Evidence, ExpectStatus, Expected, Facts, Finding, Layout, MigrationSummary, OwnerSource,
-    Report, Rollback, RollbackSource, RollbackStatus, Severity, SkippedRule, Summary,
+    CopyIdentity, Evidence, ExpectStatus, Expected, Facts, Finding, Layout, MigrationSummary,
+    OwnerSource, Report, Rollback, RollbackSource, RollbackStatus, Severity, SkippedMigration,
+    SkippedRule, Summary,
 };
+
+/// The time the catalog sample is rendered at: 2026-11-26T12:00:00Z, six days and two hours
+/// after its copy was last analyzed.
+pub const NOW: i64 = 1_795_694_400;
+
+/// What a static run skips: the catalog rules for want of a copy, the execution rules for
+/// want of a disposable one.
+pub fn static_skips() -> Vec<SkippedRule> {
+    let mut skips: Vec<SkippedRule> = [
+        "duplicate-index",
+        "foreign-key-without-index",
+        "drop-index-in-use",
+        "schema-drift",
+        "seq-scan-on-large-table",
+        "dml-touches-many-rows",
+    ]
+    .into_iter()
+    .map(|r| SkippedRule::everywhere(r, "needs --database-url"))
+    .collect();
+    skips.extend(execution_skips());
+    skips
+}
+
+/// What a catalog run skips for the whole run.
+fn execution_skips() -> Vec<SkippedRule> {
+    ["lock-held-too-long", "rollback-does-not-restore"]
+        .into_iter()
+        .map(|r| SkippedRule::everywhere(r, "needs execution on a disposable copy (--clone)"))
+        .collect()
+}
 
 const WHY_INDEX: &str =
     "A plain index build holds a SHARE lock on the table for the whole build: every INSERT, \
@@ -203,10 +234,12 @@ pub fn sample() -> Report {
         summary: summary(&findings),
         migrations,
         findings,
-        skipped_rules: vec![SkippedRule {
-            rule: "backfill-seq-scan",
-            reason: "needs execution on a disposable copy (--clone)".into(),
-        }],
+        skipped_rules: vec![SkippedRule::everywhere(
+            "backfill-seq-scan",
+            "needs execution on a disposable copy (--clone)",
+        )],
+        skipped_migrations: vec![],
+        copy: None,
     }
 }
 
@@ -214,11 +247,147 @@ pub fn sample() -> Report {
 pub fn clean() -> Report {
     let mut r = sample();
     r.findings.clear();
-    r.skipped_rules.clear();
+    r.skipped_rules = static_skips();
     r.summary = Summary::default();
     r.evidence = Evidence::Static;
     r.migrations.truncate(2);
     r
+}
+
+/// A catalog-level run against a copy: the copy's identity with a caveat, two pending
+/// migrations reviewed, 200 applied ones skipped, findings measured on the copy (rows and
+/// bytes, index scans, a multi-line plan), and rules skipped both for the whole run and for
+/// one statement.
+pub fn catalog() -> Report {
+    let pending = |n: u32, name: &str, owner: &str| MigrationSummary {
+        path: format!("migrations/{n:04}_{name}.sql"),
+        version: Some(format!("{n:04}")),
+        name: name.to_string(),
+        layout: Layout::GolangMigrate,
+        in_transaction: true,
+        statements: 3,
+        owner: Some(owner.to_string()),
+        owner_source: OwnerSource::Codeowners,
+        expected: vec![expected(
+            "rows <= 50000",
+            ExpectStatus::NotMet,
+            "the plan estimates 12M rows",
+        )],
+        rollback: rollback(
+            "DROP INDEX CONCURRENTLY IF EXISTS orders_status_idx;",
+            RollbackSource::DownFile,
+            RollbackStatus::NotChecked,
+            "needs execution on a disposable copy (--clone)",
+        ),
+    };
+    let migrations = vec![
+        pending(201, "order_events", "@payments-team"),
+        pending(202, "backfill_order_status", "@payments-team"),
+    ];
+    let first = "migrations/0201_order_events.sql";
+    let second = "migrations/0202_backfill_order_status.sql";
+    let findings = vec![
+        Finding {
+            rule: "create-index-non-concurrently",
+            code: "M001",
+            severity: Severity::Error,
+            evidence: Evidence::Catalog,
+            file: first.into(),
+            line: 4,
+            column: 1,
+            statement: "CREATE INDEX orders_status_idx ON orders (status)".into(),
+            message: "Building index orders_status_idx on orders without CONCURRENTLY blocks writes to orders (1.2M rows, 700 MB) until the build finishes".into(),
+            why: WHY_INDEX,
+            instead: INSTEAD_INDEX,
+            owner: Some("@payments-team".into()),
+            table: Some("public.orders".into()),
+            facts: Facts {
+                rows: Some(1_200_000),
+                bytes: Some(734_003_200),
+                lock: Some("ShareLock".into()),
+                blocks: Some("writes".into()),
+                ..Facts::default()
+            },
+        },
+        Finding {
+            rule: "drop-index-in-use",
+            code: "M047",
+            severity: Severity::Warning,
+            evidence: Evidence::Catalog,
+            file: first.into(),
+            line: 9,
+            column: 1,
+            statement: "DROP INDEX CONCURRENTLY orders_legacy_idx".into(),
+            message: "Index orders_legacy_idx served 2,000,000 scans on the copy: queries that use it will fall back to another plan".into(),
+            why: "Queries that use the index slow down, often to a sequential scan, the moment it is gone.",
+            instead: "Check the queries behind the scans first; drop the index in a later release once `idx_scan` stays flat.",
+            owner: Some("@payments-team".into()),
+            table: Some("public.orders".into()),
+            facts: Facts {
+                index_scans: Some(2_000_000),
+                bytes: Some(90_177_536),
+                ..Facts::default()
+            },
+        },
+        Finding {
+            rule: "dml-touches-many-rows",
+            code: "M049",
+            severity: Severity::Error,
+            evidence: Evidence::Catalog,
+            file: second.into(),
+            line: 3,
+            column: 1,
+            statement: "UPDATE orders SET status = 'open' WHERE status IS NULL".into(),
+            message: "The plan estimates 12,000,000 rows updated in one statement, above the batch threshold of 100,000".into(),
+            why: "One huge UPDATE holds its row locks until it commits and bloats the table with dead tuples.",
+            instead: "Update in batches of at most 100,000 rows, each in its own transaction.",
+            owner: Some("@payments-team".into()),
+            table: Some("public.orders".into()),
+            facts: Facts {
+                rows: Some(12_000_000),
+                bytes: Some(5_798_205_850),
+                plan: Some(
+                    "Update on orders  (cost=0.00..412500.00 rows=0 width=0)\n  ->  Seq Scan on orders  (cost=0.00..412500.00 rows=12000000 width=38)\n        Filter: (status IS NULL)".into(),
+                ),
+                ..Facts::default()
+            },
+        },
+    ];
+    let mut skipped_rules = execution_skips();
+    skipped_rules.push(SkippedRule {
+        file: Some(second.into()),
+        line: Some(7),
+        ..SkippedRule::everywhere(
+            "seq-scan-on-large-table",
+            "table order_events is created by an earlier pending migration; EXPLAIN on the copy cannot see it",
+        )
+    });
+    let skipped_migrations = (1..=200)
+        .map(|n| SkippedMigration {
+            path: format!("migrations/{n:04}_change_{n}.sql"),
+            version: Some(format!("{n:04}")),
+            reason: "already applied on the copy (schema_migrations)".into(),
+        })
+        .collect();
+    Report {
+        evidence: Evidence::Catalog,
+        summary: summary(&findings),
+        migrations,
+        findings,
+        skipped_rules,
+        skipped_migrations,
+        copy: Some(CopyIdentity {
+            server_version: "15.19 (Debian 15.19-0+deb12u1)".into(),
+            database: "shop".into(),
+            database_bytes: 1_288_490_189,
+            last_analyzed: Some("2026-11-20T10:00:00Z".into()),
+            in_recovery: false,
+            notes: vec![
+                "statistics of a restored copy start at the restore: idx_scan counts may be low"
+                    .into(),
+            ],
+        }),
+    }
 }
 
 /// `migrations` migrations with `findings` findings spread over them, every third an error,
@@ -289,5 +458,7 @@ pub fn large(migrations: usize, findings: usize) -> Report {
         migrations: ms,
         findings: fs,
         skipped_rules: vec![],
+        skipped_migrations: vec![],
+        copy: None,
     }
 }

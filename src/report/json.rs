@@ -6,10 +6,15 @@
 //! `owner`, `version`, `table`) so that `jq '.findings[].owner'` works on every report;
 //! inside `facts` only what was measured or estimated appears, because facts grow with the
 //! evidence level.
+//!
+//! Catalog-level additions: `copy` (the copy the numbers rest on; `null` at static level),
+//! `skipped_migrations` (every migration not reviewed, with why; `[]` when none), and
+//! `file`/`line` on a skipped rule only when it was skipped for one statement, so entries
+//! skipped for the whole run keep exactly the contract's `{rule, reason}` shape.
 
 use crate::model::{
-    ExpectStatus, Facts, Finding, MigrationSummary, OwnerSource, Report, RollbackSource,
-    RollbackStatus, SkippedRule, Summary,
+    CopyIdentity, ExpectStatus, Facts, Finding, MigrationSummary, OwnerSource, Report,
+    RollbackSource, RollbackStatus, SkippedMigration, SkippedRule, Summary,
 };
 use anyhow::{Context as _, Result};
 use serde::Serialize;
@@ -66,10 +71,30 @@ struct JsonReport<'a> {
     schema_version: u32,
     tool: Tool,
     evidence: &'static str,
+    copy: Option<JsonCopy<'a>>,
     migrations: Vec<JsonMigration<'a>>,
     findings: Vec<JsonFinding<'a>>,
     skipped_rules: Vec<JsonSkipped<'a>>,
+    skipped_migrations: Vec<JsonSkippedMigration<'a>>,
     summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+struct JsonCopy<'a> {
+    server_version: &'a str,
+    database: &'a str,
+    database_bytes: i64,
+    /// UTC, ISO 8601; `null` when no table of the copy was ever analyzed.
+    last_analyzed: Option<&'a str>,
+    in_recovery: bool,
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonSkippedMigration<'a> {
+    path: &'a str,
+    version: Option<&'a str>,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -150,6 +175,10 @@ struct JsonFacts<'a> {
 struct JsonSkipped<'a> {
     rule: &'a str,
     reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -168,9 +197,15 @@ impl<'a> From<&'a Report> for JsonReport<'a> {
                 version: env!("CARGO_PKG_VERSION"),
             },
             evidence: r.evidence.as_str(),
+            copy: r.copy.as_ref().map(JsonCopy::from),
             migrations: r.migrations.iter().map(JsonMigration::from).collect(),
             findings: r.findings.iter().map(JsonFinding::from).collect(),
             skipped_rules: r.skipped_rules.iter().map(JsonSkipped::from).collect(),
+            skipped_migrations: r
+                .skipped_migrations
+                .iter()
+                .map(JsonSkippedMigration::from)
+                .collect(),
             summary: JsonSummary::from(&r.summary),
         }
     }
@@ -248,6 +283,31 @@ impl<'a> From<&'a SkippedRule> for JsonSkipped<'a> {
         JsonSkipped {
             rule: s.rule,
             reason: &s.reason,
+            file: s.file.as_deref(),
+            line: s.line,
+        }
+    }
+}
+
+impl<'a> From<&'a CopyIdentity> for JsonCopy<'a> {
+    fn from(c: &'a CopyIdentity) -> Self {
+        JsonCopy {
+            server_version: &c.server_version,
+            database: &c.database,
+            database_bytes: c.database_bytes,
+            last_analyzed: c.last_analyzed.as_deref(),
+            in_recovery: c.in_recovery,
+            notes: &c.notes,
+        }
+    }
+}
+
+impl<'a> From<&'a SkippedMigration> for JsonSkippedMigration<'a> {
+    fn from(m: &'a SkippedMigration) -> Self {
+        JsonSkippedMigration {
+            path: &m.path,
+            version: m.version.as_deref(),
+            reason: &m.reason,
         }
     }
 }
@@ -284,6 +344,63 @@ mod tests {
         insta::assert_snapshot!("json_clean", json(&fixtures::clean()));
     }
 
+    #[test]
+    fn catalog_report() {
+        // 200 skipped migrations would drown the snapshot; the count is asserted below.
+        let mut report = fixtures::catalog();
+        report.skipped_migrations.truncate(2);
+        insta::assert_snapshot!("json_catalog", json(&report));
+    }
+
+    #[test]
+    fn catalog_run_names_its_copy_and_lists_every_skip() {
+        let v: Value = serde_json::from_str(&json(&fixtures::catalog())).unwrap();
+        assert_eq!(
+            v["copy"],
+            serde_json::json!({
+                "server_version": "15.19 (Debian 15.19-0+deb12u1)",
+                "database": "shop",
+                "database_bytes": 1_288_490_189_i64,
+                "last_analyzed": "2026-11-20T10:00:00Z",
+                "in_recovery": false,
+                "notes": ["statistics of a restored copy start at the restore: idx_scan counts may be low"],
+            })
+        );
+        let skipped = v["skipped_migrations"].as_array().unwrap();
+        assert_eq!(skipped.len(), 200, "JSON lists every skipped migration");
+        assert_eq!(
+            skipped[0],
+            serde_json::json!({
+                "path": "migrations/0001_change_1.sql",
+                "version": "0001",
+                "reason": "already applied on the copy (schema_migrations)",
+            })
+        );
+        let rules = v["skipped_rules"].as_array().unwrap();
+        // Skipped for the whole run: exactly the contract's two keys.
+        assert_eq!(keys(&rules[0]), sorted(vec!["rule", "reason"]));
+        // Skipped for one statement: also where.
+        let one = rules.iter().find(|r| r.get("file").is_some()).unwrap();
+        assert_eq!(one["rule"], "seq-scan-on-large-table");
+        assert_eq!(one["file"], "migrations/0202_backfill_order_status.sql");
+        assert_eq!(one["line"], 7);
+        let plan = v["findings"][2]["facts"]["plan"].as_str().unwrap();
+        assert_eq!(plan.lines().count(), 3, "the plan keeps its lines");
+        assert_eq!(v["findings"][1]["facts"]["index_scans"], 2_000_000);
+    }
+
+    #[test]
+    fn static_run_has_null_copy_and_no_skipped_migrations() {
+        let v: Value = serde_json::from_str(&json(&fixtures::clean())).unwrap();
+        assert_eq!(v["evidence"], "static");
+        assert!(
+            v.get("copy").is_some_and(Value::is_null),
+            "copy is null, not absent"
+        );
+        assert_eq!(v["skipped_migrations"], serde_json::json!([]));
+        assert_eq!(v["skipped_rules"].as_array().map(Vec::len), Some(8));
+    }
+
     /// Keys of an object, sorted (serde_json's map does not keep order; the order on the
     /// wire is pinned by the snapshots).
     fn keys(v: &Value) -> Vec<&str> {
@@ -313,6 +430,8 @@ mod tests {
             "migrations",
             "findings",
             "skipped_rules",
+            "skipped_migrations",
+            "copy",
             "summary",
         ] {
             assert!(v.get(key).is_some(), "top-level key {key} missing");

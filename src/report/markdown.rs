@@ -1,6 +1,8 @@
 //! The pull request comment: a hidden marker (so a bot can find and update its own comment),
-//! a one-line verdict, a summary table with one row per migration, then per migration its
-//! people facts and each finding with its statement, why and instead.
+//! a one-line verdict, the copy the numbers rest on (catalog and execution level), a summary
+//! table with one row per migration, what was not checked (skipped rules, grouped by reason;
+//! skipped migrations, folded), then per migration its people facts and each finding with its
+//! statement, plan, why and instead.
 //!
 //! GitHub rejects comments over 65,536 characters, and a rejected comment is worse than a
 //! short one. So the report is rendered at the richest level that fits in `BUDGET`:
@@ -37,6 +39,12 @@ const LONG_CHARS: usize = 1_200;
 /// A statement is cut after this many characters even in the full report: a 5 MB
 /// `INSERT ... VALUES` helps nobody in a PR comment.
 const MAX_STATEMENT: usize = 4_000;
+/// Same for a plan excerpt.
+const MAX_PLAN: usize = 4_000;
+/// Skipped migrations listed in their `<details>` before the middle is counted: the first
+/// few, and the latest ones (the ones a reviewer might have expected to still be pending).
+const SKIPPED_HEAD: usize = 5;
+const SKIPPED_TAIL: usize = 20;
 
 /// How much detail a rendering keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,13 +63,19 @@ pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
 
 /// The PR comment as a string, at the richest level that fits in `BUDGET`.
 pub fn to_string(report: &Report) -> String {
+    to_string_at(report, text::now())
+}
+
+/// The PR comment as of `now` (seconds since the epoch), which dates the copy's statistics;
+/// tests pass a fixed time.
+pub(crate) fn to_string_at(report: &Report, now: Option<i64>) -> String {
     for level in [Level::Full, Level::Folded, Level::Summarised] {
-        let s = render_level(report, level);
+        let s = render_level(report, level, now);
         if s.len() <= BUDGET {
             return s;
         }
     }
-    let s = render_level(report, Level::Truncated);
+    let s = render_level(report, Level::Truncated, now);
     if s.len() <= BUDGET {
         return s;
     }
@@ -77,17 +91,18 @@ pub fn to_string(report: &Report) -> String {
     cut
 }
 
-fn render_level(report: &Report, level: Level) -> String {
+fn render_level(report: &Report, level: Level, now: Option<i64>) -> String {
     let groups = group(report);
     let mut doc = String::new();
     doc.push_str(MARKER);
     doc.push('\n');
     let _ = writeln!(doc, "### {}\n", verdict(report));
+    evidence(report, level, now, &mut doc);
     if let Some(notice) = notice(report, level) {
         let _ = writeln!(doc, "> {notice}\n");
     }
     let table_rows = summary_table(&groups, level, &mut doc);
-    skipped(report, &mut doc);
+    skipped(report, level, &mut doc);
     match level {
         Level::Full | Level::Folded => {
             for g in &groups {
@@ -103,7 +118,13 @@ fn render_level(report: &Report, level: Level) -> String {
 
 /// `❌ 2 errors, 1 warning in 4 migrations — migsafe (static evidence)`.
 fn verdict(report: &Report) -> String {
-    let migrations = text::count(report.migrations.len(), "migration", "migrations");
+    let mut migrations = text::count(report.migrations.len(), "migration", "migrations");
+    if !report.skipped_migrations.is_empty() {
+        migrations.push_str(&format!(
+            ", {} not reviewed",
+            report.skipped_migrations.len()
+        ));
+    }
     let tail = format!("— migsafe ({} evidence)", report.evidence);
     match report.worst() {
         None => format!("✅ No findings in {migrations} {tail}"),
@@ -147,10 +168,11 @@ fn notice(report: &Report, level: Level) -> Option<String> {
             if s.info > 0 {
                 rest.push(format!("{} info", s.info));
             }
+            let verb = if s.warning + s.info == 1 { "is" } else { "are" };
             let counted = if rest.is_empty() {
                 String::new()
             } else {
-                format!(" ({} are counted in the table)", rest.join(" and "))
+                format!(" ({} {verb} counted in the table)", rest.join(" and "))
             };
             let cut = if level == Level::Truncated {
                 " Even so, not everything fitted; the end of the list is cut."
@@ -292,26 +314,167 @@ fn rollback_summary(m: &MigrationSummary) -> String {
     }
 }
 
-fn skipped(report: &Report, doc: &mut String) {
-    if report.skipped_rules.is_empty() {
+/// `**Evidence:** catalog — copy: shop on PostgreSQL 15.19, 1.2 GB, statistics analyzed …`
+/// and the copy's caveats, right under the verdict: the numbers below rest on this copy.
+fn evidence(report: &Report, level: Level, now: Option<i64>, doc: &mut String) {
+    let Some(copy) = &report.copy else {
         return;
-    }
-    let n = report.skipped_rules.len();
+    };
     let _ = writeln!(
         doc,
-        "**Skipped {}** ({} more evidence than this run had):\n",
-        text::count(n, "rule", "rules"),
-        if n == 1 { "it needs" } else { "they need" }
+        "**Evidence:** {} — copy: {}\n",
+        report.evidence,
+        inline(&text::truncate(&text::copy_identity(copy, now), 400))
     );
-    for s in &report.skipped_rules {
+    let (max_notes, max_chars) = match level {
+        Level::Full | Level::Folded => (10, 1_000),
+        Level::Summarised | Level::Truncated => (3, 300),
+    };
+    let caveats = text::copy_caveats(copy);
+    for caveat in caveats.iter().take(max_notes) {
+        let _ = writeln!(doc, "- {}", inline(&text::truncate(caveat, max_chars)));
+    }
+    if caveats.len() > max_notes {
         let _ = writeln!(
             doc,
-            "- `{}`: {}",
-            s.rule,
-            inline(&text::one_line(&s.reason))
+            "- … {} (`--format json` has them all)",
+            text::count(caveats.len() - max_notes, "more note", "more notes")
         );
     }
-    doc.push('\n');
+    if !caveats.is_empty() {
+        doc.push('\n');
+    }
+}
+
+/// What this run did not check: run-wide skipped rules one line per reason, rules skipped for
+/// single statements with their place, and migrations not reviewed (the list folded, since a
+/// copy typically has applied hundreds). The summarised levels only count, and never open a
+/// `<details>` (the truncated level must have none that a cut could leave open).
+fn skipped(report: &Report, level: Level, doc: &mut String) {
+    let short = matches!(level, Level::Summarised | Level::Truncated);
+    let (max_groups, max_statements) = if short { (10, 5) } else { (50, 20) };
+    let rule_groups = text::skip_groups(&report.skipped_rules);
+    let statement_skips = text::statement_skips(&report.skipped_rules);
+    let migration_groups = text::migration_skip_groups(&report.skipped_migrations);
+    let mut list = String::new();
+    for g in rule_groups.iter().take(max_groups) {
+        let names: Vec<String> = g.rules.iter().map(|r| code(r)).collect();
+        let _ = writeln!(
+            list,
+            "- {}: {}",
+            inline(&text::truncate(&text::skip_group_head(g), 300)),
+            names.join(", ")
+        );
+    }
+    if rule_groups.len() > max_groups {
+        let rest: usize = rule_groups
+            .iter()
+            .skip(max_groups)
+            .map(|g| g.rules.len())
+            .sum();
+        let _ = writeln!(
+            list,
+            "- … {} skipped for other reasons (`--format json` lists them)",
+            text::count(rest, "more rule", "more rules")
+        );
+    }
+    for s in statement_skips.iter().take(max_statements) {
+        let _ = writeln!(
+            list,
+            "- Skipped {} at {}: {}",
+            code(s.rule),
+            code(&text::truncate(&text::skip_location(s), 200)),
+            inline(&text::truncate(&text::one_line(&s.reason), 300))
+        );
+    }
+    if statement_skips.len() > max_statements {
+        let _ = writeln!(
+            list,
+            "- … {} skipped for single statements (`--format json` lists them all)",
+            text::count(
+                statement_skips.len() - max_statements,
+                "more rule",
+                "more rules"
+            )
+        );
+    }
+    if short {
+        for g in migration_groups.iter().take(max_groups) {
+            let paths: Vec<&str> = g.migrations.iter().map(|m| m.path.as_str()).collect();
+            let (first, between, last) = text::ends(&paths, 1, 1);
+            let mut names: Vec<String> = first
+                .iter()
+                .map(|p| code(&text::truncate(p, 200)))
+                .collect();
+            if between > 0 {
+                names.push(format!("… {between} more …"));
+            }
+            names.extend(last.iter().map(|p| code(&text::truncate(p, 200))));
+            let _ = writeln!(
+                list,
+                "- {}: {}. {}",
+                inline(&text::truncate(&text::migration_skip_head(g), 300)),
+                names.join(", "),
+                review_all(paths.len())
+            );
+        }
+    }
+    if short && migration_groups.len() > max_groups {
+        let rest: usize = migration_groups
+            .iter()
+            .skip(max_groups)
+            .map(|g| g.migrations.len())
+            .sum();
+        let _ = writeln!(
+            list,
+            "- … {} not reviewed for other reasons (`--format json` lists them)",
+            text::count(rest, "more migration", "more migrations")
+        );
+    }
+    if !list.is_empty() {
+        doc.push_str(&list);
+        doc.push('\n');
+    }
+    if short {
+        return;
+    }
+    for g in migration_groups.iter().take(max_groups) {
+        let paths: Vec<&str> = g.migrations.iter().map(|m| m.path.as_str()).collect();
+        let (first, between, last) = text::ends(&paths, SKIPPED_HEAD, SKIPPED_TAIL);
+        let mut body = String::new();
+        for p in first {
+            let _ = writeln!(body, "- {}", code(&text::truncate(p, 300)));
+        }
+        if between > 0 {
+            let _ = writeln!(body, "- … {between} more …");
+        }
+        for p in last {
+            let _ = writeln!(body, "- {}", code(&text::truncate(p, 300)));
+        }
+        let _ = writeln!(body, "\n{}", review_all(paths.len()));
+        collapsible(
+            &text::truncate(&text::migration_skip_head(g), 300),
+            &body,
+            doc,
+        );
+    }
+    if migration_groups.len() > max_groups {
+        let rest: usize = migration_groups
+            .iter()
+            .skip(max_groups)
+            .map(|g| g.migrations.len())
+            .sum();
+        let _ = writeln!(
+            doc,
+            "_… {} not reviewed for other reasons (`--format json` lists them)._\n",
+            text::count(rest, "more migration", "more migrations")
+        );
+    }
+}
+
+/// `Use `--all` to review them.`, with the flag as code.
+fn review_all(n: usize) -> String {
+    text::review_all_hint(n).replace("--all", "`--all`")
 }
 
 fn migration_section(g: &Group, level: Level, doc: &mut String) {
@@ -439,8 +602,18 @@ fn finding(f: &Finding, level: Level, doc: &mut String) {
             doc.push('\n');
         }
     }
-    if let Some(plan) = &f.facts.plan {
-        collapsible("Query plan", &fence(plan.trim(), "text"), doc);
+    if let Some(plan) = f.facts.plan.as_deref().map(str::trim_end) {
+        // Leading spaces of the first line are dropped only with the blank lines before it:
+        // the tree's indentation is relative to the first node.
+        let plan = plan.trim_start_matches(['\r', '\n']);
+        if !plan.trim().is_empty() {
+            let lines = plan.lines().count();
+            collapsible(
+                &format!("Query plan ({})", text::count(lines, "line", "lines")),
+                &fence(&text::truncate(plan, MAX_PLAN), "text"),
+                doc,
+            );
+        }
     }
     let body = format!(
         "**Why:** {}\n\n**Instead:** {}\n",
@@ -724,25 +897,155 @@ mod tests {
 
 #[cfg(test)]
 mod report_tests {
-    use super::{render_level, to_string, Level, BUDGET, GITHUB_LIMIT, MARKER};
-    use crate::model::Severity;
+    use super::{render_level, to_string_at, Level, BUDGET, GITHUB_LIMIT, MARKER};
+    use crate::model::{Report, Severity};
     use crate::report::fixtures;
+
+    fn md(report: &Report) -> String {
+        to_string_at(report, Some(fixtures::NOW))
+    }
+
+    fn level(report: &Report, level: Level) -> String {
+        render_level(report, level, Some(fixtures::NOW))
+    }
+
+    #[test]
+    fn catalog_report() {
+        insta::assert_snapshot!("markdown_catalog", md(&fixtures::catalog()));
+    }
+
+    #[test]
+    fn summarised_catalog() {
+        insta::assert_snapshot!(
+            "markdown_catalog_summarised",
+            level(&fixtures::catalog(), Level::Summarised)
+        );
+    }
+
+    #[test]
+    fn copy_is_named_under_the_verdict_at_catalog_level_only() {
+        let out = md(&fixtures::catalog());
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines.get(1).copied(),
+            Some("### ❌ 2 errors, 1 warning in 2 migrations, 200 not reviewed — migsafe (catalog evidence)")
+        );
+        assert_eq!(
+            lines.get(3).copied(),
+            Some(
+                "**Evidence:** catalog — copy: shop on PostgreSQL 15.19, 1.2 GB, statistics \
+                 analyzed 2026-11-20T10:00:00Z (6 days ago)"
+            )
+        );
+        assert!(!md(&fixtures::clean()).contains("**Evidence:**"));
+    }
+
+    #[test]
+    fn skipped_migrations_are_folded_and_counted() {
+        let out = md(&fixtures::catalog());
+        assert!(out.contains(
+            "<details><summary>200 migrations not reviewed — already applied on the copy \
+             (schema_migrations)</summary>"
+        ));
+        assert!(out.contains("- `migrations/0001_change_1.sql`\n"));
+        assert!(out.contains("- … 175 more …\n"));
+        assert!(out.contains("- `migrations/0200_change_200.sql`\n\nUse `--all` to review them."));
+        assert!(!out.contains("0100_change_100.sql"));
+        let short = level(&fixtures::catalog(), Level::Summarised);
+        assert!(!short.contains("<details>"));
+        assert!(short.contains(
+            "`migrations/0001_change_1.sql`, … 198 more …, `migrations/0200_change_200.sql`. \
+             Use `--all` to review them."
+        ));
+    }
+
+    #[test]
+    fn skipped_rules_are_grouped_and_statement_skips_located() {
+        let out = md(&fixtures::clean());
+        assert!(out.contains(
+            "- Skipped 6 rules that need --database-url: `duplicate-index`, \
+             `foreign-key-without-index`, `drop-index-in-use`, `schema-drift`, \
+             `seq-scan-on-large-table`, `dml-touches-many-rows`\n"
+        ));
+        assert_eq!(out.matches("- Skipped").count(), 2, "{out}");
+        let catalog = md(&fixtures::catalog());
+        assert!(catalog.contains(
+            "- Skipped `seq-scan-on-large-table` at `migrations/0202_backfill_order_status.sql:7`: \
+             table order_events is created"
+        ), "{catalog}");
+    }
+
+    #[test]
+    fn plan_keeps_its_tree_inside_the_fold() {
+        let out = md(&fixtures::catalog());
+        assert!(out.contains(
+            "<details><summary>Query plan (3 lines)</summary>\n\n```text\nUpdate on orders  \
+             (cost=0.00..412500.00 rows=0 width=0)\n  ->  Seq Scan on orders"
+        ));
+        assert!(out.contains("_lock ShareLock (blocks writes) · 1.2M rows, 700 MB_"));
+        assert!(out.contains("_86 MB · 2,000,000 index scans_"));
+    }
+
+    #[test]
+    fn thousands_of_applied_migrations_do_not_push_findings_out() {
+        let mut report = fixtures::catalog();
+        report.skipped_migrations = (1..=20_000)
+            .map(|n| crate::model::SkippedMigration {
+                path: format!("db/migrate/{n:06}_a_rather_long_migration_name_{n}.sql"),
+                version: Some(n.to_string()),
+                reason: "already applied on the copy".into(),
+            })
+            .collect();
+        let out = md(&report);
+        assert!(out.len() <= BUDGET);
+        // Still the full level: statements and plans are there.
+        assert!(out.contains("```sql"), "{out}");
+        assert!(out.contains("20000 migrations not reviewed"));
+    }
+
+    #[test]
+    fn many_statement_skips_and_reasons_still_fit() {
+        let mut report = fixtures::large(400, 6000);
+        report.skipped_rules = (0..5_000)
+            .map(|i| crate::model::SkippedRule {
+                file: Some(format!("db/migrations/{i:06}.sql")),
+                line: Some(i),
+                ..crate::model::SkippedRule::everywhere(
+                    "seq-scan-on-large-table",
+                    "x".repeat(2_000),
+                )
+            })
+            .chain((0..500).map(|i| {
+                crate::model::SkippedRule::everywhere("schema-drift", format!("needs reason {i}"))
+            }))
+            .collect();
+        report.skipped_migrations = (0..5_000)
+            .map(|i| crate::model::SkippedMigration {
+                path: "p/".repeat(500),
+                version: None,
+                reason: format!("reason {i}"),
+            })
+            .collect();
+        let out = md(&report);
+        assert!(out.len() <= BUDGET, "{} bytes", out.len());
+        assert!(out.contains("--format json"));
+    }
 
     #[test]
     fn sample_report() {
-        insta::assert_snapshot!("markdown_sample", to_string(&fixtures::sample()));
+        insta::assert_snapshot!("markdown_sample", md(&fixtures::sample()));
     }
 
     #[test]
     fn clean_report() {
-        insta::assert_snapshot!("markdown_clean", to_string(&fixtures::clean()));
+        insta::assert_snapshot!("markdown_clean", md(&fixtures::clean()));
     }
 
     #[test]
     fn folded_sample() {
         insta::assert_snapshot!(
             "markdown_sample_folded",
-            render_level(&fixtures::sample(), Level::Folded)
+            level(&fixtures::sample(), Level::Folded)
         );
     }
 
@@ -750,46 +1053,46 @@ mod report_tests {
     fn summarised_sample() {
         insta::assert_snapshot!(
             "markdown_sample_summarised",
-            render_level(&fixtures::sample(), Level::Summarised)
+            level(&fixtures::sample(), Level::Summarised)
         );
     }
 
     #[test]
     fn starts_with_marker_and_verdict() {
-        let md = to_string(&fixtures::sample());
-        let mut lines = md.lines();
+        let out = md(&fixtures::sample());
+        let mut lines = out.lines();
         assert_eq!(lines.next(), Some(MARKER));
         assert_eq!(
             lines.next(),
             Some("### ❌ 2 errors, 1 warning, 1 info in 3 migrations — migsafe (catalog evidence)")
         );
-        let clean = to_string(&fixtures::clean());
+        let clean = md(&fixtures::clean());
         assert!(clean.contains("### ✅ No findings in 2 migrations — migsafe (static evidence)"));
     }
 
     #[test]
     fn table_cells_escape_pipes() {
-        let md = to_string(&fixtures::sample());
-        assert!(md.contains("| `@core\\|db` |"), "{md}");
-        assert!(md.contains("reads it \\| writes it"));
+        let out = md(&fixtures::sample());
+        assert!(out.contains("| `@core\\|db` |"), "{out}");
+        assert!(out.contains("reads it \\| writes it"));
     }
 
     #[test]
     fn big_report_fits_in_a_github_comment_and_names_every_migration_and_error() {
         let report = fixtures::large(50, 500);
-        let md = to_string(&report);
+        let out = md(&report);
         assert!(
-            md.len() <= BUDGET && md.len() < GITHUB_LIMIT,
+            out.len() <= BUDGET && out.len() < GITHUB_LIMIT,
             "{} bytes",
-            md.len()
+            out.len()
         );
-        assert!(md.chars().count() < GITHUB_LIMIT);
+        assert!(out.chars().count() < GITHUB_LIMIT);
         assert!(
-            md.contains("--format json"),
+            out.contains("--format json"),
             "says where the full report is"
         );
         for m in &report.migrations {
-            assert!(md.contains(&format!("`{}`", m.path)), "{} missing", m.path);
+            assert!(out.contains(&format!("`{}`", m.path)), "{} missing", m.path);
         }
         for f in report
             .findings
@@ -797,7 +1100,7 @@ mod report_tests {
             .filter(|f| f.severity == Severity::Error)
         {
             let location = format!("`{}:{}`", f.file, f.line);
-            let line = md.lines().find(|l| l.contains(&location));
+            let line = out.lines().find(|l| l.contains(&location));
             assert!(
                 line.is_some_and(|l| l.contains(f.rule)),
                 "error at {location} not listed"
@@ -808,14 +1111,14 @@ mod report_tests {
     #[test]
     fn mid_sized_report_folds_before_it_summarises() {
         let report = fixtures::large(10, 120);
-        assert!(render_level(&report, Level::Full).len() > BUDGET);
-        let md = to_string(&report);
-        assert!(md.len() <= BUDGET);
-        assert!(md.contains("statements, query plans and the why/instead"));
-        assert!(!md.contains("```sql"));
+        assert!(level(&report, Level::Full).len() > BUDGET);
+        let out = md(&report);
+        assert!(out.len() <= BUDGET);
+        assert!(out.contains("statements, query plans and the why/instead"));
+        assert!(!out.contains("```sql"));
         // Folded still lists every finding, warnings and info included.
         for f in &report.findings {
-            assert!(md.contains(&format!("`{}:{}`", f.file, f.line)));
+            assert!(out.contains(&format!("`{}:{}`", f.file, f.line)));
         }
     }
 
@@ -826,18 +1129,18 @@ mod report_tests {
         report.migrations[1].path = "p/".repeat(20_000);
         report.findings[0].message = "é".repeat(100_000);
         report.findings[0].statement = "SELECT 1;\n".repeat(50_000);
-        let md = to_string(&report);
-        assert!(md.len() <= BUDGET, "{} bytes", md.len());
-        assert!(md.starts_with(MARKER));
-        assert!(md.contains("--format json"));
+        let out = md(&report);
+        assert!(out.len() <= BUDGET, "{} bytes", out.len());
+        assert!(out.starts_with(MARKER));
+        assert!(out.contains("--format json"));
     }
 
     #[test]
     fn absurd_reports_still_fit() {
         let report = fixtures::large(400, 6000);
-        let md = to_string(&report);
-        assert!(md.len() <= BUDGET, "{} bytes", md.len());
-        assert!(md.contains("not shown"));
-        assert!(md.contains("--format json"));
+        let out = md(&report);
+        assert!(out.len() <= BUDGET, "{} bytes", out.len());
+        assert!(out.contains("not shown"));
+        assert!(out.contains("--format json"));
     }
 }

@@ -1,7 +1,9 @@
 //! Output formats. Every format renders the same `Report`, into `&mut dyn Write`, and nothing
-//! else in migsafe writes to stdout. Output is deterministic: no timestamps, no hash-map
-//! order, findings in the engine's (file, line, column, code) order, and terminal width and
-//! colour only when stdout really is a terminal.
+//! else in migsafe writes to stdout. Output is deterministic: no timestamps of the run, no
+//! hash-map order, findings in the engine's (file, line, column, code) order, and terminal
+//! width and colour only when stdout really is a terminal. The one thing read from the clock
+//! is the age of the copy's statistics ("analyzed … (6 days ago)"), in whole minutes, hours
+//! or days; the renderers take the time as a parameter so tests pin it.
 
 pub mod json;
 pub mod markdown;

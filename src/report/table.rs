@@ -1,7 +1,11 @@
-//! The terminal report (the default on a tty): the findings, why/instead once per rule, the
-//! migrations' people facts (owner, expected results, rollback), skipped rules, and a
-//! one-line summary last, where the eye lands when the command returns (ruff and squawk end
-//! the same way).
+//! The terminal report (the default on a tty): the findings, their query plans, why/instead
+//! once per rule, the migrations' people facts (owner, expected results, rollback), then what
+//! the numbers rest on (the copy's identity) and what was not looked at (skipped rules and
+//! migrations), and a one-line summary last, where the eye lands when the command returns
+//! (ruff and squawk end the same way).
+//!
+//! The footer stays short whatever the run: run-wide skipped rules are one line per reason,
+//! and hundreds of already-applied migrations are one count with the first and last named.
 //!
 //! Findings and migrations are comfy-table tables. Paths and rule names are what a reader
 //! copies and searches for, so they are never broken across lines: when the terminal is too
@@ -12,7 +16,7 @@
 
 use super::text::{self, RollbackState};
 use super::Terminal;
-use crate::model::{Finding, MigrationSummary, Report, Severity};
+use crate::model::{Finding, MigrationSummary, Report, Severity, SkippedRule};
 use anyhow::Result;
 use comfy_table::modifiers::UTF8_ROUND_CORNERS;
 use comfy_table::presets::UTF8_FULL;
@@ -25,42 +29,171 @@ const EXCERPT: usize = 60;
 const MIN_FLEX: usize = 30;
 /// Prose below the tables is wrapped at most this wide, even on a wide terminal.
 const PROSE_WIDTH: usize = 100;
+/// Plan lines shown per finding; plans are trees and the top holds the costly nodes.
+const PLAN_LINES: usize = 15;
+/// Rule names listed per skip reason before the rest is counted.
+const SKIPPED_RULE_NAMES: usize = 8;
+/// Rules skipped for single statements listed before the rest is counted.
+const STATEMENT_SKIPS: usize = 10;
+/// Reasons for skipping migrations shown, one line each, before the rest is counted.
+const MIGRATION_SKIP_REASONS: usize = 5;
 
 /// Writes the terminal report.
 pub fn render(report: &Report, term: &Terminal, out: &mut dyn Write) -> Result<()> {
+    render_at(report, term, text::now(), out)
+}
+
+/// Writes the terminal report as of `now` (seconds since the epoch), which dates the copy's
+/// statistics ("6 days ago"); tests pass a fixed time.
+pub(crate) fn render_at(
+    report: &Report,
+    term: &Terminal,
+    now: Option<i64>,
+    out: &mut dyn Write,
+) -> Result<()> {
     let paint = Paint(term.color);
     let width = usize::from(term.width);
     let prose = width.min(PROSE_WIDTH);
     if !report.findings.is_empty() {
-        write_findings(&report.findings, term, out)?;
+        let blocks = write_findings(&report.findings, term, out)?;
+        if !blocks {
+            write_plans(&report.findings, width, paint, out)?;
+        }
         write_rule_notes(&report.findings, prose, paint, out)?;
     }
     if !report.migrations.is_empty() {
         write_migrations(&report.migrations, term, out)?;
     }
-    if !report.skipped_rules.is_empty() {
-        let n = report.skipped_rules.len();
-        let head = format!(
-            "Skipped {} that {} more evidence than this run had ({}):",
-            text::count(n, "rule", "rules"),
-            if n == 1 { "needs" } else { "need" },
-            report.evidence
-        );
-        write!(out, "{}", text::wrap(&head, prose, ""))?;
-        for s in &report.skipped_rules {
-            let line = format!("{}: {}", s.rule, text::one_line(&s.reason));
-            write!(out, "{}", text::wrap(&line, prose, "  "))?;
-        }
-        writeln!(out)?;
-    }
+    write_footer(report, prose, now, out)?;
     writeln!(out, "{}", summary_line(report, paint))?;
     Ok(())
 }
 
+/// What the numbers rest on and what was not looked at: the copy's identity and caveats,
+/// skipped rules (grouped by reason, then those skipped for single statements) and skipped
+/// migrations. Nothing at all for a static run that skipped nothing.
+fn write_footer(
+    report: &Report,
+    width: usize,
+    now: Option<i64>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut wrote = false;
+    if let Some(copy) = &report.copy {
+        let line = format!(
+            "evidence: {} — copy: {}",
+            report.evidence,
+            text::copy_identity(copy, now)
+        );
+        write!(out, "{}", hanging(&line, width, "  "))?;
+        for caveat in text::copy_caveats(copy) {
+            write!(out, "{}", labelled("note", &caveat, width, 6))?;
+        }
+        wrote = true;
+    }
+    for group in text::skip_groups(&report.skipped_rules) {
+        let (shown, rest) = group
+            .rules
+            .split_at(group.rules.len().min(SKIPPED_RULE_NAMES));
+        let mut names = shown.join(", ");
+        if !rest.is_empty() {
+            names.push_str(&format!(" and {} more", rest.len()));
+        }
+        let line = format!("{}: {names}", text::skip_group_head(&group));
+        write!(out, "{}", hanging(&line, width, "  "))?;
+        wrote = true;
+    }
+    let statement_skips = text::statement_skips(&report.skipped_rules);
+    if !statement_skips.is_empty() {
+        writeln!(
+            out,
+            "Skipped for single statements ({}):",
+            statement_skips.len()
+        )?;
+        for s in statement_skips.iter().take(STATEMENT_SKIPS) {
+            write!(out, "{}", statement_skip_line(s, width))?;
+        }
+        if statement_skips.len() > STATEMENT_SKIPS {
+            writeln!(
+                out,
+                "  … {} more (`--format json` lists them all)",
+                statement_skips.len() - STATEMENT_SKIPS
+            )?;
+        }
+        wrote = true;
+    }
+    let migration_groups = text::migration_skip_groups(&report.skipped_migrations);
+    for group in migration_groups.iter().take(MIGRATION_SKIP_REASONS) {
+        let paths: Vec<&str> = group.migrations.iter().map(|m| m.path.as_str()).collect();
+        let dir = text::common_dir(&paths);
+        let name = |p: &&str| p.strip_prefix(dir).unwrap_or(p).to_string();
+        let (first, between, last) = text::ends(&paths, 2, 2);
+        let mut names: Vec<String> = first.iter().map(name).collect();
+        if between > 0 {
+            names.push(format!("… {between} more …"));
+        }
+        names.extend(last.iter().map(name));
+        let place = if dir.is_empty() {
+            String::new()
+        } else {
+            format!(", in {dir}")
+        };
+        let line = format!(
+            "{}{place}: {}. {}",
+            text::migration_skip_head(group),
+            names.join(", "),
+            text::review_all_hint(paths.len())
+        );
+        write!(out, "{}", hanging(&line, width, "  "))?;
+        wrote = true;
+    }
+    if migration_groups.len() > MIGRATION_SKIP_REASONS {
+        let rest: usize = migration_groups
+            .iter()
+            .skip(MIGRATION_SKIP_REASONS)
+            .map(|g| g.migrations.len())
+            .sum();
+        writeln!(
+            out,
+            "… {} not reviewed for other reasons (`--format json` lists them all)",
+            text::count(rest, "more migration", "more migrations")
+        )?;
+    }
+    if wrote {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `  migrations/0042.sql:7 seq-scan-on-large-table: reason`, continuation lines indented.
+fn statement_skip_line(s: &SkippedRule, width: usize) -> String {
+    let line = format!(
+        "{} {}: {}",
+        text::skip_location(s),
+        s.rule,
+        text::one_line(&s.reason)
+    );
+    let body = hanging(&line, width.saturating_sub(2), "    ");
+    body.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// Word-wrapped with the first line flush left and the rest under `indent`.
+fn hanging(text: &str, width: usize, indent: &str) -> String {
+    let wrapped = text::wrap(&text::one_line(text), width, indent);
+    wrapped.strip_prefix(indent).unwrap_or(&wrapped).to_string()
+}
+
 /// `2 errors, 1 warning, 3 info in 4 migrations (evidence: static)` or
-/// `No findings in 4 migrations (evidence: static)`.
+/// `No findings in 4 migrations, 200 not reviewed (evidence: catalog)`.
 fn summary_line(report: &Report, paint: Paint) -> String {
-    let migrations = text::count(report.migrations.len(), "migration", "migrations");
+    let mut migrations = text::count(report.migrations.len(), "migration", "migrations");
+    if !report.skipped_migrations.is_empty() {
+        // "in 2 migrations" alone would read as "the folder has 2 migrations".
+        migrations.push_str(&format!(
+            ", {} not reviewed",
+            report.skipped_migrations.len()
+        ));
+    }
     let evidence = report.evidence;
     match report.worst() {
         None => paint.green(&format!(
@@ -151,35 +284,45 @@ struct FindingRow<'a> {
     location: String,
     rule: String,
     owner: &'a str,
-    /// Message, then the facts on their own line.
     message: String,
+    /// The facts as one line of phrases, without the plan.
+    facts: Vec<String>,
+}
+
+impl FindingRow<'_> {
+    /// The message, then `↳ facts` on its own line; a table cell adds the plan's headline
+    /// (its tree follows the table), a block does not (its tree follows right below).
+    fn body(&self, with_plan: bool) -> String {
+        let mut facts = self.facts.clone();
+        if let (true, Some(plan)) = (with_plan, &self.finding.facts.plan) {
+            facts.push(format!("plan: {}", text::plan_headline(plan, EXCERPT)));
+        }
+        let mut body = self.message.clone();
+        if !facts.is_empty() {
+            body.push_str("\n↳ ");
+            body.push_str(&facts.join(" · "));
+        }
+        body
+    }
 }
 
 fn finding_rows(findings: &[Finding]) -> Vec<FindingRow<'_>> {
     findings
         .iter()
-        .map(|f| {
-            let mut facts = text::facts(&f.facts);
-            if let Some(plan) = &f.facts.plan {
-                facts.push(format!("plan: {}", text::first_line(plan, EXCERPT)));
-            }
-            let mut message = text::one_line(&f.message);
-            if !facts.is_empty() {
-                message.push_str("\n↳ ");
-                message.push_str(&facts.join(" · "));
-            }
-            FindingRow {
-                finding: f,
-                location: format!("{}:{}:{}", f.file, f.line, f.column),
-                rule: format!("{} {}", f.code, f.rule),
-                owner: f.owner.as_deref().unwrap_or(text::UNOWNED),
-                message,
-            }
+        .map(|f| FindingRow {
+            finding: f,
+            location: format!("{}:{}:{}", f.file, f.line, f.column),
+            rule: format!("{} {}", f.code, f.rule),
+            owner: f.owner.as_deref().unwrap_or(text::UNOWNED),
+            message: text::one_line(&f.message),
+            facts: text::facts(&f.facts),
         })
         .collect()
 }
 
-fn write_findings(findings: &[Finding], term: &Terminal, out: &mut dyn Write) -> Result<()> {
+/// Writes the findings; returns whether they were written as blocks (which already hold the
+/// plans) rather than as a table.
+fn write_findings(findings: &[Finding], term: &Terminal, out: &mut dyn Write) -> Result<bool> {
     let rows = finding_rows(findings);
     let locations: Vec<&str> = rows.iter().map(|r| r.location.as_str()).collect();
     let rules: Vec<&str> = rows.iter().map(|r| r.rule.as_str()).collect();
@@ -209,11 +352,21 @@ fn write_findings(findings: &[Finding], term: &Terminal, out: &mut dyn Write) ->
                 paint.severity(r.finding.severity, severity),
                 r.rule
             )?;
-            write!(out, "{}", text::wrap(&r.message, width, "  "))?;
+            write!(out, "{}", text::wrap(&r.body(false), width, "  "))?;
+            if let Some(plan) = r
+                .finding
+                .facts
+                .plan
+                .as_deref()
+                .filter(|p| !p.trim().is_empty())
+            {
+                writeln!(out, "  plan:")?;
+                write!(out, "{}", plan_block(plan, width, "    "))?;
+            }
             writeln!(out, "  owner: {}", r.owner)?;
             writeln!(out)?;
         }
-        return Ok(());
+        return Ok(true);
     }
     let mut table = match layout {
         Layout::Columns => new_table(term, &["Location", "Rule", "Severity", "Message", "Owner"]),
@@ -225,7 +378,7 @@ fn write_findings(findings: &[Finding], term: &Terminal, out: &mut dyn Write) ->
             _ => vec![Cell::new(format!("{}\n{}", r.location, r.rule))],
         };
         cells.push(severity_cell(r.finding.severity));
-        cells.push(Cell::new(&r.message));
+        cells.push(Cell::new(r.body(true)));
         cells.push(Cell::new(r.owner));
         table.add_row(cells);
     }
@@ -235,7 +388,58 @@ fn write_findings(findings: &[Finding], term: &Terminal, out: &mut dyn Write) ->
     }
     writeln!(out, "{table}")?;
     writeln!(out)?;
+    Ok(false)
+}
+
+/// The plans of the findings that have one, below the table: a plan is a tree whose
+/// indentation carries its meaning, which a table cell would re-wrap.
+fn write_plans(
+    findings: &[Finding],
+    width: usize,
+    paint: Paint,
+    out: &mut dyn Write,
+) -> Result<()> {
+    for f in findings {
+        let Some(plan) = &f.facts.plan else {
+            continue;
+        };
+        if plan.trim().is_empty() {
+            continue;
+        }
+        let head = format!(
+            "Plan at {}:{}:{} ({} {}):",
+            f.file, f.line, f.column, f.code, f.rule
+        );
+        writeln!(out, "{}", paint.bold(&head))?;
+        write!(out, "{}", plan_block(plan, width, "    "))?;
+        writeln!(out)?;
+    }
     Ok(())
+}
+
+/// A plan excerpt indented by `indent`, keeping its own indentation, each line cut (not
+/// wrapped) to the width and at most `PLAN_LINES` lines; the full plan is in the other
+/// formats.
+fn plan_block(plan: &str, width: usize, indent: &str) -> String {
+    let lines: Vec<&str> = plan
+        .lines()
+        .map(str::trim_end)
+        .skip_while(|l| l.trim().is_empty())
+        .collect();
+    let avail = width.saturating_sub(indent.chars().count()).max(20);
+    let mut out = String::new();
+    for line in lines.iter().take(PLAN_LINES) {
+        out.push_str(indent);
+        out.push_str(&text::truncate(&line.replace('\t', "    "), avail));
+        out.push('\n');
+    }
+    if lines.len() > PLAN_LINES {
+        out.push_str(&format!(
+            "{indent}… {} (the markdown and JSON reports have the whole plan)\n",
+            text::count(lines.len() - PLAN_LINES, "more line", "more lines")
+        ));
+    }
+    out
 }
 
 fn severity_cell(severity: Severity) -> Cell {
@@ -449,14 +653,140 @@ impl Paint {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::render_at;
     use crate::model::Report;
     use crate::report::{fixtures, Terminal};
 
     fn table(report: &Report, term: Terminal) -> String {
         let mut out = Vec::new();
-        render(report, &term, &mut out).unwrap();
+        render_at(report, &term, Some(fixtures::NOW), &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn catalog_report() {
+        insta::assert_snapshot!(
+            "table_catalog",
+            table(&fixtures::catalog(), Terminal::plain())
+        );
+    }
+
+    #[test]
+    fn catalog_report_on_a_narrow_terminal() {
+        let term = Terminal {
+            width: 80,
+            color: false,
+        };
+        insta::assert_snapshot!("table_catalog_80", table(&fixtures::catalog(), term));
+    }
+
+    #[test]
+    fn names_the_copy_at_catalog_level_only() {
+        let out = table(&fixtures::catalog(), Terminal::plain());
+        let flat = crate::report::text::one_line(&out);
+        assert!(
+            flat.contains(
+                "evidence: catalog — copy: shop on PostgreSQL 15.19, 1.2 GB, statistics analyzed \
+                 2026-11-20T10:00:00Z (6 days ago) note: statistics of a restored copy"
+            ),
+            "{out}"
+        );
+        let clean = table(&fixtures::clean(), Terminal::plain());
+        assert!(!clean.contains("copy:"), "{clean}");
+        assert!(!clean.contains("evidence: static —"), "{clean}");
+    }
+
+    #[test]
+    fn never_analyzed_copy_warns_that_row_counts_are_guesses() {
+        let mut report = fixtures::catalog();
+        if let Some(copy) = report.copy.as_mut() {
+            copy.last_analyzed = None;
+            copy.in_recovery = true;
+        }
+        let out = table(&report, Terminal::plain());
+        assert!(
+            out.contains("shop on PostgreSQL 15.19 (standby), 1.2 GB, statistics never analyzed")
+        );
+        assert!(out.contains("row counts are estimates from pg_class and may be 0"));
+    }
+
+    #[test]
+    fn run_wide_skips_are_one_line_per_reason() {
+        let out = table(&fixtures::clean(), Terminal::plain());
+        let skip_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("Skipped")).collect();
+        assert_eq!(skip_lines.len(), 2, "{out}");
+        assert!(skip_lines[0].starts_with(
+            "Skipped 6 rules that need --database-url: duplicate-index, foreign-key-without-index,"
+        ));
+        assert!(skip_lines[1].starts_with(
+            "Skipped 2 rules that need execution on a disposable copy (--clone): lock-held-too-long"
+        ));
+    }
+
+    #[test]
+    fn statement_skips_name_their_place() {
+        let out = table(&fixtures::catalog(), Terminal::plain());
+        assert!(out.contains("\nSkipped for single statements (1):\n  migrations/0202_backfill_order_status.sql:7 seq-scan-on-large-table: table order_events is\n"), "{out}");
+    }
+
+    #[test]
+    fn a_huge_skip_list_stays_a_few_lines() {
+        let mut report = fixtures::catalog();
+        report
+            .skipped_rules
+            .extend((0..500).map(|i| crate::model::SkippedRule {
+                file: Some(format!("m/{i}.sql")),
+                line: Some(1),
+                ..crate::model::SkippedRule::everywhere("schema-drift", "table is new")
+            }));
+        report.skipped_migrations = (0..500)
+            .map(|i| crate::model::SkippedMigration {
+                path: format!("m/{i}.sql"),
+                version: None,
+                reason: format!("reason {i}"),
+            })
+            .collect();
+        let out = table(&report, Terminal::plain());
+        assert!(
+            out.contains("  … 491 more (`--format json` lists them all)\n"),
+            "{out}"
+        );
+        assert!(out.contains("… 495 more migrations not reviewed for other reasons"));
+        let footer = out.rsplit_once("╯\n\n").map_or("", |(_, f)| f);
+        assert!(footer.lines().count() < 40, "{footer}");
+    }
+
+    #[test]
+    fn applied_migrations_are_counted_not_listed() {
+        let out = table(&fixtures::catalog(), Terminal::plain());
+        let flat = crate::report::text::one_line(&out);
+        assert!(
+            flat.contains(
+                "200 migrations not reviewed — already applied on the copy (schema_migrations), \
+                 in migrations/: 0001_change_1.sql, 0002_change_2.sql, … 196 more …, \
+                 0199_change_199.sql, 0200_change_200.sql. Use --all to review them."
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("0100_change_100.sql"));
+        assert!(out.ends_with(
+            "2 errors, 1 warning, 0 info in 2 migrations, 200 not reviewed (evidence: catalog)\n"
+        ));
+    }
+
+    #[test]
+    fn facts_show_size_scans_and_the_plan_tree() {
+        let out = table(&fixtures::catalog(), Terminal::plain());
+        assert!(out.contains("1.2M rows, 700 MB"), "{out}");
+        assert!(out.contains("2,000,000 index scans"));
+        assert!(out.contains(
+            "Plan at migrations/0202_backfill_order_status.sql:3:1 (M049 dml-touches-many-rows):"
+        ));
+        // The tree keeps its indentation, below the table.
+        assert!(out.contains(
+            "\n      ->  Seq Scan on orders  (cost=0.00..412500.00 rows=12000000 width=38)\n"
+        ));
+        assert!(out.contains("\n            Filter: (status IS NULL)\n"));
     }
 
     #[test]
@@ -497,6 +827,7 @@ mod tests {
         assert!(!out.contains("Location"));
         let empty = Report {
             migrations: vec![],
+            skipped_rules: vec![],
             ..fixtures::clean()
         };
         assert_eq!(
@@ -513,12 +844,15 @@ mod tests {
 
     #[test]
     fn fits_the_terminal_width() {
-        for width in [60, 80, 100, 160] {
+        for (width, report) in [60, 80, 100, 160]
+            .into_iter()
+            .flat_map(|w| [(w, fixtures::sample()), (w, fixtures::catalog())])
+        {
             let term = Terminal {
                 width,
                 color: false,
             };
-            let out = table(&fixtures::sample(), term);
+            let out = table(&report, term);
             let body = out.trim_end().rsplit_once('\n').map_or("", |(b, _)| b);
             for line in body.lines() {
                 // Only a single unbreakable word (a long path) may overflow; the summary

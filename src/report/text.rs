@@ -1,10 +1,14 @@
 //! Plain-text pieces shared by the human formats (table, markdown, rule pages): counts with
-//! plurals, human sizes and durations, the one-line facts summary, status labels, wrapping
-//! and truncation. Everything here is pure and works on any input without panicking.
+//! plurals, human sizes, row counts, durations and ages, the one-line facts summary, the
+//! copy's identity, the grouping of skipped rules and migrations, status labels, wrapping and
+//! truncation. Everything here is pure (the current time is passed in) and works on any
+//! input without panicking.
 
 use crate::model::{
-    ExpectStatus, Facts, OwnerSource, Rollback, RollbackSource, RollbackStatus, Summary,
+    CopyIdentity, ExpectStatus, Facts, OwnerSource, Rollback, RollbackSource, RollbackStatus,
+    SkippedMigration, SkippedRule, Summary,
 };
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `1 error`, `2 errors`; `info` has no plural.
 pub fn count(n: usize, singular: &str, plural: &str) -> String {
@@ -84,8 +88,47 @@ pub fn duration_ms(ms: u64) -> String {
     }
 }
 
+/// A row count the way a reader sizes a table up: exact below 10,000 (`8,412 rows`), then
+/// two significant figures (`12k rows`, `1.2M rows`, `3.4B rows`). Catalog row counts are
+/// estimates anyway (`pg_class.reltuples`), so more digits would only pretend precision.
+/// A negative count is PostgreSQL's "never vacuumed or analyzed" (`reltuples = -1`).
+pub fn rows(n: i64) -> String {
+    if n < 0 {
+        return "rows unknown (never analyzed)".to_string();
+    }
+    if n == 1 {
+        return "1 row".to_string();
+    }
+    if n < 10_000 {
+        return format!("{} rows", thousands(n));
+    }
+    let (value, unit) = match n {
+        ..=999_999 => (n as f64 / 1e3, "k"),
+        1_000_000..=999_999_999 => (n as f64 / 1e6, "M"),
+        _ => (n as f64 / 1e9, "B"),
+    };
+    format!("{} rows", short_number(value, unit))
+}
+
+/// `1.2M`, `12M`, `450k`: one decimal below 10 (dropped when it is `.0`), none above.
+fn short_number(value: f64, unit: &str) -> String {
+    // 999,999 rounds up to "1000k": say "1.0M" instead of a four-digit mantissa.
+    let (value, unit) = if value >= 999.5 && unit != "B" {
+        (value / 1000.0, if unit == "k" { "M" } else { "B" })
+    } else {
+        (value, unit)
+    };
+    let text = if value < 9.95 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    };
+    let text = text.strip_suffix(".0").unwrap_or(&text).to_string();
+    format!("{text}{unit}")
+}
+
 /// The measured or estimated facts of a finding as short phrases, strongest first:
-/// `lock AccessExclusiveLock (blocks reads and writes)`, `1,200,000 rows`, `700 MB`, …
+/// `lock AccessExclusiveLock (blocks reads and writes)`, `1.2M rows, 700 MB`, …
 /// The plan is left out: it is multi-line and each format places it differently.
 pub fn facts(facts: &Facts) -> Vec<String> {
     let mut parts = Vec::new();
@@ -101,12 +144,12 @@ pub fn facts(facts: &Facts) -> Vec<String> {
     if let Some(ms) = facts.duration_ms {
         parts.push(format!("ran {}", duration_ms(ms)));
     }
-    if let Some(rows) = facts.rows {
-        let noun = if rows == 1 { "row" } else { "rows" };
-        parts.push(format!("{} {noun}", thousands(rows)));
-    }
-    if let Some(n) = facts.bytes {
-        parts.push(bytes(n));
+    // Rows and bytes describe one thing, the table's size, so they read as one phrase.
+    match (facts.rows, facts.bytes) {
+        (Some(r), Some(b)) => parts.push(format!("{}, {}", rows(r), bytes(b))),
+        (Some(r), None) => parts.push(rows(r)),
+        (None, Some(b)) => parts.push(bytes(b)),
+        (None, None) => {}
     }
     if let Some(scans) = facts.index_scans {
         let noun = if scans == 1 {
@@ -117,6 +160,300 @@ pub fn facts(facts: &Facts) -> Vec<String> {
         parts.push(format!("{} {noun}", thousands(scans)));
     }
     parts
+}
+
+/// The first line of a plan without its `(cost=… rows=… width=…)` estimates: the node and
+/// the table (`Seq Scan on orders`) are what a reader scans for; the numbers are in the full
+/// plan.
+pub fn plan_headline(plan: &str, max: usize) -> String {
+    let mut lines = plan.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("");
+    let more = lines.next().is_some();
+    let bare = match (first.find("(cost="), first.rfind(')')) {
+        (Some(open), Some(close)) if close > open => {
+            let before = first.get(..open).unwrap_or("").trim_end();
+            let after = first.get(close + 1..).unwrap_or("").trim_start();
+            one_line(&format!("{before} {after}"))
+        }
+        _ => first.to_string(),
+    };
+    let cut = truncate(&bare, max);
+    if more && !cut.ends_with('…') {
+        format!("{cut} …")
+    } else {
+        cut
+    }
+}
+
+/// The current time in seconds since the Unix epoch; `None` if the clock is before 1970.
+pub fn now() -> Option<i64> {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
+}
+
+/// Seconds since the Unix epoch of an ISO 8601 timestamp such as `2026-11-20T10:00:00Z`
+/// (also with a space instead of `T`, fractional seconds, or a `+02:00` / `-05` offset; no
+/// offset means UTC). `None` for anything else: the caller then shows the text without an age.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = t.get(range)?;
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let sep = |i: usize, allowed: &[u8]| t.as_bytes().get(i).is_some_and(|b| allowed.contains(b));
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"T ") && sep(13, b":") && sep(16, b":")) {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = t.get(19..)?;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        rest = frac.get(digits..)?;
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            let body = rest.get(1..)?.replace(':', "");
+            if !body.bytes().all(|b| b.is_ascii_digit()) || !matches!(body.len(), 2 | 4) {
+                return None;
+            }
+            let hours: i64 = body.get(..2)?.parse().ok()?;
+            let minutes: i64 = body
+                .get(2..)
+                .filter(|m| !m.is_empty())
+                .map_or(Ok(0), str::parse)
+                .ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `6 days ago`, `3 hours ago`, `12 minutes ago`, `less than a minute ago`; `None` when
+/// `then` lies in the future by more than a few minutes (a skewed clock: better no age than
+/// a wrong one).
+pub fn age(then: i64, now: i64) -> Option<String> {
+    let secs = now.checked_sub(then)?;
+    if secs < -300 {
+        return None;
+    }
+    let text = match secs {
+        ..=59 => "less than a minute ago".to_string(),
+        60..=3_599 => format!("{} ago", count((secs / 60) as usize, "minute", "minutes")),
+        3_600..=172_799 => format!("{} ago", count((secs / 3_600) as usize, "hour", "hours")),
+        _ => format!("{} ago", count((secs / 86_400) as usize, "day", "days")),
+    };
+    Some(text)
+}
+
+/// The copy a run looked at, in one phrase:
+/// `shop on PostgreSQL 15.19, 1.2 GB, statistics analyzed 2026-11-20T10:00:00Z (6 days ago)`.
+/// `now` (seconds since the epoch) gives the age; without it only the timestamp is shown.
+pub fn copy_identity(copy: &CopyIdentity, now: Option<i64>) -> String {
+    let version = copy.server_version.split_whitespace().next().map_or_else(
+        || "PostgreSQL (version unknown)".to_string(),
+        |v| format!("PostgreSQL {v}"),
+    );
+    let standby = if copy.in_recovery { " (standby)" } else { "" };
+    let database = if copy.database.trim().is_empty() {
+        "(unnamed database)".to_string()
+    } else {
+        one_line(&copy.database)
+    };
+    let statistics = match &copy.last_analyzed {
+        None => "statistics never analyzed".to_string(),
+        Some(at) => {
+            let at = one_line(at);
+            let age = parse_timestamp(&at)
+                .zip(now)
+                .and_then(|(then, now)| age(then, now));
+            match age {
+                Some(age) => format!("statistics analyzed {at} ({age})"),
+                None => format!("statistics analyzed {at}"),
+            }
+        }
+    };
+    format!(
+        "{database} on {version}{standby}, {}, {statistics}",
+        bytes(copy.database_bytes)
+    )
+}
+
+/// What the reader should keep in mind about the copy's numbers: the engine's notes, and,
+/// when no table was ever analyzed, that row counts are guesses (unless a note says so).
+pub fn copy_caveats(copy: &CopyIdentity) -> Vec<String> {
+    let mut caveats: Vec<String> = copy
+        .notes
+        .iter()
+        .map(|n| one_line(n))
+        .filter(|n| !n.is_empty())
+        .collect();
+    if copy.last_analyzed.is_none() && !caveats.iter().any(|n| n.contains("pg_class")) {
+        caveats.insert(
+            0,
+            "row counts are estimates from pg_class and may be 0 for tables never analyzed; \
+             run ANALYZE on the copy for real numbers"
+                .to_string(),
+        );
+    }
+    caveats
+}
+
+/// Rules skipped for the whole run that share one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkipGroup<'a> {
+    pub reason: &'a str,
+    pub rules: Vec<&'a str>,
+}
+
+/// Run-wide skipped rules grouped by reason, in the order the reasons first appear: every
+/// static run skips the same handful of catalog rules for the same reason, and one line per
+/// reason keeps them from burying the findings.
+pub fn skip_groups(skipped: &[SkippedRule]) -> Vec<SkipGroup<'_>> {
+    let mut groups: Vec<SkipGroup> = Vec::new();
+    for s in skipped.iter().filter(|s| s.file.is_none()) {
+        match groups.iter_mut().find(|g| g.reason == s.reason) {
+            Some(g) if g.rules.contains(&s.rule) => {}
+            Some(g) => g.rules.push(s.rule),
+            None => groups.push(SkipGroup {
+                reason: &s.reason,
+                rules: vec![s.rule],
+            }),
+        }
+    }
+    groups
+}
+
+/// `Skipped 6 rules that need --database-url`, `Skipped 1 rule that needs …`, or, for a
+/// reason not phrased as `needs …`, `Skipped 2 rules (reason)`.
+pub fn skip_group_head(group: &SkipGroup) -> String {
+    let n = group.rules.len();
+    let rules = count(n, "rule", "rules");
+    let reason = one_line(group.reason);
+    match reason.strip_prefix("needs ") {
+        Some(what) if n == 1 => format!("Skipped {rules} that needs {what}"),
+        Some(what) => format!("Skipped {rules} that need {what}"),
+        None => format!("Skipped {rules} ({reason})"),
+    }
+}
+
+/// Rules skipped for single statements, with their place.
+pub fn statement_skips(skipped: &[SkippedRule]) -> Vec<&SkippedRule> {
+    skipped.iter().filter(|s| s.file.is_some()).collect()
+}
+
+/// `migrations/0042.sql:7` (or just the file when the line is unknown).
+pub fn skip_location(s: &SkippedRule) -> String {
+    match (&s.file, s.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => file.clone(),
+        (None, _) => String::new(),
+    }
+}
+
+/// Migrations not reviewed for one reason, in the order they were found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationSkipGroup<'a> {
+    pub reason: &'a str,
+    pub migrations: Vec<&'a SkippedMigration>,
+}
+
+pub fn migration_skip_groups(skipped: &[SkippedMigration]) -> Vec<MigrationSkipGroup<'_>> {
+    let mut groups: Vec<MigrationSkipGroup> = Vec::new();
+    for m in skipped {
+        match groups.iter_mut().find(|g| g.reason == m.reason) {
+            Some(g) => g.migrations.push(m),
+            None => groups.push(MigrationSkipGroup {
+                reason: &m.reason,
+                migrations: vec![m],
+            }),
+        }
+    }
+    groups
+}
+
+/// `200 migrations not reviewed — already applied on the copy`. The reason is the engine's,
+/// shown as written.
+pub fn migration_skip_head(group: &MigrationSkipGroup) -> String {
+    let n = count(group.migrations.len(), "migration", "migrations");
+    let reason = one_line(group.reason);
+    if reason.is_empty() {
+        format!("{n} not reviewed")
+    } else {
+        format!("{n} not reviewed — {reason}")
+    }
+}
+
+/// `--all` reviews every migration whatever the reason it was skipped.
+pub fn review_all_hint(n: usize) -> &'static str {
+    if n == 1 {
+        "Use --all to review it."
+    } else {
+        "Use --all to review them."
+    }
+}
+
+/// The directory all `paths` share (`migrations/`), so that a list of them can name only the
+/// files; empty when they share none.
+pub fn common_dir<'a>(paths: &[&'a str]) -> &'a str {
+    let Some(first) = paths.first() else {
+        return "";
+    };
+    let mut len = first.len();
+    for p in paths.iter().skip(1) {
+        let shared = first
+            .bytes()
+            .zip(p.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        len = len.min(shared);
+    }
+    // `/` is ASCII, so its position is always a character boundary.
+    let prefix = first.as_bytes().get(..len).unwrap_or_default();
+    match prefix.iter().rposition(|&b| b == b'/') {
+        Some(i) => first.get(..=i).unwrap_or(""),
+        None => "",
+    }
+}
+
+/// The first `head` and last `tail` items and how many lie between them, or all items when
+/// that is no more than `head + tail + 1` (saying "1 more" takes as long as naming it).
+pub fn ends<T>(items: &[T], head: usize, tail: usize) -> (&[T], usize, &[T]) {
+    if items.len() <= head + tail + 1 {
+        return (items, 0, &[]);
+    }
+    let first = items.get(..head).unwrap_or(items);
+    let last = items.get(items.len() - tail..).unwrap_or(&[]);
+    (first, items.len() - head - tail, last)
 }
 
 pub fn expect_status(status: ExpectStatus) -> &'static str {
@@ -261,6 +598,164 @@ mod tests {
     }
 
     #[test]
+    fn row_counts_are_compact_above_ten_thousand() {
+        assert_eq!(rows(1), "1 row");
+        assert_eq!(rows(0), "0 rows");
+        assert_eq!(rows(9_999), "9,999 rows");
+        assert_eq!(rows(12_345), "12k rows");
+        assert_eq!(rows(450_000), "450k rows");
+        assert_eq!(rows(999_999), "1M rows");
+        assert_eq!(rows(1_200_000), "1.2M rows");
+        assert_eq!(rows(80_000_000), "80M rows");
+        assert_eq!(rows(3_400_000_000), "3.4B rows");
+        assert!(rows(i64::MAX).ends_with("B rows"));
+        assert_eq!(rows(-1), "rows unknown (never analyzed)");
+    }
+
+    #[test]
+    fn timestamps_parse_with_offsets_and_fractions() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_timestamp("2026-11-20T10:00:00Z"), Some(1_795_168_800));
+        assert_eq!(
+            parse_timestamp("2026-11-20 12:00:00.123456+02:00"),
+            Some(1_795_168_800)
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-20T05:00:00-05"),
+            Some(1_795_168_800)
+        );
+        assert_eq!(parse_timestamp("2024-02-29T00:00:00"), Some(1_709_164_800));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-11-20",
+            "2026-11-20T10:00:00Q",
+            "２０２６-11-20T10:00:00Z",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ages_read_naturally_and_skewed_clocks_say_nothing() {
+        assert_eq!(age(0, 30).as_deref(), Some("less than a minute ago"));
+        assert_eq!(age(0, 60).as_deref(), Some("1 minute ago"));
+        assert_eq!(age(0, 7_200).as_deref(), Some("2 hours ago"));
+        assert_eq!(age(0, 47 * 3_600).as_deref(), Some("47 hours ago"));
+        assert_eq!(age(0, 6 * 86_400 + 7_200).as_deref(), Some("6 days ago"));
+        assert_eq!(age(3_600, 0), None);
+        assert_eq!(age(i64::MIN, i64::MAX), None);
+    }
+
+    fn copy() -> CopyIdentity {
+        CopyIdentity {
+            server_version: "15.19 (Debian 15.19-0+deb12u1)".into(),
+            database: "shop".into(),
+            database_bytes: 1_288_490_189,
+            last_analyzed: Some("2026-11-20T10:00:00Z".into()),
+            in_recovery: false,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn copy_identity_names_version_size_and_freshness() {
+        assert_eq!(
+            copy_identity(&copy(), Some(1_795_694_400)),
+            "shop on PostgreSQL 15.19, 1.2 GB, statistics analyzed 2026-11-20T10:00:00Z (6 days ago)"
+        );
+        assert_eq!(
+            copy_identity(&copy(), None),
+            "shop on PostgreSQL 15.19, 1.2 GB, statistics analyzed 2026-11-20T10:00:00Z"
+        );
+        let odd = CopyIdentity {
+            server_version: String::new(),
+            database: String::new(),
+            last_analyzed: None,
+            in_recovery: true,
+            ..copy()
+        };
+        assert_eq!(
+            copy_identity(&odd, Some(0)),
+            "(unnamed database) on PostgreSQL (version unknown) (standby), 1.2 GB, statistics never analyzed"
+        );
+        assert!(copy_caveats(&copy()).is_empty());
+        assert!(copy_caveats(&odd)[0].starts_with("row counts are estimates from pg_class"));
+        // The engine's own note about pg_class is not repeated.
+        let noted = CopyIdentity {
+            notes: vec!["row counts come from pg_class".into()],
+            ..odd
+        };
+        assert_eq!(copy_caveats(&noted), ["row counts come from pg_class"]);
+    }
+
+    #[test]
+    fn skipped_rules_group_by_reason_and_conjugate() {
+        let skipped = vec![
+            SkippedRule::everywhere("a", "needs --database-url"),
+            SkippedRule::everywhere("b", "needs --database-url"),
+            SkippedRule::everywhere("a", "needs --database-url"),
+            SkippedRule::everywhere("c", "disabled in migsafe.toml"),
+            SkippedRule {
+                file: Some("m.sql".into()),
+                line: Some(7),
+                ..SkippedRule::everywhere("d", "table is new")
+            },
+        ];
+        let groups = skip_groups(&skipped);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].rules, ["a", "b"]);
+        assert_eq!(
+            skip_group_head(&groups[0]),
+            "Skipped 2 rules that need --database-url"
+        );
+        assert_eq!(
+            skip_group_head(&groups[1]),
+            "Skipped 1 rule (disabled in migsafe.toml)"
+        );
+        let one = SkipGroup {
+            reason: "needs --clone",
+            rules: vec!["x"],
+        };
+        assert_eq!(skip_group_head(&one), "Skipped 1 rule that needs --clone");
+        let located = statement_skips(&skipped);
+        assert_eq!(located.len(), 1);
+        assert_eq!(skip_location(located[0]), "m.sql:7");
+    }
+
+    #[test]
+    fn lists_name_their_ends_and_shared_folder() {
+        let items: Vec<u32> = (1..=10).collect();
+        assert_eq!(ends(&items, 2, 2), (&items[..2], 6, &items[8..]));
+        assert_eq!(ends(&items[..5], 2, 2), (&items[..5], 0, &[][..]));
+        assert_eq!(ends::<u32>(&[], 2, 2), (&[][..], 0, &[][..]));
+        assert_eq!(
+            common_dir(&["migrations/a.sql", "migrations/b.sql"]),
+            "migrations/"
+        );
+        assert_eq!(common_dir(&["db/m/1/up.sql", "db/m/2/up.sql"]), "db/m/");
+        assert_eq!(common_dir(&["a.sql", "b.sql"]), "");
+        assert_eq!(common_dir(&["migrations/a.sql", "migrationsb.sql"]), "");
+        assert_eq!(common_dir(&["é/a.sql", "é/b.sql"]), "é/");
+        assert_eq!(common_dir(&[]), "");
+    }
+
+    #[test]
+    fn plan_headline_drops_estimates() {
+        assert_eq!(
+            plan_headline(
+                "Seq Scan on orders  (cost=0.00..22.70 rows=1270 width=36)\n  Filter: x",
+                60
+            ),
+            "Seq Scan on orders …"
+        );
+        assert_eq!(plan_headline("Result", 60), "Result");
+        assert_eq!(plan_headline("", 60), "");
+        assert_eq!(plan_headline("Seq Scan (cost=", 60), "Seq Scan (cost=");
+    }
+
+    #[test]
     fn facts_list_lock_first_and_skip_unknowns() {
         let f = Facts {
             rows: Some(1),
@@ -269,6 +764,20 @@ mod tests {
             ..Facts::default()
         };
         assert_eq!(facts(&f), ["lock ShareLock (blocks writes)", "1 row"]);
+        let sized = Facts {
+            rows: Some(1_200_000),
+            bytes: Some(734_003_200),
+            index_scans: Some(2_000_000),
+            ..f
+        };
+        assert_eq!(
+            facts(&sized),
+            [
+                "lock ShareLock (blocks writes)",
+                "1.2M rows, 700 MB",
+                "2,000,000 index scans"
+            ]
+        );
         assert!(facts(&Facts::default()).is_empty());
     }
 
