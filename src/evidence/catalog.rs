@@ -508,6 +508,68 @@ impl CatalogSnapshot {
         snapshot
     }
 
+    /// A snapshot assembled from parts already in hand (tests, benchmarks, and anything that
+    /// builds a schema without a server): the name lookups are indexed and the foreign keys
+    /// linked to their covering indexes exactly as [`CatalogSnapshot::read`] does. An empty
+    /// `search_path` means `public`, as on a server whose path names no existing schema.
+    pub fn from_parts(
+        server: ServerIdentity,
+        search_path: Vec<String>,
+        tables: Vec<Table>,
+        indexes: Vec<Index>,
+        constraints: Vec<Constraint>,
+        sequences: Vec<Sequence>,
+        views: Vec<View>,
+    ) -> CatalogSnapshot {
+        let search_path = if search_path.is_empty() {
+            vec!["public".to_string()]
+        } else {
+            search_path
+        };
+        let mut snapshot = CatalogSnapshot {
+            server,
+            search_path,
+            tables,
+            indexes,
+            constraints,
+            foreign_keys: Vec::new(),
+            sequences,
+            views,
+            notes: Vec::new(),
+            table_pos: BTreeMap::new(),
+            index_pos: BTreeMap::new(),
+        };
+        snapshot.reindex();
+        snapshot.link_foreign_keys();
+        snapshot
+    }
+
+    /// Derives `foreign_keys` from the foreign-key constraints and the indexes that cover
+    /// them (the same join `assemble` makes).
+    fn link_foreign_keys(&mut self) {
+        let foreign_keys = self
+            .constraints
+            .iter()
+            .filter_map(|c| {
+                let references = c.references.clone()?;
+                let covering = self
+                    .indexes
+                    .iter()
+                    .find(|i| i.table == c.table && i.covers(&c.columns));
+                Some(ForeignKey {
+                    table: c.table.clone(),
+                    name: c.name.clone(),
+                    columns: c.columns.clone(),
+                    references,
+                    validated: c.validated,
+                    covered_by_index: covering.is_some(),
+                    covering_index: covering.map(|i| i.name.clone()),
+                })
+            })
+            .collect();
+        self.foreign_keys = foreign_keys;
+    }
+
     fn reindex(&mut self) {
         self.table_pos = self
             .tables

@@ -3,7 +3,8 @@
 
 use super::{Check, Context, Risk, Rule};
 use crate::locks::LockMode;
-use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
+use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
+use crate::schema::{canonical_type, Schema};
 
 pub const RULE: Rule = Rule {
     code: "M010",
@@ -19,8 +20,11 @@ pub const RULE: Rule = Rule {
           `text` to unbounded `varchar`, `numeric(p,s)` to a larger precision with the same \
           scale, `cidr` to `inet`, and (PostgreSQL 12+, session TimeZone UTC) `timestamp` to \
           `timestamptz`. Without the catalog migsafe cannot see the old type, so a change to \
-          `text`/unbounded `varchar` is only reported as info. (PostgreSQL docs: ALTER TABLE, \
-          \"SET DATA TYPE\" and \"Notes\".)",
+          `text`/unbounded `varchar` is only reported as info. With the catalog, a change it \
+          can prove binary-coercible with no index rebuild (varchar widened or made text or \
+          unbounded, numeric precision raised at the same scale, varbit widened) is reported \
+          as info: only the brief ACCESS EXCLUSIVE lock remains. (PostgreSQL docs: ALTER \
+          TABLE, \"SET DATA TYPE\" and \"Notes\".)",
     instead: "Expand and contract instead of converting in place: add a new column of the new \
               type, keep it in sync for new writes (application dual-write or a trigger), \
               backfill old rows in batches, switch readers, then drop the old column. To relax \
@@ -53,14 +57,37 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     if ctx.table_is_new(name) {
         return None;
     }
-    let (column, data_type, using) = actions.iter().find_map(|action| match action {
-        AlterAction::AlterColumnType {
-            column,
-            data_type,
-            using,
-        } => Some((column, data_type, using)),
-        _ => None,
-    })?;
+    let changes: Vec<_> = actions
+        .iter()
+        .filter_map(|action| match action {
+            AlterAction::AlterColumnType {
+                column,
+                data_type,
+                using,
+            } => Some((column, data_type, using)),
+            _ => None,
+        })
+        .collect();
+    let (column, data_type, using) = *changes.first()?;
+    if let Some(schema) = ctx.schema {
+        let proven: Option<Vec<String>> = changes
+            .iter()
+            .map(|(column, data_type, using)| {
+                let old = schema.column(name, column)?;
+                let no_rewrite = using.is_none() && metadata_only(&old.data_type, data_type);
+                no_rewrite.then(|| {
+                    format!(
+                        "{name}.{column} from {} to {}",
+                        old.data_type,
+                        canonical_type(data_type)
+                    )
+                })
+            })
+            .collect();
+        if let Some(proven) = proven.filter(|_| !changes_collation(stmt)) {
+            return Some(metadata_only_risk(schema, name, &proven));
+        }
+    }
     let target = format!("{name}.{column}");
     let risk = if using.is_none() && is_unbounded_text(data_type) {
         Risk::new(format!(
@@ -82,6 +109,77 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         ))
     };
     Some(risk.on_table(name).with_lock(LockMode::AccessExclusive))
+}
+
+/// Whether changing a column of type `old` (as `format_type` prints it) to `new` (as the
+/// migration writes it) neither rewrites the table nor rebuilds its indexes: the old type is
+/// binary-coercible to the new one and sorts the same (PostgreSQL docs: ALTER TABLE, Notes;
+/// the length/precision checks are no-ops when the limit only grows). `timestamp` to
+/// `timestamptz` is left out: it is free only when the session TimeZone is UTC, which the
+/// catalog does not show.
+pub(crate) fn metadata_only(old: &str, new: &str) -> bool {
+    let (old, new) = (canonical_type(old), canonical_type(new));
+    if old == new {
+        return true;
+    }
+    let (Some((old_base, old_mods)), Some((new_base, new_mods))) =
+        (type_modifiers(&old), type_modifiers(&new))
+    else {
+        return false;
+    };
+    match (old_base, new_base) {
+        ("character varying", "character varying") | ("bit varying", "bit varying") => {
+            match (old_mods.as_slice(), new_mods.as_slice()) {
+                (_, []) => true,
+                ([o], [n]) => n >= o,
+                _ => false,
+            }
+        }
+        ("character varying", "text") => true,
+        ("text", "character varying") => new_mods.is_empty(),
+        ("numeric", "numeric") => match (old_mods.as_slice(), new_mods.as_slice()) {
+            (_, []) => true,
+            ([p, s], [p2, s2]) => s2 == s && p2 >= p,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// `character varying(20)` → (`character varying`, [20]); `None` for arrays and anything
+/// after the modifier.
+fn type_modifiers(t: &str) -> Option<(&str, Vec<i64>)> {
+    if t.ends_with(']') {
+        return None;
+    }
+    let Some(open) = t.find('(') else {
+        return Some((t, Vec::new()));
+    };
+    let inner = t.get(open + 1..)?.strip_suffix(')')?;
+    let mods: Option<Vec<i64>> = inner.split(',').map(|m| m.trim().parse().ok()).collect();
+    Some((t.get(..open)?.trim_end(), mods?))
+}
+
+/// `TYPE ... COLLATE ...`: a new collation changes the sort order, so indexes are rebuilt.
+fn changes_collation(stmt: &Statement) -> bool {
+    stmt.text
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case("collate"))
+}
+
+fn metadata_only_risk(schema: &Schema, table: &QualifiedName, changes: &[String]) -> Risk {
+    let mut risk = Risk::new(format!(
+        "Changing {} is metadata-only: the old type is binary-coercible to the new one, so \
+         PostgreSQL neither rewrites {table} nor rebuilds its indexes; the ACCESS EXCLUSIVE \
+         lock is held only for a moment (though it still waits for running queries on \
+         {table}, and queues everything behind it while it waits)",
+        changes.join(", ")
+    ))
+    .on_table(table)
+    .with_lock(LockMode::AccessExclusive)
+    .with_severity(Severity::Info);
+    risk.facts.rows = schema.table(table).map(|t| t.rows);
+    risk
 }
 
 #[cfg(test)]
@@ -144,5 +242,115 @@ mod tests {
             ),
             0
         );
+    }
+
+    mod with_the_catalog {
+        use super::super::{metadata_only, RULE};
+        use crate::model::Severity;
+        use crate::rules::test_support::{catalog_risks, snapshot, table};
+        use crate::rules::Risk;
+
+        fn risks(sql: &str) -> Vec<Risk> {
+            let copy = snapshot(
+                vec![table(
+                    "users",
+                    2_000_000,
+                    &[
+                        ("id", "integer"),
+                        ("name", "character varying(50)"),
+                        ("bio", "text"),
+                        ("balance", "numeric(10,2)"),
+                        ("flags", "bit varying(8)"),
+                        ("tags", "character varying(20)[]"),
+                    ],
+                )],
+                Vec::new(),
+                Vec::new(),
+            );
+            catalog_risks(&RULE, copy, sql)
+        }
+
+        fn severity(sql: &str) -> Option<Severity> {
+            let found = risks(sql);
+            assert_eq!(found.len(), 1, "{sql}");
+            found[0].severity
+        }
+
+        #[test]
+        fn binary_coercible_changes_are_info_and_say_so() {
+            let found = risks("ALTER TABLE users ALTER COLUMN name TYPE varchar(100);");
+            assert_eq!(found[0].severity, Some(Severity::Info));
+            assert!(
+                found[0].message.starts_with(
+                    "Changing users.name from character varying(50) to character \
+                     varying(100) is metadata-only"
+                ),
+                "{}",
+                found[0].message
+            );
+            assert_eq!(found[0].facts.rows, Some(2_000_000));
+            for sql in [
+                "ALTER TABLE users ALTER COLUMN name TYPE text;",
+                "ALTER TABLE users ALTER COLUMN name TYPE character varying;",
+                "ALTER TABLE users ALTER COLUMN bio TYPE varchar;",
+                "ALTER TABLE users ALTER COLUMN balance TYPE numeric(14, 2);",
+                "ALTER TABLE users ALTER COLUMN balance TYPE numeric;",
+                "ALTER TABLE users ALTER COLUMN flags TYPE varbit(16);",
+                "ALTER TABLE users ALTER COLUMN name TYPE varchar(100), ALTER COLUMN bio TYPE text;",
+            ] {
+                assert_eq!(severity(sql), Some(Severity::Info), "{sql}");
+            }
+        }
+
+        #[test]
+        fn rewriting_changes_keep_todays_verdict() {
+            for sql in [
+                "ALTER TABLE users ALTER COLUMN name TYPE varchar(20);",
+                "ALTER TABLE users ALTER COLUMN balance TYPE numeric(12, 3);",
+                "ALTER TABLE users ALTER COLUMN id TYPE bigint;",
+                "ALTER TABLE users ALTER COLUMN bio TYPE varchar(500);",
+                "ALTER TABLE users ALTER COLUMN tags TYPE varchar(40)[];",
+                "ALTER TABLE users ALTER COLUMN name TYPE varchar(100), ALTER COLUMN id TYPE bigint;",
+                "ALTER TABLE users ALTER COLUMN name TYPE varchar(100) USING upper(name);",
+            ] {
+                assert_eq!(severity(sql), None, "{sql}");
+            }
+            // A new collation reorders the index: same verdict as without the catalog.
+            assert_eq!(
+                severity("ALTER TABLE users ALTER COLUMN bio TYPE text COLLATE \"C\";"),
+                Some(Severity::Info)
+            );
+            assert!(
+                !risks("ALTER TABLE users ALTER COLUMN bio TYPE text COLLATE \"C\";")[0]
+                    .message
+                    .contains("metadata-only")
+            );
+        }
+
+        #[test]
+        fn follows_the_column_through_the_replay() {
+            let found = risks(
+                "ALTER TABLE users RENAME COLUMN name TO full_name;\n\
+                 ALTER TABLE users ALTER COLUMN full_name TYPE text;",
+            );
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].severity, Some(Severity::Info));
+            let found = risks(
+                "ALTER TABLE users ALTER COLUMN name TYPE varchar(30) USING left(name, 30);\n\
+                 ALTER TABLE users ALTER COLUMN name TYPE varchar(40);",
+            );
+            assert_eq!(
+                found.iter().map(|r| r.severity).collect::<Vec<_>>(),
+                vec![None, Some(Severity::Info)]
+            );
+        }
+
+        #[test]
+        fn timestamp_to_timestamptz_is_not_assumed_free() {
+            assert!(!metadata_only("timestamp without time zone", "timestamptz"));
+            assert!(metadata_only("timestamp with time zone", "timestamptz"));
+            assert!(!metadata_only("character varying", "character varying(10)"));
+            assert!(metadata_only("numeric(10,2)", "decimal(10, 2)"));
+        }
     }
 }

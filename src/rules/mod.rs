@@ -26,12 +26,16 @@ mod concurrently_in_transaction;
 mod create_index_non_concurrently;
 mod delete_without_where;
 mod detach_partition_non_concurrently;
+mod dml_touches_many_rows;
 mod drop_column;
 mod drop_database;
+mod drop_index_in_use;
 mod drop_index_non_concurrently;
 mod drop_not_null;
 mod drop_schema;
 mod drop_table;
+mod duplicate_index;
+mod foreign_key_without_index;
 mod int_primary_key;
 mod json_column;
 mod lock_table;
@@ -44,6 +48,8 @@ mod refresh_materialized_view_non_concurrently;
 mod reindex_non_concurrently;
 mod rename_column;
 mod rename_table;
+mod schema_drift;
+mod seq_scan_on_large_table;
 mod set_logged_or_tablespace;
 mod set_not_null;
 mod statements_after_exclusive_lock;
@@ -327,6 +333,12 @@ pub const RULES: &[&Rule] = &[
     &unused_suppression::RULE,
     &suppression_without_reason::RULE,
     &malformed_migration::RULE,
+    &duplicate_index::RULE,
+    &foreign_key_without_index::RULE,
+    &drop_index_in_use::RULE,
+    &schema_drift::RULE,
+    &seq_scan_on_large_table::RULE,
+    &dml_touches_many_rows::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
