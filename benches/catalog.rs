@@ -8,17 +8,56 @@
 //! indexes, 999 foreign keys), times `CatalogSnapshot::read` over a `connect_read_only`
 //! connection (one warm-up run, then the median of `RUNS`), and drops the database, also when
 //! it fails (the test harness's `TestDb` does that on drop).
+//!
+//! Then it times the whole catalog-level review (`check_on_copy`, what `migsafe check
+//! --database-url` runs) of 50 generated migrations against that database, and reports the
+//! time per migration.
 
 // The test harness: one fresh database, dropped on Drop, and a loud failure without a server.
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 use common::TestDb;
+use migsafe::config::Settings;
 use migsafe::evidence::catalog::CatalogSnapshot;
 use migsafe::evidence::connect::connect_read_only;
+use migsafe::review::check_on_copy;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 11;
+const REVIEW_RUNS: usize = 5;
+const MIGRATIONS: usize = 50;
+
+/// One migration's statements against table `bench_{t}`: the everyday mix of index builds,
+/// column changes, constraints and backfills a catalog review looks at.
+const STATEMENTS: &[&str] = &[
+    "SET lock_timeout = '2s'",
+    "CREATE INDEX bench_{t}_state_idx ON bench_{t} (state)",
+    "ALTER TABLE bench_{t} ADD COLUMN note_{n} text",
+    "UPDATE bench_{t} SET state = 1 WHERE created_at < now() - interval '30 days'",
+    "ALTER TABLE bench_{t} ADD CONSTRAINT bench_{t}_account_fk_{n} FOREIGN KEY (account_id) REFERENCES bench_1 (id) NOT VALID",
+    "DELETE FROM bench_{t} WHERE state = 9",
+];
+
+/// A sqlx-style folder of `MIGRATIONS` migrations spread over the fixture's tables.
+fn migrations_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for n in 0..MIGRATIONS {
+        let t = n * 19 % 1000 + 1;
+        let mut sql =
+            String::from("-- owner: @bench\n-- expect: rows <= 0\n-- rollback: irreversible\n");
+        for s in STATEMENTS {
+            sql.push_str(
+                &s.replace("{t}", &t.to_string())
+                    .replace("{n}", &n.to_string()),
+            );
+            sql.push_str(";\n");
+        }
+        let name = format!("2024010100{:04}_bench_{n}.sql", n);
+        std::fs::write(dir.path().join(name), sql).expect("a migration file");
+    }
+    dir
+}
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
@@ -68,11 +107,42 @@ async fn bench() {
         ms(max),
         ms(setup),
     );
-    println!(
-        "catalog-level review per migration: not measured yet (migsafe::review has no \
-         catalog-level entry point)"
-    );
     drop(conn);
+
+    // The whole catalog-level review as `migsafe check --database-url` runs it: connect,
+    // identity, snapshot, history, EXPLAIN of the DML, schema replay and rules.
+    let folder = migrations_folder();
+    let settings = Settings::default();
+    let mut review_times = Vec::with_capacity(REVIEW_RUNS);
+    let mut findings = 0;
+    for _ in 0..REVIEW_RUNS {
+        let start = Instant::now();
+        let report = check_on_copy(
+            &[folder.path().to_path_buf()],
+            &settings,
+            &mut std::io::empty(),
+            &db.url,
+            false,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("Failed to review on {}: {e:#}", db.name));
+        review_times.push(start.elapsed());
+        assert_eq!(
+            report.migrations.len(),
+            MIGRATIONS,
+            "every migration is pending"
+        );
+        findings = report.findings.len();
+    }
+    review_times.sort();
+    let review = review_times[REVIEW_RUNS / 2];
+    println!(
+        "catalog-level review: {MIGRATIONS} migrations ({} statements, {findings} findings) \
+         in {} (median of {REVIEW_RUNS}) = {} per migration",
+        MIGRATIONS * STATEMENTS.len(),
+        ms(review),
+        ms(review / MIGRATIONS as u32),
+    );
     drop(db);
 }
 

@@ -157,7 +157,22 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Check(args) => {
             let config = args.into_config()?;
             let mut stdin = std::io::stdin();
-            let report = crate::review::check_paths(&config.paths, &config.settings, &mut stdin)?;
+            let report = match &config.database_url {
+                None => crate::review::check_paths(&config.paths, &config.settings, &mut stdin)?,
+                Some(url) => {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .context("Failed to start the async runtime")?;
+                    runtime.block_on(crate::review::check_on_copy(
+                        &config.paths,
+                        &config.settings,
+                        &mut stdin,
+                        url,
+                        config.all,
+                    ))?
+                }
+            };
             report::render(&report, config.format, out)?;
             let failed = match config.settings.fail_on {
                 FailOn::Never => false,

@@ -2,15 +2,21 @@
 //! and assembles the `Report` that all output formats render.
 
 use crate::config::Settings;
+use crate::evidence::catalog::SizeClass;
+use crate::evidence::copy::CopyFacts;
 use crate::metadata::{self, Owners};
 use crate::model::{
     Evidence, Finding, Migration, MigrationSummary, ParsedMigration, Position, Report, Severity,
-    Statement, Summary,
+    SkippedMigration, SkippedRule, Statement, Summary,
 };
+use crate::plan::PlanOutcome;
+use crate::report::text::{bytes as human_bytes, thousands};
 use crate::rules::{self, Check, Context, MigrationContext, MigrationState, Risk, Rule, RULES};
+use crate::schema::Schema;
 use crate::suppress::{self, Scope};
-use crate::{load, parse};
+use crate::{load, parse, pending};
 use anyhow::Result;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -43,32 +49,201 @@ pub fn check_paths(paths: &[PathBuf], settings: &Settings, stdin: &mut dyn Read)
     Ok(review(&parsed, settings))
 }
 
-/// Runs the rules and builds the report.
+/// Plans of the reviewed migrations' statements, keyed by (migration index, statement
+/// index) in the slice given to [`review_with`].
+pub type Plans = HashMap<(usize, usize), PlanOutcome>;
+
+/// What a catalog-level review knows beyond the SQL.
+#[derive(Clone, Copy)]
+pub struct CopyInputs<'a> {
+    pub facts: &'a CopyFacts,
+    pub plans: &'a Plans,
+}
+
+/// Rules that read the statement's plan: skipped, with the reason, for a statement that
+/// could not be explained.
+const PLAN_RULES: &[&str] = &["seq-scan-on-large-table", "dml-touches-many-rows"];
+
+/// Lock and rewrite rules: how long their lock is held grows with the table, so at catalog
+/// level their severity follows its size (`[thresholds]`): info below the small-table
+/// threshold, error above the large-table one. Rules about correctness (drops, renames,
+/// missing WHERE on purpose) or about queueing (`lock-without-timeout`) do not shrink on
+/// a small table, so they are not listed.
+const SIZE_AWARE_RULES: &[&str] = &[
+    "create-index-non-concurrently",
+    "drop-index-non-concurrently",
+    "reindex-non-concurrently",
+    "add-foreign-key-validating",
+    "add-check-validating",
+    "set-not-null",
+    "add-column-volatile-default",
+    "column-type-change",
+    "add-unique-constraint",
+    "add-exclusion-constraint",
+    "add-stored-generated-or-serial-column",
+    "vacuum-full-or-cluster",
+    "detach-partition-non-concurrently",
+    "update-without-where",
+    "delete-without-where",
+    "validate-in-same-transaction",
+    "set-logged-or-tablespace",
+];
+
+/// Runs the rules over the SQL alone (static evidence) and builds the report.
 pub fn review(migrations: &[ParsedMigration], settings: &Settings) -> Report {
+    review_with(migrations, settings, None)
+}
+
+/// Runs the rules and builds the report; with `copy`, at catalog level: the schema is
+/// replayed statement by statement over the copy's catalog, lock and rewrite findings are
+/// sized, and the plan rules read the pre-computed plans.
+pub fn review_with(
+    migrations: &[ParsedMigration],
+    settings: &Settings,
+    copy: Option<CopyInputs<'_>>,
+) -> Report {
+    let mut schema = copy.map(|c| Schema::new(c.facts.snapshot.clone()));
+    let empty = Plans::new();
+    let plans = copy.map_or(&empty, |c| c.plans);
     let mut findings = Vec::new();
-    for pm in migrations {
-        findings.extend(review_migration(pm, settings));
+    for (mi, pm) in migrations.iter().enumerate() {
+        let on_copy = schema.as_mut().map(|schema| OnCopy {
+            schema,
+            plans,
+            migration: mi,
+        });
+        findings.extend(review_migration(pm, settings, on_copy));
     }
-    findings.sort_by(|a, b| {
+    let evidence = if copy.is_some() {
+        Evidence::Catalog
+    } else {
+        Evidence::Static
+    };
+    let mut skipped_rules: Vec<SkippedRule> = RULES
+        .iter()
+        .filter(|r| r.evidence > evidence)
+        .map(|r| SkippedRule::everywhere(r.name, needs(r.evidence)))
+        .collect();
+    let mut plan_skips: Vec<_> = plans.iter().collect();
+    plan_skips.sort_by_key(|(key, _)| **key);
+    for ((mi, si), outcome) in plan_skips {
+        let PlanOutcome::Skipped(reason) = outcome else {
+            continue;
+        };
+        let (Some(pm), true) = (migrations.get(*mi), copy.is_some()) else {
+            continue;
+        };
+        let line = pm.statements.get(*si).map(|s| s.start.line);
+        for rule in PLAN_RULES.iter().filter_map(|name| rules::find(name)) {
+            if settings.level(rule).is_some() {
+                skipped_rules.push(SkippedRule {
+                    rule: rule.name,
+                    reason: reason.clone(),
+                    file: Some(pm.migration.path.clone()),
+                    line,
+                });
+            }
+        }
+    }
+    let mut report = Report {
+        evidence,
+        migrations: migrations.iter().map(summarize).collect(),
+        findings,
+        skipped_rules,
+        skipped_migrations: Vec::new(),
+        copy: copy.map(|c| c.facts.identity.clone()),
+        summary: Summary::default(),
+    };
+    finish(&mut report);
+    report
+}
+
+/// Sorts the findings (file, line, column, code) and counts them.
+pub fn finish(report: &mut Report) {
+    report.findings.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
     });
     let mut summary = Summary::default();
-    for f in &findings {
+    for f in &report.findings {
         match f.severity {
             Severity::Error => summary.error += 1,
             Severity::Warning => summary.warning += 1,
             Severity::Info => summary.info += 1,
         }
     }
-    Report {
-        evidence: Evidence::Static,
-        migrations: migrations.iter().map(summarize).collect(),
-        findings,
-        skipped_rules: Vec::new(),
-        skipped_migrations: Vec::new(),
-        copy: None,
-        summary,
+    report.summary = summary;
+}
+
+/// Why a rule needing `evidence` did not run.
+fn needs(evidence: Evidence) -> &'static str {
+    match evidence {
+        Evidence::Static => "",
+        Evidence::Catalog => "needs a copy of the database: --database-url",
+        Evidence::Execution => {
+            "needs a disposable copy to run the migration on: --clone, --disposable or --restore"
+        }
     }
+}
+
+/// The copy-level state one migration's review reads and advances.
+struct OnCopy<'a> {
+    schema: &'a mut Schema,
+    plans: &'a Plans,
+    migration: usize,
+}
+
+/// At catalog level, a lock or rewrite finding's severity follows the size of its table on
+/// the copy (as replayed up to this statement), and the finding states that size. Returns
+/// whether the risk now rests on catalog evidence.
+fn size_risk(rule: &Rule, risk: &mut Risk, schema: &Schema, settings: &Settings) -> bool {
+    if !SIZE_AWARE_RULES.contains(&rule.name) || risk.severity.is_some() {
+        return false;
+    }
+    let Some(name) = risk.table.clone() else {
+        return false;
+    };
+    if schema.table_is_new(&name) {
+        risk.severity = Some(Severity::Info);
+        risk.facts.rows = Some(0);
+        risk.message = format!(
+            "{} ({name} is created by an earlier pending migration, so it is empty when this runs)",
+            risk.message
+        );
+        return true;
+    }
+    let Some(table) = schema.table(&name) else {
+        return false;
+    };
+    let t = &settings.thresholds;
+    let class = table.size_class(t);
+    risk.severity = match class {
+        SizeClass::Small => Some(Severity::Info),
+        SizeClass::Medium => None,
+        SizeClass::Large => Some(Severity::Error),
+    };
+    risk.facts.rows = Some(table.rows);
+    risk.facts.bytes = Some(table.bytes());
+    let size = format!(
+        "{name} has ~{} rows, {} on the copy",
+        thousands(table.rows.max(0)),
+        human_bytes(table.bytes())
+    );
+    let verdict = match class {
+        SizeClass::Small => format!(
+            "; below the small-table threshold ({} rows, {}): the lock is brief",
+            thousands(t.small_table_rows),
+            human_bytes(t.small_table_bytes)
+        ),
+        SizeClass::Medium => String::new(),
+        SizeClass::Large => format!(
+            "; above the large-table threshold ({} rows or {}): the lock lasts as long as \
+             processing all of it takes",
+            thousands(t.large_table_rows),
+            human_bytes(t.large_table_bytes)
+        ),
+    };
+    risk.message = format!("{} ({size}{verdict})", risk.message);
+    true
 }
 
 fn summarize(pm: &ParsedMigration) -> MigrationSummary {
@@ -93,7 +268,11 @@ struct Candidate {
     finding: Finding,
 }
 
-fn review_migration(pm: &ParsedMigration, settings: &Settings) -> Vec<Finding> {
+fn review_migration(
+    pm: &ParsedMigration,
+    settings: &Settings,
+    mut on_copy: Option<OnCopy<'_>>,
+) -> Vec<Finding> {
     let mut candidates = Vec::new();
     let file = &pm.migration.up.file;
 
@@ -119,13 +298,16 @@ fn review_migration(pm: &ParsedMigration, settings: &Settings) -> Vec<Finding> {
 
     let mut state = MigrationState::default();
     for (index, stmt) in pm.statements.iter().enumerate() {
+        let schema = on_copy.as_ref().map(|c| &*c.schema);
         let ctx = Context {
             migration: pm,
             index,
             state: &state,
             settings,
-            schema: None,
-            plan: None,
+            schema,
+            plan: on_copy
+                .as_ref()
+                .and_then(|c| c.plans.get(&(c.migration, index))),
         };
         for rule in RULES {
             let Check::Statement(check) = rule.check else {
@@ -134,8 +316,12 @@ fn review_migration(pm: &ParsedMigration, settings: &Settings) -> Vec<Finding> {
             if settings.level(rule).is_none() {
                 continue;
             }
-            if let Some(risk) = check(&ctx, stmt) {
-                if let Some(f) = finding(rule, settings, pm, Some(stmt), risk) {
+            if let Some(mut risk) = check(&ctx, stmt) {
+                let sized = schema.is_some_and(|s| size_risk(rule, &mut risk, s, settings));
+                if let Some(mut f) = finding(rule, settings, pm, Some(stmt), risk) {
+                    if sized {
+                        f.evidence = f.evidence.max(Evidence::Catalog);
+                    }
                     candidates.push(Candidate {
                         statement: Some(index),
                         finding: f,
@@ -144,6 +330,9 @@ fn review_migration(pm: &ParsedMigration, settings: &Settings) -> Vec<Finding> {
             }
         }
         state.apply(index, stmt);
+        if let Some(c) = on_copy.as_mut() {
+            c.schema.apply(stmt);
+        }
     }
 
     let mctx = MigrationContext {
@@ -281,4 +470,105 @@ pub fn review_sql(display: &str, sql: &str, settings: &Settings) -> Result<Repor
         .map(|m| prepare(m, &owners))
         .collect();
     Ok(review(&parsed, settings))
+}
+
+/// A catalog-level review: reads the copy at `url` (read-only), reviews the migrations its
+/// history table does not list as applied (every one with `all`), and reports where the
+/// folder and the copy disagree.
+pub async fn check_on_copy(
+    paths: &[PathBuf],
+    settings: &Settings,
+    stdin: &mut dyn Read,
+    url: &str,
+    all: bool,
+) -> Result<Report> {
+    let migrations = load::load(paths, settings.layout, stdin)?;
+    let layout = settings
+        .layout
+        .or_else(|| migrations.first().map(|m| m.layout));
+    let (mut conn, mut facts) = crate::evidence::copy::read(url, layout).await?;
+    let pending = layout.map(|l| pending::classify(&migrations, facts.applied.as_ref(), l));
+    let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
+    let mut skipped = Vec::new();
+    let mut reviewed = Vec::new();
+    for (index, migration) in migrations.into_iter().enumerate() {
+        let state = pending
+            .as_ref()
+            .and_then(|p| p.migrations.iter().find(|s| s.index == index));
+        match state {
+            Some(s) if !all && s.state == pending::State::Applied => {
+                skipped.push(SkippedMigration {
+                    path: s.path.clone(),
+                    version: s.version.clone(),
+                    reason: s.reason.clone(),
+                })
+            }
+            _ => reviewed.push(prepare(migration, &owners)),
+        }
+    }
+    if let Some(p) = &pending {
+        facts.identity.notes.extend(p.notes.iter().cloned());
+    }
+    let plans = crate::evidence::copy::explain_pending(&mut conn, &reviewed, &facts.snapshot).await;
+    let mut report = review_with(
+        &reviewed,
+        settings,
+        Some(CopyInputs {
+            facts: &facts,
+            plans: &plans,
+        }),
+    );
+    report.skipped_migrations = skipped;
+    if let Some(p) = &pending {
+        let fallback = paths
+            .first()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "-".to_string());
+        report
+            .findings
+            .extend(drift_findings(&p.drift, &reviewed, settings, &fallback));
+    }
+    finish(&mut report);
+    Ok(report)
+}
+
+/// Folder-versus-history disagreements as `schema-drift` findings.
+fn drift_findings(
+    drift: &[pending::Drift],
+    reviewed: &[ParsedMigration],
+    settings: &Settings,
+    folder: &str,
+) -> Vec<Finding> {
+    let Some(rule) = rules::find("schema-drift") else {
+        return Vec::new();
+    };
+    let Some(severity) = settings.level(rule) else {
+        return Vec::new();
+    };
+    drift
+        .iter()
+        .map(|d| {
+            let owner = d
+                .path
+                .as_ref()
+                .and_then(|p| reviewed.iter().find(|m| &m.migration.path == p))
+                .and_then(|m| m.meta.owner.clone());
+            Finding {
+                rule: rule.name,
+                code: rule.code,
+                severity,
+                evidence: Evidence::Catalog,
+                file: d.path.clone().unwrap_or_else(|| folder.to_string()),
+                line: d.line.unwrap_or(1),
+                column: 1,
+                statement: String::new(),
+                message: d.message.clone(),
+                why: rule.why,
+                instead: rule.instead,
+                owner,
+                table: None,
+                facts: Default::default(),
+            }
+        })
+        .collect()
 }

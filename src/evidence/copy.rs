@@ -6,8 +6,14 @@
 
 use super::catalog::CatalogSnapshot;
 use super::connect::{connect_read_only, server_identity, ServerIdentity};
+use super::explain::{explain, explain_candidate};
 use super::history::{read_applied, AppliedMigrations};
-use crate::model::{CopyIdentity, Layout};
+use crate::model::{
+    CopyIdentity, Layout, ParsedMigration, QualifiedName, Statement, StatementKind,
+};
+use crate::plan::PlanOutcome;
+use crate::review::Plans;
+use crate::schema::Schema;
 use anyhow::{Context as _, Result};
 use sqlx::postgres::PgConnection;
 
@@ -33,7 +39,10 @@ pub async fn read(url: &str, layout: Option<Layout>) -> Result<(PgConnection, Co
         Some(layout) => read_applied(&mut conn, layout, None)
             .await
             .with_context(|| {
-                format!("Failed to read the migration history of {}", server.database)
+                format!(
+                    "Failed to read the migration history of {}",
+                    server.database
+                )
             })?,
         None => None,
     };
@@ -72,5 +81,87 @@ fn identity(server: &ServerIdentity, snapshot: &CatalogSnapshot) -> CopyIdentity
         last_analyzed: server.last_analyzed.clone(),
         in_recovery: server.in_recovery,
         notes,
+    }
+}
+
+/// Plain EXPLAIN of every statement of `migrations` that is worth explaining
+/// (`explain::explain_candidate`), keyed by (migration index, statement index).
+///
+/// The schema is replayed in memory alongside, because the copy itself never changes at
+/// this level: a statement on a table that an earlier pending statement creates cannot be
+/// planned on the copy, and one on a table an earlier pending statement alters would be
+/// planned against the old shape. Those are skipped with the reason rather than explained
+/// wrongly; execution level (a disposable clone) measures them for real. A statement the
+/// server refuses to plan is skipped with the server's message.
+pub async fn explain_pending(
+    conn: &mut PgConnection,
+    migrations: &[ParsedMigration],
+    snapshot: &CatalogSnapshot,
+) -> Plans {
+    let mut plans = Plans::new();
+    let mut schema = Schema::new(snapshot.clone());
+    // Tables whose shape an earlier pending statement changed, with where.
+    let mut changed: Vec<(QualifiedName, String)> = Vec::new();
+    for (mi, pm) in migrations.iter().enumerate() {
+        for (si, stmt) in pm.statements.iter().enumerate() {
+            if explain_candidate(stmt) {
+                let outcome = match dml_table(&stmt.kind).filter(|t| schema.table_is_new(t)) {
+                    Some(table) => PlanOutcome::Skipped(format!(
+                        "{table} is created by an earlier pending statement, so the copy \
+                         cannot plan this statement; execution level (--clone or --restore) \
+                         measures it"
+                    )),
+                    None => match explain(conn, &stmt.text).await {
+                        Ok(plan) => PlanOutcome::Explained(plan),
+                        Err(e) => PlanOutcome::Skipped(refused(&e, stmt, &changed)),
+                    },
+                };
+                plans.insert((mi, si), outcome);
+            }
+            if let Some(table) = reshaped_table(&stmt.kind) {
+                let at = format!("{}:{}", pm.migration.path, stmt.start.line);
+                changed.push((table.clone(), at));
+            }
+            schema.apply(stmt);
+        }
+    }
+    plans
+}
+
+/// The server's reason for not planning `stmt`, and when an earlier pending statement
+/// reshaped its table (the usual cause: a backfill of a column added just before), where.
+fn refused(error: &anyhow::Error, stmt: &Statement, changed: &[(QualifiedName, String)]) -> String {
+    let earlier = dml_table(&stmt.kind).and_then(|table| {
+        changed
+            .iter()
+            .rev()
+            .find(|(t, _)| t.matches(table))
+            .map(|(_, at)| (table, at))
+    });
+    match earlier {
+        Some((table, at)) => format!(
+            "{error:#}; {table} is altered by an earlier pending statement ({at}) that the copy \
+             has not run: execution level (--clone or --restore) measures it"
+        ),
+        None => format!("{error:#}"),
+    }
+}
+
+fn dml_table(kind: &StatementKind) -> Option<&QualifiedName> {
+    match kind {
+        StatementKind::Update { table, .. }
+        | StatementKind::Delete { table, .. }
+        | StatementKind::Insert { table, .. } => Some(table),
+        _ => None,
+    }
+}
+
+/// The table whose columns or indexes a statement changes, if any: its later DML would plan
+/// differently than on the copy.
+fn reshaped_table(kind: &StatementKind) -> Option<&QualifiedName> {
+    match kind {
+        StatementKind::AlterTable { name, .. } => Some(name),
+        StatementKind::CreateIndex { table, .. } => Some(table),
+        _ => None,
     }
 }

@@ -5,9 +5,12 @@
 //!   and views, with the lookups rules need (PRODUCT.md §3, evidence level "catalog").
 //! - `history`: which migrations the database's framework history table says are applied,
 //!   and the frameworks' file checksums (pending-migration detection).
-//! - `copy`: reads all of the above from a copy, once, before the rules run.
+//! - `explain`: plain EXPLAIN (never ANALYZE) of pending DML, which cannot write.
+//! - `copy`: reads all of the above from a copy, once, before the rules run, and explains
+//!   the pending DML with the schema replayed alongside.
 
 pub mod catalog;
 pub mod connect;
 pub mod copy;
+pub mod explain;
 pub mod history;

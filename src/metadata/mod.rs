@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 /// Detail of an expected result the static run recognised as checkable.
 pub const EXPECT_CHECKABLE: &str =
-    "checkable on a disposable copy (--clone or --restore); this run had static evidence only";
+    "checkable only after running the migration on a disposable copy (--clone or --restore)";
 /// Detail of an expected result written as free text.
 pub const EXPECT_FREE_TEXT: &str = "free text: shown as written, not checked";
 /// Detail of a rollback that exists but has not been run.

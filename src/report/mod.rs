@@ -9,7 +9,7 @@ pub mod json;
 pub mod markdown;
 pub mod rules;
 pub mod table;
-mod text;
+pub mod text;
 
 use crate::model::Report;
 use anyhow::Result;
