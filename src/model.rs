@@ -751,7 +751,21 @@ pub struct Report {
     pub skipped_migrations: Vec<SkippedMigration>,
     /// The copy's identity at catalog and execution level.
     pub copy: Option<CopyIdentity>,
+    /// How long each phase of getting the copy took (restore, ANALYZE, clone, snapshot...),
+    /// in order. Empty for a static review. Measurements, so they differ between runs.
+    pub phases: Vec<Phase>,
     pub summary: Summary,
+}
+
+/// One timed phase of a run.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Phase {
+    /// Short, stable name: `restore`, `analyze`, `clone-template`, `snapshot`, `explain`...
+    pub name: String,
+    pub duration_ms: u64,
+    /// What it worked on, e.g. `fixtures/example/shop.dump (custom format, 12 MB)` or
+    /// `cache hit: template migsafe_tpl_3f2a…`.
+    pub detail: Option<String>,
 }
 
 impl Report {

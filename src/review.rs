@@ -152,6 +152,7 @@ pub fn review_with(
         skipped_rules,
         skipped_migrations: Vec::new(),
         copy: copy.map(|c| c.facts.identity.clone()),
+        phases: Vec::new(),
         summary: Summary::default(),
     };
     finish(&mut report);

@@ -240,6 +240,7 @@ pub fn sample() -> Report {
         )],
         skipped_migrations: vec![],
         copy: None,
+        phases: vec![],
     }
 }
 
@@ -387,6 +388,7 @@ pub fn catalog() -> Report {
                     .into(),
             ],
         }),
+        phases: vec![],
     }
 }
 
@@ -460,5 +462,6 @@ pub fn large(migrations: usize, findings: usize) -> Report {
         skipped_rules: vec![],
         skipped_migrations: vec![],
         copy: None,
+        phases: vec![],
     }
 }
