@@ -67,6 +67,10 @@ pub enum RowSource {
     Analyze,
     /// Never analyzed: the statistics collector's live-tuple counter (`n_live_tup`).
     LiveTuples,
+    /// Never analyzed and no live-tuple count (statistics reset, or a clone recovered from
+    /// a base backup, which discards them): the table's pages times the tuple density its
+    /// column types imply, as the planner estimates such a table.
+    Pages,
     /// A partitioned table: the sum of its partitions' estimates.
     Partitions,
 }
@@ -816,16 +820,26 @@ fn roll_up_partition_indexes(indexes: &mut [Index]) {
 /// The planner's row estimate (`estimate_rel_size` in PostgreSQL's plancat.c): tuple density
 /// from the last ANALYZE times the table's current size in pages, so growth since then
 /// counts. `reltuples` is -1 until the first ANALYZE or VACUUM on PostgreSQL 14+, and 0 with
-/// 0 pages on older servers; the live-tuple counter is the only estimate then.
+/// 0 pages on older servers; then the live-tuple counter, and when that is missing or 0 on a
+/// table that has pages (statistics reset: a clone recovered from a base backup starts with
+/// none), pages times the density `tuple_width` implies, as the planner does.
 fn estimate_rows(
     reltuples: f64,
     relpages: i32,
     current_pages: i64,
     live_tuples: Option<i64>,
+    tuple_width: i64,
+    block_size: i64,
 ) -> (i64, RowSource) {
     let never_analyzed = reltuples < 0.0 || (reltuples == 0.0 && relpages == 0);
     if never_analyzed {
-        return (live_tuples.unwrap_or(0).max(0), RowSource::LiveTuples);
+        let live = live_tuples.unwrap_or(0).max(0);
+        if live == 0 && current_pages > 0 {
+            // Page header 24 bytes; each tuple costs its width plus a 4-byte line pointer.
+            let density = ((block_size - 24).max(1) / (tuple_width + 4).max(1)).max(1);
+            return (current_pages.saturating_mul(density), RowSource::Pages);
+        }
+        return (live, RowSource::LiveTuples);
     }
     let rows = if relpages > 0 && current_pages > 0 {
         reltuples / f64::from(relpages) * current_pages as f64
@@ -833,6 +847,28 @@ fn estimate_rows(
         reltuples
     };
     (rows.round().max(0.0) as i64, RowSource::Analyze)
+}
+
+/// A tuple's width as the planner guesses it without statistics (`get_typavgwidth`): fixed
+/// widths for fixed-size types, 32 bytes for variable-length ones, plus the 24-byte header.
+fn tuple_width(columns: &[Column]) -> i64 {
+    let data: i64 = columns
+        .iter()
+        .map(|c| {
+            let t = c.data_type.to_ascii_lowercase();
+            match t.split('(').next().unwrap_or("").trim() {
+                "boolean" | "\"char\"" => 1,
+                "smallint" => 2,
+                "integer" | "real" | "date" | "oid" => 4,
+                "bigint" | "double precision" | "money" | "time without time zone"
+                | "timestamp without time zone" | "timestamp with time zone" => 8,
+                "time with time zone" | "macaddr" => 8,
+                "uuid" | "interval" => 16,
+                _ => 32,
+            }
+        })
+        .sum();
+    24 + data
 }
 
 fn qualified(schema: &str, name: &str) -> QualifiedName {
@@ -960,6 +996,8 @@ impl TableRow {
             self.relpages,
             current_pages,
             self.live_tuples,
+            tuple_width(&columns),
+            block_size,
         );
         Table {
             name: qualified(&self.schema, &self.name),
@@ -1689,16 +1727,14 @@ mod tests {
 
     #[test]
     fn row_estimate_scales_like_the_planner_and_falls_back_when_never_analyzed() {
-        assert_eq!(
-            estimate_rows(1000.0, 10, 20, Some(5)),
-            (2000, RowSource::Analyze)
-        );
-        assert_eq!(
-            estimate_rows(-1.0, 0, 30, Some(1234)),
-            (1234, RowSource::LiveTuples)
-        );
-        assert_eq!(estimate_rows(0.0, 0, 0, None), (0, RowSource::LiveTuples));
-        assert_eq!(estimate_rows(50.0, 1, 0, Some(9)), (50, RowSource::Analyze));
+        let est = |t, p, c, l| estimate_rows(t, p, c, l, 64, 8192);
+        assert_eq!(est(1000.0, 10, 20, Some(5)), (2000, RowSource::Analyze));
+        assert_eq!(est(-1.0, 0, 30, Some(1234)), (1234, RowSource::LiveTuples));
+        assert_eq!(est(0.0, 0, 0, None), (0, RowSource::LiveTuples));
+        assert_eq!(est(50.0, 1, 0, Some(9)), (50, RowSource::Analyze));
+        // Statistics reset on a never-analyzed table with 150 pages: 8168 / 68 = 120 a page.
+        assert_eq!(est(-1.0, 0, 150, Some(0)), (18000, RowSource::Pages));
+        assert_eq!(est(-1.0, 0, 150, None), (18000, RowSource::Pages));
     }
 
     fn table(name: &str, kind: TableKind, parent: Option<&str>, rows: i64, heap: i64) -> Table {
