@@ -58,6 +58,10 @@ pub type Plans = HashMap<(usize, usize), PlanOutcome>;
 pub struct CopyInputs<'a> {
     pub facts: &'a CopyFacts,
     pub plans: &'a Plans,
+    /// Indexes of reviewed migrations the copy has already applied (reviewed anyway with
+    /// `--all`): the copy's catalog already shows their effect, so they are judged on their
+    /// SQL alone and not replayed a second time.
+    pub applied: &'a [usize],
 }
 
 /// Rules that read the statement's plan: skipped, with the reason, for a statement that
@@ -106,8 +110,10 @@ pub fn review_with(
     let empty = Plans::new();
     let plans = copy.map_or(&empty, |c| c.plans);
     let mut findings = Vec::new();
+    let applied = copy.map_or(&[][..], |c| c.applied);
     for (mi, pm) in migrations.iter().enumerate() {
-        let on_copy = schema.as_mut().map(|schema| OnCopy {
+        let replayed = schema.as_mut().filter(|_| !applied.contains(&mi));
+        let on_copy = replayed.map(|schema| OnCopy {
             schema,
             plans,
             migration: mi,
@@ -492,6 +498,7 @@ pub async fn check_on_copy(
     let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
     let mut skipped = Vec::new();
     let mut reviewed = Vec::new();
+    let mut applied = Vec::new();
     for (index, migration) in migrations.into_iter().enumerate() {
         let state = pending
             .as_ref()
@@ -504,19 +511,24 @@ pub async fn check_on_copy(
                     reason: s.reason.clone(),
                 })
             }
+            Some(s) if s.state == pending::State::Applied => {
+                applied.push(reviewed.len());
+                reviewed.push(prepare(migration, &owners));
+            }
             _ => reviewed.push(prepare(migration, &owners)),
         }
     }
     if let Some(p) = &pending {
         facts.identity.notes.extend(p.notes.iter().cloned());
     }
-    let plans = crate::evidence::copy::explain_pending(&mut conn, &reviewed, &facts.snapshot).await;
+    let plans = crate::evidence::copy::explain_pending(&mut conn, &reviewed, &applied, &facts.snapshot).await;
     let mut report = review_with(
         &reviewed,
         settings,
         Some(CopyInputs {
             facts: &facts,
             plans: &plans,
+            applied: &applied,
         }),
     );
     report.skipped_migrations = skipped;

@@ -85,7 +85,8 @@ fn identity(server: &ServerIdentity, snapshot: &CatalogSnapshot) -> CopyIdentity
 }
 
 /// Plain EXPLAIN of every statement of `migrations` that is worth explaining
-/// (`explain::explain_candidate`), keyed by (migration index, statement index).
+/// (`explain::explain_candidate`), keyed by (migration index, statement index), except
+/// those of `applied` migrations (already in the copy, reviewed anyway with `--all`).
 ///
 /// The schema is replayed in memory alongside, because the copy itself never changes at
 /// this level: a statement on a table that an earlier pending statement creates cannot be
@@ -96,6 +97,7 @@ fn identity(server: &ServerIdentity, snapshot: &CatalogSnapshot) -> CopyIdentity
 pub async fn explain_pending(
     conn: &mut PgConnection,
     migrations: &[ParsedMigration],
+    applied: &[usize],
     snapshot: &CatalogSnapshot,
 ) -> Plans {
     let mut plans = Plans::new();
@@ -103,6 +105,10 @@ pub async fn explain_pending(
     // Tables whose shape an earlier pending statement changed, with where.
     let mut changed: Vec<(QualifiedName, String)> = Vec::new();
     for (mi, pm) in migrations.iter().enumerate() {
+        // Already applied on the copy (reviewed with --all): its effect is in the catalog.
+        if applied.contains(&mi) {
+            continue;
+        }
         for (si, stmt) in pm.statements.iter().enumerate() {
             if explain_candidate(stmt) {
                 let outcome = match dml_table(&stmt.kind).filter(|t| schema.table_is_new(t)) {
