@@ -860,8 +860,12 @@ fn tuple_width(columns: &[Column]) -> i64 {
                 "boolean" | "\"char\"" => 1,
                 "smallint" => 2,
                 "integer" | "real" | "date" | "oid" => 4,
-                "bigint" | "double precision" | "money" | "time without time zone"
-                | "timestamp without time zone" | "timestamp with time zone" => 8,
+                "bigint"
+                | "double precision"
+                | "money"
+                | "time without time zone"
+                | "timestamp without time zone"
+                | "timestamp with time zone" => 8,
                 "time with time zone" | "macaddr" => 8,
                 "uuid" | "interval" => 16,
                 _ => 32,
