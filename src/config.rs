@@ -8,6 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const CONFIG_FILE_NAME: &str = "migsafe.toml";
 
@@ -65,6 +66,73 @@ struct RequireFile {
     rollback: Option<String>,
 }
 
+/// `[execution]` as written: how migrations run on a disposable copy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecutionFile {
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
+    lock_budget: Option<String>,
+    analyze: Option<bool>,
+    watch: Option<PathBuf>,
+    watch_top: Option<usize>,
+    plan_cost_factor: Option<f64>,
+}
+
+/// How migrations run on a disposable copy (execution level).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    /// `lock_timeout` of every session on the copy.
+    pub lock_timeout: Duration,
+    /// `statement_timeout` of every session on the copy.
+    pub statement_timeout: Duration,
+    /// A lock that blocks reads or writes held longer than this is `lock-held-too-long`.
+    pub lock_budget: Duration,
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of DML before it runs (the copy is disposable).
+    pub analyze: bool,
+    /// Watched queries: a `.sql` file, or a CSV/JSON export of `pg_stat_statements`.
+    pub watch: Option<PathBuf>,
+    /// From a `pg_stat_statements` export, the top N queries by total time.
+    pub watch_top: usize,
+    /// A watched query whose estimated cost grows by more than this factor regressed.
+    pub plan_cost_factor: f64,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Execution {
+            lock_timeout: Duration::from_secs(300),
+            statement_timeout: Duration::from_secs(300),
+            lock_budget: Duration::from_secs(2),
+            analyze: false,
+            watch: None,
+            watch_top: 20,
+            plan_cost_factor: 2.0,
+        }
+    }
+}
+
+/// `2s`, `500ms`, `5min`, `1h`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => value,
+        "ms" | "msec" | "millisecond" | "milliseconds" => value / 1000.0,
+        "min" | "mins" | "minute" | "minutes" | "m" => value * 60.0,
+        "h" | "hour" | "hours" => value * 3600.0,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(seconds))
+}
+
 /// The file as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +146,7 @@ struct ConfigFile {
     require: Option<RequireFile>,
     rules: Option<BTreeMap<String, String>>,
     thresholds: Option<Thresholds>,
+    execution: Option<ExecutionFile>,
 }
 
 /// The threshold that decides the exit code.
@@ -111,6 +180,7 @@ pub struct Settings {
     pub fail_on: FailOn,
     /// Directory the config file was found in (CODEOWNERS and relative paths start here).
     pub root: PathBuf,
+    pub execution: Execution,
 }
 
 impl Default for Settings {
@@ -123,6 +193,7 @@ impl Default for Settings {
             paths: Vec::new(),
             fail_on: FailOn::Severity(Severity::Error),
             root: PathBuf::from("."),
+            execution: Execution::default(),
         }
     }
 }
@@ -172,6 +243,39 @@ impl Settings {
         if let Some(t) = file.thresholds {
             settings.thresholds = t;
         }
+        if let Some(e) = file.execution {
+            let x = &mut settings.execution;
+            for (key, value, slot) in [
+                ("lock_timeout", e.lock_timeout, &mut x.lock_timeout),
+                (
+                    "statement_timeout",
+                    e.statement_timeout,
+                    &mut x.statement_timeout,
+                ),
+                ("lock_budget", e.lock_budget, &mut x.lock_budget),
+            ] {
+                if let Some(v) = value {
+                    *slot = parse_duration(&v).with_context(|| {
+                        format!("execution.{key} = {v:?} is not a duration like \"2s\", \"500ms\" or \"5min\"")
+                    })?;
+                }
+            }
+            if let Some(a) = e.analyze {
+                x.analyze = a;
+            }
+            if let Some(w) = e.watch {
+                x.watch = Some(settings.root.join(w));
+            }
+            if let Some(n) = e.watch_top {
+                x.watch_top = n;
+            }
+            if let Some(f) = e.plan_cost_factor {
+                if !(f.is_finite() && f > 1.0) {
+                    bail!("execution.plan_cost_factor = {f} must be a number above 1 (e.g. 2.0)");
+                }
+                x.plan_cost_factor = f;
+            }
+        }
         if let Some(req) = file.require {
             for (key, rule, value) in [
                 ("owner", "missing-owner", req.owner),
@@ -220,6 +324,35 @@ pub fn parse_layout(name: &str) -> Result<Layout> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn execution_settings_parse_durations_and_reject_nonsense() {
+        let s = Settings::from_toml(
+            "[execution]\nlock_budget = \"500ms\"\nstatement_timeout = \"10min\"\nwatch = \"db/watched.sql\"\nplan_cost_factor = 3.0\n",
+            "proj".into(),
+        )
+        .unwrap();
+        assert_eq!(s.execution.lock_budget, Duration::from_millis(500));
+        assert_eq!(s.execution.statement_timeout, Duration::from_secs(600));
+        assert_eq!(s.execution.lock_timeout, Duration::from_secs(300));
+        assert_eq!(
+            s.execution.watch,
+            Some(PathBuf::from("proj/db/watched.sql"))
+        );
+        assert_eq!(s.execution.plan_cost_factor, 3.0);
+        let err =
+            Settings::from_toml("[execution]\nlock_budget = \"soon\"\n", ".".into()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("execution.lock_budget"),
+            "{err:#}"
+        );
+        let err =
+            Settings::from_toml("[execution]\nplan_cost_factor = 0.5\n", ".".into()).unwrap_err();
+        assert!(format!("{err:#}").contains("plan_cost_factor"), "{err:#}");
+        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("-1s"), None);
+    }
 
     #[test]
     fn unknown_key_names_the_key() {
