@@ -521,7 +521,9 @@ pub async fn check_on_copy(
     if let Some(p) = &pending {
         facts.identity.notes.extend(p.notes.iter().cloned());
     }
-    let plans = crate::evidence::copy::explain_pending(&mut conn, &reviewed, &applied, &facts.snapshot).await;
+    let plans =
+        crate::evidence::copy::explain_pending(&mut conn, &reviewed, &applied, &facts.snapshot)
+            .await;
     let mut report = review_with(
         &reviewed,
         settings,
