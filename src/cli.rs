@@ -48,9 +48,26 @@ pub struct CheckArgs {
     /// migsafe.toml. Example: migsafe check db/migrations
     pub paths: Vec<PathBuf>,
 
-    /// Output format on stdout: table, markdown or json. Example: --format json
+    /// Output format on stdout: table, markdown, json, sarif, github (workflow annotations)
+    /// or gitlab (Code Quality). Example: --format json
     #[arg(long, default_value = "table")]
     pub format: String,
+
+    /// Also write the report in FORMAT to PATH; repeatable. The folder must exist.
+    /// Example: --report sarif=migsafe.sarif --report markdown=migsafe.md
+    #[arg(long = "report", value_name = "FORMAT=PATH")]
+    pub reports: Vec<String>,
+
+    /// Report only the migrations added or modified since the merge base of HEAD and this git
+    /// ref (committed, uncommitted and untracked files); the earlier ones are still read for
+    /// the schema they build. Example: --changed-since origin/main
+    #[arg(long, value_name = "GIT_REF")]
+    pub changed_since: Option<String>,
+
+    /// Do not add GitHub annotations to the output when GITHUB_ACTIONS=true (they are added
+    /// by default there, on stdout after a table, else on stderr).
+    #[arg(long)]
+    pub no_github_annotations: bool,
 
     /// Exit 1 when a finding is at or above this severity: error, warning, info or never.
     /// Defaults to `fail_on` in migsafe.toml, else error. Example: --fail-on warning
@@ -88,12 +105,29 @@ pub struct CheckConfig {
     pub database_url: Option<String>,
     /// Review applied migrations too.
     pub all: bool,
+    /// Narrow the report to migrations changed since this git ref.
+    pub changed_since: Option<String>,
+    /// Extra reports to write: (format, path).
+    pub reports: Vec<(Format, PathBuf)>,
+    /// Add GitHub workflow annotations next to the chosen format.
+    pub github_annotations: bool,
+    /// The command line that reproduces the run, password redacted, without `--format` and
+    /// `--report` (the PR comment's footer).
+    pub command: String,
 }
 
 impl CheckArgs {
     /// Validates the arguments and merges them with the config file.
     pub fn into_config(self) -> Result<CheckConfig> {
         let format: Format = self.format.parse()?;
+        let command = self.command_line();
+        let reports = self
+            .reports
+            .iter()
+            .map(|spec| parse_report(spec))
+            .collect::<Result<Vec<_>>>()?;
+        let github_annotations = !self.no_github_annotations
+            && std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
         let config_path = match self.config {
             Some(p) => {
                 if !p.is_file() {
@@ -138,8 +172,97 @@ impl CheckArgs {
             settings,
             database_url,
             all: self.all,
+            changed_since: self.changed_since,
+            reports,
+            github_annotations,
+            command,
         })
     }
+
+    /// `migsafe check …` as typed, for reproducing the run: without `--format`/`--report`
+    /// (the renderer adds its own format) and with the database password redacted.
+    fn command_line(&self) -> String {
+        let mut words = vec!["migsafe".to_string(), "check".to_string()];
+        words.extend(self.paths.iter().map(|p| shell_word(&p.to_string_lossy())));
+        let mut flag = |name: &str, value: Option<&str>| {
+            if let Some(v) = value {
+                words.push(name.to_string());
+                words.push(shell_word(v));
+            }
+        };
+        flag("--changed-since", self.changed_since.as_deref());
+        flag("--fail-on", self.fail_on.as_deref());
+        flag(
+            "--config",
+            self.config.as_ref().map(|c| c.to_string_lossy()).as_deref(),
+        );
+        flag("--layout", self.layout.as_deref());
+        let url = self
+            .database_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(crate::evidence::connect::redact_url);
+        flag("--database-url", url.as_deref());
+        if self.all {
+            words.push("--all".to_string());
+        }
+        words.join(" ")
+    }
+}
+
+/// `sarif=out/migsafe.sarif` → (Sarif, path), checking that the folder exists before the
+/// review runs (a typo must not cost a whole run).
+fn parse_report(spec: &str) -> Result<(Format, PathBuf)> {
+    let Some((name, path)) = spec.split_once('=') else {
+        bail!("--report {spec:?} is not FORMAT=PATH, e.g. --report sarif=migsafe.sarif");
+    };
+    let format: Format = name.parse()?;
+    if path.trim().is_empty() {
+        bail!("--report {spec:?} names no file, e.g. --report {name}=migsafe.out");
+    }
+    let path = PathBuf::from(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            bail!(
+                "--report {spec}: cannot write {}: the folder {} does not exist",
+                path.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok((format, path))
+}
+
+/// A word as a POSIX shell reads it back: as is when it is plain, else single-quoted.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Where the report's paths sit in the repository, for the formats that locate files from
+/// its root (SARIF, annotations, Code Quality).
+fn run_info(config: &CheckConfig) -> Result<report::RunInfo> {
+    let cwd = std::env::current_dir().context("Failed to read the current directory")?;
+    let (prefix, root) = match crate::changed::repo(&cwd) {
+        Some(repo) => (repo.prefix, repo.toplevel),
+        None => (String::new(), cwd.canonicalize().unwrap_or(cwd)),
+    };
+    Ok(report::RunInfo {
+        prefix,
+        root: Some(root),
+        command: Some(config.command.clone()),
+        reports: config
+            .reports
+            .iter()
+            .map(|(f, p)| (*f, p.to_string_lossy().into_owned()))
+            .collect(),
+    })
 }
 
 /// How a run ended, for the exit code.
@@ -151,13 +274,60 @@ pub enum Outcome {
     Findings,
 }
 
+/// Writes the `--report` files, the chosen format to `out`, and GitHub annotations when
+/// running in GitHub Actions: after a table on `out`; on stderr next to any other format
+/// (the runner reads workflow commands from both, and JSON or Markdown must stay clean).
+fn write_outputs(
+    report: &crate::model::Report,
+    config: &CheckConfig,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let run = run_info(config)?;
+    for (format, path) in &config.reports {
+        let file = std::fs::File::create(path).with_context(|| {
+            format!("Failed to write the {format} report to {}", path.display())
+        })?;
+        let mut file = std::io::BufWriter::new(file);
+        report::render_run(report, *format, &report::Terminal::plain(), &run, &mut file)
+            .and_then(|()| file.flush().map_err(Into::into))
+            .with_context(|| {
+                format!("Failed to write the {format} report to {}", path.display())
+            })?;
+    }
+    report::render_run(
+        report,
+        config.format,
+        &report::Terminal::detect(),
+        &run,
+        out,
+    )?;
+    if config.github_annotations && config.format != Format::Github {
+        if config.format == Format::Table {
+            report::github::annotations(report, &run, out)?;
+        } else {
+            let mut err = std::io::stderr().lock();
+            report::github::annotations(report, &run, &mut err)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs a parsed command line, writing all output to `out`.
 pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     match cli.command {
         Command::Check(args) => {
             let config = args.into_config()?;
+            // Asked before the review, so that a bad ref fails before any database work.
+            let changed = match &config.changed_since {
+                Some(git_ref) => {
+                    let cwd =
+                        std::env::current_dir().context("Failed to read the current directory")?;
+                    Some(crate::changed::changed_since(&cwd, git_ref)?)
+                }
+                None => None,
+            };
             let mut stdin = std::io::stdin();
-            let report = match &config.database_url {
+            let mut report = match &config.database_url {
                 None => crate::review::check_paths(&config.paths, &config.settings, &mut stdin)?,
                 Some(url) => {
                     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -173,7 +343,10 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                     ))?
                 }
             };
-            report::render(&report, config.format, out)?;
+            if let Some(changed) = &changed {
+                crate::changed::restrict(&mut report, changed);
+            }
+            write_outputs(&report, &config, out)?;
             let failed = match config.settings.fail_on {
                 FailOn::Never => false,
                 FailOn::Severity(threshold) => report.worst().is_some_and(|w| w >= threshold),
@@ -195,5 +368,58 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             report::rules::render_rule(rule, out)?;
             Ok(Outcome::Clean)
         }
+    }
+}
+
+#[cfg(test)]
+mod ci_tests {
+    use super::*;
+
+    fn command(args: &[&str]) -> String {
+        let cli = Cli::parse_from(args);
+        let Command::Check(check) = cli.command else {
+            panic!("not check");
+        };
+        check.command_line()
+    }
+
+    #[test]
+    fn reproduce_command_redacts_the_password_and_quotes_words() {
+        let line = command(&[
+            "migsafe",
+            "check",
+            "db/my migrations",
+            "--format",
+            "json",
+            "--report",
+            "sarif=x.sarif",
+            "--changed-since",
+            "origin/main",
+            "--database-url",
+            "postgres://review:s3cret@copy-host/shop",
+        ]);
+        assert_eq!(
+            line,
+            "migsafe check 'db/my migrations' --changed-since origin/main \
+             --database-url 'postgres://review:***@copy-host/shop'"
+        );
+        assert!(!line.contains("s3cret"));
+    }
+
+    #[test]
+    fn report_specs_are_checked_before_the_run() {
+        assert_eq!(
+            parse_report("md=out.md").unwrap(),
+            (Format::Markdown, PathBuf::from("out.md"))
+        );
+        let err = parse_report("sarif=no/such/dir/x.sarif")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no/such/dir/x.sarif") && err.contains("does not exist"),
+            "{err}"
+        );
+        assert!(parse_report("sarif").is_err());
+        assert!(parse_report("sarif=").is_err());
     }
 }

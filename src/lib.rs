@@ -5,6 +5,7 @@
 //! The modules follow the pipeline: `load` → `parse` → `metadata` → `rules` (via `review`)
 //! → `report`. `model` holds the types passed between them.
 
+pub mod changed;
 pub mod cli;
 pub mod config;
 pub mod evidence;

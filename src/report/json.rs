@@ -11,6 +11,10 @@
 //! `skipped_migrations` (every migration not reviewed, with why; `[]` when none), and
 //! `file`/`line` on a skipped rule only when it was skipped for one statement, so entries
 //! skipped for the whole run keep exactly the contract's `{rule, reason}` shape.
+//!
+//! `phases` (how long restoring, cloning, snapshotting… took) are measurements and are
+//! written as measured, so a run that got a copy differs from the next in those numbers
+//! only; everything else is a function of the input. A static run has `[]`.
 
 use crate::model::{
     CopyIdentity, ExpectStatus, Facts, Finding, MigrationSummary, OwnerSource, Report,
@@ -76,7 +80,15 @@ struct JsonReport<'a> {
     findings: Vec<JsonFinding<'a>>,
     skipped_rules: Vec<JsonSkipped<'a>>,
     skipped_migrations: Vec<JsonSkippedMigration<'a>>,
+    phases: Vec<JsonPhase<'a>>,
     summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+struct JsonPhase<'a> {
+    name: &'a str,
+    duration_ms: u64,
+    detail: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -205,6 +217,15 @@ impl<'a> From<&'a Report> for JsonReport<'a> {
                 .skipped_migrations
                 .iter()
                 .map(JsonSkippedMigration::from)
+                .collect(),
+            phases: r
+                .phases
+                .iter()
+                .map(|p| JsonPhase {
+                    name: &p.name,
+                    duration_ms: p.duration_ms,
+                    detail: p.detail.as_deref(),
+                })
                 .collect(),
             summary: JsonSummary::from(&r.summary),
         }

@@ -2,13 +2,17 @@
 //! a one-line verdict, the copy the numbers rest on (catalog and execution level), a summary
 //! table with one row per migration, what was not checked (skipped rules, grouped by reason;
 //! skipped migrations, folded), then per migration its people facts and each finding with its
-//! statement, plan, why and instead.
+//! statement, plan, why and instead, and a footer saying how to reproduce it (command,
+//! version, evidence level, copy).
 //!
 //! GitHub rejects comments over 65,536 characters, and a rejected comment is worse than a
 //! short one. So the report is rendered at the richest level that fits in `BUDGET`:
 //! full → folded (no statements, plans, why/instead) → summarised (only errors listed, the
 //! rest counted) → truncated (as many errors as fit). Every shortened level says what it
-//! left out and points to `--format json`.
+//! left out and where the full report is (a JSON report the run wrote, else the command).
+//!
+//! The comment reads no clock and no timings (`Report::phases`): the same input gives the same
+//! bytes, so CI can diff it and skip updating an unchanged comment.
 //!
 //! Everything that comes from a migration (paths, owners, messages, SQL) is escaped: a `|`
 //! must not split a table cell, a `<index>` must not vanish as an HTML tag, and an owner
@@ -16,6 +20,7 @@
 //! push.
 
 use super::text::{self, RollbackState};
+use super::{Format, RunInfo};
 use crate::model::{
     ExpectStatus, Finding, MigrationSummary, Report, RollbackStatus, Severity, Summary,
 };
@@ -56,26 +61,22 @@ enum Level {
 }
 
 /// Writes the PR comment.
-pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
-    out.write_all(to_string(report).as_bytes())?;
+pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
+    out.write_all(to_string(report, run).as_bytes())?;
     Ok(())
 }
 
-/// The PR comment as a string, at the richest level that fits in `BUDGET`.
-pub fn to_string(report: &Report) -> String {
-    to_string_at(report, text::now())
-}
-
-/// The PR comment as of `now` (seconds since the epoch), which dates the copy's statistics;
-/// tests pass a fixed time.
-pub(crate) fn to_string_at(report: &Report, now: Option<i64>) -> String {
+/// The PR comment as a string, at the richest level that fits in `BUDGET`. It reads no
+/// clock: the copy's statistics are dated by their timestamp alone, so the same input gives
+/// the same comment (and CI can skip updating an unchanged one).
+pub fn to_string(report: &Report, run: &RunInfo) -> String {
     for level in [Level::Full, Level::Folded, Level::Summarised] {
-        let s = render_level(report, level, now);
+        let s = render_level(report, level, run);
         if s.len() <= BUDGET {
             return s;
         }
     }
-    let s = render_level(report, Level::Truncated, now);
+    let s = render_level(report, Level::Truncated, run);
     if s.len() <= BUDGET {
         return s;
     }
@@ -87,18 +88,21 @@ pub(crate) fn to_string_at(report: &Report, now: Option<i64>) -> String {
         end -= 1;
     }
     let mut cut = s.get(..end).unwrap_or_default().to_string();
-    cut.push_str("\n\n_… cut to fit GitHub's comment limit. Run `migsafe check --format json` for the full report._\n");
+    cut.push_str(&format!(
+        "\n\n_… cut to fit GitHub's comment limit. {}_\n",
+        full_report_hint(run)
+    ));
     cut
 }
 
-fn render_level(report: &Report, level: Level, now: Option<i64>) -> String {
+fn render_level(report: &Report, level: Level, run: &RunInfo) -> String {
     let groups = group(report);
     let mut doc = String::new();
     doc.push_str(MARKER);
     doc.push('\n');
     let _ = writeln!(doc, "### {}\n", verdict(report));
-    evidence(report, level, now, &mut doc);
-    if let Some(notice) = notice(report, level) {
+    evidence(report, level, &mut doc);
+    if let Some(notice) = notice(report, level, run) {
         let _ = writeln!(doc, "> {notice}\n");
     }
     let table_rows = summary_table(&groups, level, &mut doc);
@@ -113,7 +117,44 @@ fn render_level(report: &Report, level: Level, now: Option<i64>) -> String {
             errors_only(report, level, table_rows, &mut doc);
         }
     }
+    footer(report, run, &mut doc);
     doc
+}
+
+/// Where the reader finds what a shortened comment left out: a JSON report this run wrote
+/// (kept with the CI job's artifacts), else the command that produces one.
+fn full_report_hint(run: &RunInfo) -> String {
+    if let Some((_, path)) = run.reports.iter().find(|(f, _)| *f == Format::Json) {
+        return format!(
+            "The full report is in {} (written by this run; in CI, among the job's artifacts), \
+             or run `migsafe check --format json`.",
+            code(&text::truncate(path, 200))
+        );
+    }
+    "Run `migsafe check --format json` for the full report.".to_string()
+}
+
+/// How to reproduce the comment: the command, migsafe's version, the evidence level and the
+/// copy. Run timings are left out on purpose (they differ on every run; JSON has them).
+fn footer(report: &Report, run: &RunInfo, doc: &mut String) {
+    doc.push_str("---\n\n");
+    let mut parts = Vec::new();
+    if let Some(command) = &run.command {
+        let command = format!("{} --format markdown", text::one_line(command));
+        parts.push(format!(
+            "Reproduce: {}",
+            code(&text::truncate(&command, 1_000))
+        ));
+    }
+    parts.push(format!("migsafe {}", env!("CARGO_PKG_VERSION")));
+    parts.push(format!("{} evidence", report.evidence));
+    if let Some(copy) = &report.copy {
+        parts.push(format!(
+            "copy: {}",
+            inline(&text::truncate(&text::copy_identity(copy, None), 400))
+        ));
+    }
+    let _ = writeln!(doc, "<sub>{}</sub>", parts.join(" · "));
 }
 
 /// `❌ 2 errors, 1 warning in 4 migrations — migsafe (static evidence)`.
@@ -151,8 +192,8 @@ fn nonzero_counts(s: &Summary) -> String {
     parts.join(", ")
 }
 
-fn notice(report: &Report, level: Level) -> Option<String> {
-    let json = "Run `migsafe check --format json` for the full report.";
+fn notice(report: &Report, level: Level, run: &RunInfo) -> Option<String> {
+    let json = full_report_hint(run);
     let why = "This comment was shortened to stay under GitHub's 65,536-character limit:";
     match level {
         Level::Full => None,
@@ -316,7 +357,7 @@ fn rollback_summary(m: &MigrationSummary) -> String {
 
 /// `**Evidence:** catalog — copy: shop on PostgreSQL 15.19, 1.2 GB, statistics analyzed …`
 /// and the copy's caveats, right under the verdict: the numbers below rest on this copy.
-fn evidence(report: &Report, level: Level, now: Option<i64>, doc: &mut String) {
+fn evidence(report: &Report, level: Level, doc: &mut String) {
     let Some(copy) = &report.copy else {
         return;
     };
@@ -324,7 +365,7 @@ fn evidence(report: &Report, level: Level, now: Option<i64>, doc: &mut String) {
         doc,
         "**Evidence:** {} — copy: {}\n",
         report.evidence,
-        inline(&text::truncate(&text::copy_identity(copy, now), 400))
+        inline(&text::truncate(&text::copy_identity(copy, None), 400))
     );
     let (max_notes, max_chars) = match level {
         Level::Full | Level::Folded => (10, 1_000),
@@ -415,7 +456,7 @@ fn skipped(report: &Report, level: Level, doc: &mut String) {
                 "- {}: {}. {}",
                 inline(&text::truncate(&text::migration_skip_head(g), 300)),
                 names.join(", "),
-                review_all(paths.len())
+                hint(g)
             );
         }
     }
@@ -451,7 +492,7 @@ fn skipped(report: &Report, level: Level, doc: &mut String) {
         for p in last {
             let _ = writeln!(body, "- {}", code(&text::truncate(p, 300)));
         }
-        let _ = writeln!(body, "\n{}", review_all(paths.len()));
+        let _ = writeln!(body, "\n{}", hint(g));
         collapsible(
             &text::truncate(&text::migration_skip_head(g), 300),
             &body,
@@ -473,8 +514,10 @@ fn skipped(report: &Report, level: Level, doc: &mut String) {
 }
 
 /// `Use `--all` to review them.`, with the flag as code.
-fn review_all(n: usize) -> String {
-    text::review_all_hint(n).replace("--all", "`--all`")
+fn hint(g: &text::MigrationSkipGroup) -> String {
+    text::migration_skip_hint(g)
+        .replace("--all", "`--all`")
+        .replace("--changed-since", "`--changed-since`")
 }
 
 fn migration_section(g: &Group, level: Level, doc: &mut String) {
@@ -897,16 +940,17 @@ mod tests {
 
 #[cfg(test)]
 mod report_tests {
-    use super::{render_level, to_string_at, Level, BUDGET, GITHUB_LIMIT, MARKER};
+    use super::{render_level, to_string, Level, BUDGET, GITHUB_LIMIT, MARKER};
     use crate::model::{Report, Severity};
     use crate::report::fixtures;
+    use crate::report::RunInfo;
 
     fn md(report: &Report) -> String {
-        to_string_at(report, Some(fixtures::NOW))
+        to_string(report, &RunInfo::default())
     }
 
     fn level(report: &Report, level: Level) -> String {
-        render_level(report, level, Some(fixtures::NOW))
+        render_level(report, level, &RunInfo::default())
     }
 
     #[test]
@@ -934,10 +978,76 @@ mod report_tests {
             lines.get(3).copied(),
             Some(
                 "**Evidence:** catalog — copy: shop on PostgreSQL 15.19, 1.2 GB, statistics \
-                 analyzed 2026-11-20T10:00:00Z (6 days ago)"
-            )
+                 analyzed 2026-11-20T10:00:00Z"
+            ),
+            "no age: it would change the comment every day"
         );
         assert!(!md(&fixtures::clean()).contains("**Evidence:**"));
+    }
+
+    #[test]
+    fn footer_says_how_to_reproduce_without_timings() {
+        let mut report = fixtures::catalog();
+        report.phases = vec![crate::model::Phase {
+            name: "clone-template".into(),
+            duration_ms: 98_765,
+            detail: None,
+        }];
+        let run = RunInfo {
+            command: Some("migsafe check db/migrations --changed-since origin/main".into()),
+            ..RunInfo::default()
+        };
+        let out = to_string(&report, &run);
+        let last = out.lines().last().unwrap();
+        assert_eq!(
+            last,
+            format!(
+                "<sub>Reproduce: `migsafe check db/migrations --changed-since origin/main \
+                 --format markdown` · migsafe {} · catalog evidence · copy: shop on PostgreSQL \
+                 15.19, 1.2 GB, statistics analyzed 2026-11-20T10:00:00Z</sub>",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        assert!(
+            !out.contains("clone-template") && !out.contains("98765") && !out.contains("98,765"),
+            "phases are left out"
+        );
+        assert_eq!(out, to_string(&report, &run), "same input, same bytes");
+    }
+
+    #[test]
+    fn shortened_comment_points_at_the_json_report_this_run_wrote() {
+        let run = RunInfo {
+            reports: vec![(crate::report::Format::Json, "out/migsafe.json".into())],
+            ..RunInfo::default()
+        };
+        let out = to_string(&fixtures::large(50, 500), &run);
+        assert!(
+            out.contains("The full report is in `out/migsafe.json`"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn unchanged_migrations_point_at_changed_since_not_all() {
+        let mut report = fixtures::clean();
+        report.skipped_migrations = (1..=3)
+            .map(|n| crate::model::SkippedMigration {
+                path: format!("db/{n}.sql"),
+                version: None,
+                reason: crate::changed::unchanged_reason("origin/main"),
+            })
+            .collect();
+        let out = md(&report);
+        assert!(
+            out.contains("3 migrations not reviewed — unchanged since origin/main"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Run without `--changed-since` to review them."),
+            "{out}"
+        );
+        assert!(!out.contains("`--all`"), "{out}");
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! Output formats. Every format renders the same `Report`, into `&mut dyn Write`, and nothing
 //! else in migsafe writes to stdout. Output is deterministic: no timestamps of the run, no
-//! hash-map order, findings in the engine's (file, line, column, code) order, and terminal
-//! width and colour only when stdout really is a terminal. The one thing read from the clock
-//! is the age of the copy's statistics ("analyzed … (6 days ago)"), in whole minutes, hours
-//! or days; the renderers take the time as a parameter so tests pin it.
+//! hash-map order, no absolute paths migsafe made up, findings in the engine's (file, line,
+//! column, code) order, and terminal width and colour only when stdout really is a terminal.
+//! The one thing read from the clock is the age of the copy's statistics ("analyzed …
+//! (6 days ago)"), and only the terminal table shows it: the files a CI job keeps, diffs or
+//! caches (JSON, SARIF, Markdown, GitLab) give the timestamp alone, so the same input gives
+//! the same bytes. `Report::phases` are measurements: JSON carries them as measured, the PR
+//! comment and SARIF leave them out.
 
+pub mod github;
+pub mod gitlab;
 pub mod json;
 pub mod markdown;
 pub mod rules;
+pub mod sarif;
 pub mod table;
 pub mod text;
 
@@ -15,6 +21,7 @@ use crate::model::Report;
 use anyhow::Result;
 use std::fmt;
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// An output format.
@@ -23,11 +30,21 @@ pub enum Format {
     Table,
     Markdown,
     Json,
+    Sarif,
+    Github,
+    Gitlab,
 }
 
 impl Format {
     /// Every format, in the order `--help` and error messages list them.
-    pub const ALL: [Format; 3] = [Format::Table, Format::Markdown, Format::Json];
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Markdown,
+        Format::Json,
+        Format::Sarif,
+        Format::Github,
+        Format::Gitlab,
+    ];
 
     /// The name accepted by `--format` (and `--report NAME=PATH`).
     pub fn as_str(self) -> &'static str {
@@ -35,7 +52,15 @@ impl Format {
             Format::Table => "table",
             Format::Markdown => "markdown",
             Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Github => "github",
+            Format::Gitlab => "gitlab",
         }
+    }
+
+    /// Whether the output is a JSON document, which nothing else may be mixed into.
+    pub fn is_json(self) -> bool {
+        matches!(self, Format::Json | Format::Sarif | Format::Gitlab)
     }
 
     /// Parses a format name (case-insensitive; `md` is accepted for markdown).
@@ -47,7 +72,7 @@ impl Format {
         Format::ALL.into_iter().find(|f| f.as_str() == name)
     }
 
-    /// `table, markdown or json`: for messages that list the choices.
+    /// `table, markdown, json, sarif, github or gitlab`: for messages that list the choices.
     pub fn names() -> String {
         let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
         match names.split_last() {
@@ -124,6 +149,59 @@ impl Terminal {
     }
 }
 
+/// What a renderer knows about the run besides the report: where its paths sit in the
+/// repository (SARIF, annotations and Code Quality locate files from the repository root),
+/// the command that reproduces it, and the other reports it wrote (the PR comment's footer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The current directory relative to the repository root, `/`-separated with a trailing
+    /// `/` (`services/api/`); empty at the root or outside a repository.
+    pub prefix: String,
+    /// The repository root (or the current directory outside one), canonical: absolute paths
+    /// under it are made relative to it.
+    pub root: Option<PathBuf>,
+    /// `migsafe check …` as typed, without `--format`/`--report` and with any password
+    /// redacted; `None` when unknown (library callers).
+    pub command: Option<String>,
+    /// Files written by `--report` in the same run, as (format, path).
+    pub reports: Vec<(Format, String)>,
+}
+
+impl RunInfo {
+    /// `file` (as the report shows it: relative to the current directory, or absolute)
+    /// relative to the repository root, `/`-separated; `None` when it lies outside.
+    pub fn repo_path(&self, file: &str) -> Option<String> {
+        let path = Path::new(file);
+        if path.is_absolute() {
+            let root = self.root.as_deref()?;
+            let rel = path.strip_prefix(root).ok()?;
+            return normalize("", &rel.to_string_lossy());
+        }
+        normalize(&self.prefix, file)
+    }
+
+    /// The repository-relative path, or the report's path when it lies outside.
+    pub fn display_path(&self, file: &str) -> String {
+        self.repo_path(file)
+            .unwrap_or_else(|| file.replace('\\', "/"))
+    }
+}
+
+/// `prefix` + `rel` with `.` and `..` resolved; `None` when `..` climbs above the root.
+fn normalize(prefix: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in prefix.split('/').chain(rel.split(['/', '\\'])) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 /// Renders `report` in `format`, laying out terminal formats for the real stdout.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write) -> Result<()> {
     render_with(report, format, &Terminal::detect(), out)
@@ -137,11 +215,53 @@ pub fn render_with(
     terminal: &Terminal,
     out: &mut dyn Write,
 ) -> Result<()> {
+    render_run(report, format, terminal, &RunInfo::default(), out)
+}
+
+/// Renders `report` in `format` with what is known about the run.
+pub fn render_run(
+    report: &Report,
+    format: Format,
+    terminal: &Terminal,
+    run: &RunInfo,
+    out: &mut dyn Write,
+) -> Result<()> {
     match format {
         Format::Table => table::render(report, terminal, out),
-        Format::Markdown => markdown::render(report, out),
+        Format::Markdown => markdown::render(report, run, out),
         Format::Json => json::render(report, out),
+        Format::Sarif => sarif::render(report, run, out),
+        Format::Github => github::render(report, run, out),
+        Format::Gitlab => gitlab::render(report, run, out),
     }
+}
+
+/// A fingerprint of a finding that survives unrelated edits: the rule, the file, the
+/// statement with its whitespace collapsed, and which occurrence of that triple it is, but
+/// not the line (lines move whenever something above is edited). SARIF's
+/// `partialFingerprints` and GitLab's `fingerprint` both use it.
+pub fn fingerprints(report: &Report, run: &RunInfo) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let mut seen: std::collections::HashMap<(String, String, String), usize> =
+        std::collections::HashMap::new();
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            let statement = f.statement.split_whitespace().collect::<Vec<_>>().join(" ");
+            let key = (f.code.to_string(), run.display_path(&f.file), statement);
+            let n = seen.entry(key.clone()).or_insert(0);
+            let occurrence = *n;
+            *n += 1;
+            let mut h = Sha256::new();
+            for part in [key.0.as_str(), key.1.as_str(), key.2.as_str()] {
+                h.update(part.as_bytes());
+                h.update([0u8]);
+            }
+            h.update(occurrence.to_string().as_bytes());
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -163,7 +283,25 @@ mod tests {
         let err = "yaml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format \"yaml\"; expected table, markdown or json"
+            "unknown format \"yaml\"; expected table, markdown, json, sarif, github or gitlab"
         );
+    }
+
+    #[test]
+    fn paths_are_made_relative_to_the_repository_root() {
+        let run = RunInfo {
+            prefix: "services/api/".into(),
+            root: Some(PathBuf::from("/repo")),
+            ..RunInfo::default()
+        };
+        assert_eq!(run.display_path("db/1.sql"), "services/api/db/1.sql");
+        assert_eq!(
+            run.display_path("./db/../db/1.sql"),
+            "services/api/db/1.sql"
+        );
+        assert_eq!(run.display_path("../web/1.sql"), "services/web/1.sql");
+        assert_eq!(run.display_path("/repo/x/1.sql"), "x/1.sql");
+        assert_eq!(run.display_path("/elsewhere/1.sql"), "/elsewhere/1.sql");
+        assert_eq!(run.repo_path("../../../up.sql"), None);
     }
 }

@@ -142,7 +142,7 @@ fn write_footer(
             "{}{place}: {}. {}",
             text::migration_skip_head(group),
             names.join(", "),
-            text::review_all_hint(paths.len())
+            text::migration_skip_hint(group)
         );
         write!(out, "{}", hanging(&line, width, "  "))?;
         wrote = true;

@@ -413,6 +413,21 @@ pub fn migration_skip_head(group: &MigrationSkipGroup) -> String {
     }
 }
 
+/// What brings a group of skipped migrations back into the review: leaving out
+/// `--changed-since` for those it left out, `--all` for the others.
+pub fn migration_skip_hint(group: &MigrationSkipGroup) -> &'static str {
+    let many = group.migrations.len() != 1;
+    if group.reason.starts_with(crate::changed::UNCHANGED_PREFIX) {
+        if many {
+            "Run without --changed-since to review them."
+        } else {
+            "Run without --changed-since to review it."
+        }
+    } else {
+        review_all_hint(group.migrations.len())
+    }
+}
+
 /// `--all` reviews every migration whatever the reason it was skipped.
 pub fn review_all_hint(n: usize) -> &'static str {
     if n == 1 {

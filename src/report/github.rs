@@ -1,0 +1,115 @@
+//! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` annotation per
+//! finding, which GitHub shows on the pull request's diff at the file and line
+//! (https://docs.github.com/actions/reference/workflow-commands-for-github-actions).
+//!
+//! Everything that comes from a migration is escaped the way the runner unescapes it: in the
+//! message (the command's data) `%`, CR and LF; in the properties (`file`, `title`)
+//! additionally `:` and `,`, which would otherwise end the property. Without that, a message
+//! with a newline would lose everything after it, and a comma in a path would cut the path.
+
+use super::{text, RunInfo};
+use crate::model::{Finding, Report, Severity};
+use anyhow::Result;
+use std::io::Write;
+
+/// Writes one annotation per finding, then a plain summary line.
+pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
+    annotations(report, run, out)?;
+    writeln!(
+        out,
+        "migsafe: {} in {} (evidence: {})",
+        text::severity_counts(&report.summary),
+        text::count(report.migrations.len(), "migration", "migrations"),
+        report.evidence
+    )?;
+    Ok(())
+}
+
+/// Writes only the annotations (what `GITHUB_ACTIONS=true` adds next to another format).
+pub fn annotations(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
+    for f in &report.findings {
+        writeln!(out, "{}", annotation(f, run))?;
+    }
+    Ok(())
+}
+
+/// `::error file=db/1.sql,line=3,col=1,endLine=4,title=M001 create-index-non-concurrently::…`
+pub fn annotation(f: &Finding, run: &RunInfo) -> String {
+    let command = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    };
+    let line = f.line.max(1);
+    let end = line + f.statement.trim_end().lines().count().max(1) - 1;
+    let mut message = f.message.trim().to_string();
+    if !f.instead.trim().is_empty() {
+        message.push_str("\nInstead: ");
+        message.push_str(f.instead.trim());
+    }
+    message.push_str("\nOwner: ");
+    message.push_str(f.owner.as_deref().unwrap_or(text::UNOWNED));
+    format!(
+        "::{command} file={},line={line},col={},endLine={end},title={}::{}",
+        escape_property(&run.display_path(&f.file)),
+        f.column.max(1),
+        escape_property(&format!("{} {}", f.code, f.rule)),
+        escape_data(&message)
+    )
+}
+
+/// A command's data (the message).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A command's property value.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn escapes_as_the_runner_unescapes() {
+        assert_eq!(
+            escape_data("50% done\r\nnext: a, b"),
+            "50%25 done%0D%0Anext: a, b"
+        );
+        assert_eq!(escape_property("a,b:c%\n"), "a%2Cb%3Ac%25%0A");
+    }
+
+    #[test]
+    fn one_annotation_per_finding_on_one_line() {
+        let mut report = fixtures::sample();
+        report.findings[0].message = "line one\nline two, with: colon".into();
+        report.findings[0].file = "db/odd,name:1.sql".into();
+        let mut out = Vec::new();
+        render(&report, &RunInfo::default(), &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), report.findings.len() + 1);
+        let first = lines[0];
+        assert!(
+            first.starts_with("::error file=db/odd%2Cname%3A1.sql,line="),
+            "{first}"
+        );
+        assert!(
+            first.contains("::line one%0Aline two, with: colon%0AInstead: "),
+            "{first}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("::notice ")),
+            "info is a notice"
+        );
+        assert!(lines
+            .last()
+            .unwrap()
+            .starts_with("migsafe: 2 errors, 1 warning, 1 info"));
+    }
+}
