@@ -556,7 +556,7 @@ fn ci_recipes_use_only_real_flags() {
         "fixtures/ci/github-workflow.yml",
         "fixtures/ci/gitlab-ci.yml",
         "fixtures/ci/pre-commit-config.yaml",
-        "notes/ci-recipes.md",
+        "README.md",
     ];
     let mut checked = 0;
     for file in files {
@@ -580,12 +580,12 @@ fn ci_recipes_use_only_real_flags() {
         checked >= 10,
         "only {checked} flags found: are the recipes there?"
     );
-    let recipes = std::fs::read_to_string(dir.join("notes/ci-recipes.md")).unwrap();
+    let recipes = std::fs::read_to_string(dir.join("README.md")).unwrap();
     for file in &files[..3] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         assert!(
             recipes.contains(text.trim_end()),
-            "notes/ci-recipes.md does not embed {file} as it is"
+            "README.md does not embed {file} as it is"
         );
     }
 }
