@@ -9,6 +9,7 @@ pub mod changed;
 pub mod cli;
 pub mod config;
 pub mod evidence;
+pub mod execute;
 pub mod load;
 pub mod locks;
 pub mod metadata;

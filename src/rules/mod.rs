@@ -35,25 +35,32 @@ mod drop_not_null;
 mod drop_schema;
 mod drop_table;
 mod duplicate_index;
+mod expectation_not_met;
+mod fails_on_copy;
 mod foreign_key_without_index;
 mod int_primary_key;
 mod json_column;
+mod lock_held_too_long;
 mod lock_table;
 mod lock_without_timeout;
 mod malformed_migration;
 mod missing_expected_result;
 mod missing_owner;
 mod missing_rollback;
+mod plan_regression;
 mod refresh_materialized_view_non_concurrently;
 mod reindex_non_concurrently;
 mod rename_column;
 mod rename_table;
+mod rollback_does_not_restore;
+mod rollback_fails;
 mod schema_drift;
 mod seq_scan_on_large_table;
 mod set_logged_or_tablespace;
 mod set_not_null;
 mod statements_after_exclusive_lock;
 mod suppression_without_reason;
+mod table_rewrite;
 mod timestamp_without_time_zone;
 mod transaction_nesting;
 mod truncate_table;
@@ -339,6 +346,13 @@ pub const RULES: &[&Rule] = &[
     &schema_drift::RULE,
     &seq_scan_on_large_table::RULE,
     &dml_touches_many_rows::RULE,
+    &fails_on_copy::RULE,
+    &lock_held_too_long::RULE,
+    &table_rewrite::RULE,
+    &expectation_not_met::RULE,
+    &plan_regression::RULE,
+    &rollback_does_not_restore::RULE,
+    &rollback_fails::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).

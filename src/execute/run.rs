@@ -1,0 +1,832 @@
+//! The executor: runs pending migrations on a disposable database exactly as their framework
+//! would (one transaction per migration unless it opts out, explicit BEGIN/COMMIT honoured,
+//! statements that cannot run in a transaction outside one) and measures each statement:
+//! wall time, rows, the table locks it held and for how long, the relations it rewrote, the
+//! plan of its DML, and PostgreSQL's error when it fails.
+//!
+//! Safety (PRODUCT.md §4): nothing here runs unless the caller confirms the target is
+//! disposable (a clone migsafe made, a database it restored, or `--disposable`), and every
+//! session sets `lock_timeout` and `statement_timeout`.
+//!
+//! Decisions:
+//! - A statement outside any transaction is run as `BEGIN; <statement>; COMMIT`, which is
+//!   what PostgreSQL's implicit transaction does anyway, so that its locks can be sampled
+//!   before they are released. Statements that refuse to run in a transaction block
+//!   (CREATE INDEX CONCURRENTLY, VACUUM, ...; SQLSTATE 25001) run bare instead, while a
+//!   second connection polls their locks every 10 ms.
+//! - Hold times are on a "migration clock" that counts the migration's own statements and
+//!   COMMIT but not migsafe's sampling queries in between, so the measurement is what the
+//!   migration alone would hold, not what migsafe's instrumentation adds.
+//! - When a statement fails, the migration's transaction is rolled back and the run stops:
+//!   later migrations usually depend on the failed one, and running them against a state
+//!   production would never reach would report failures that are only echoes. They are listed
+//!   with `not_executed` and the reason.
+//! - EXPLAIN of DML is plain (`VERBOSE, FORMAT JSON`, in a savepoint inside a transaction);
+//!   with `analyze` the statement itself is run as `EXPLAIN (ANALYZE, BUFFERS, ...)`, so it
+//!   executes once, and its rows come from the plan.
+
+use super::locks::{self, LockBook, Observer, Relations};
+use super::trace::{DbError, Failure, MigrationRun, RollbackRun, StatementRun, Trace, Until};
+use crate::evidence::connect::redact_url;
+use crate::evidence::explain::explain_candidate;
+use crate::model::{AlterAction, ParsedMigration, RollbackSource, Statement, StatementKind};
+use crate::plan::Plan;
+use anyhow::{anyhow, bail, Context as _, Result};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
+use sqlx::{AssertSqlSafe, Connection as _, Row as _};
+use std::str::FromStr as _;
+use std::time::{Duration, Instant};
+
+/// How a run on a disposable database behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOptions {
+    /// The caller vouches that the target is disposable: a clone migsafe made
+    /// (`--clone`), a database it restored (`--restore`), or one the user marked
+    /// `--disposable`. Without it `run_pending` refuses to touch the database.
+    pub disposable_confirmed: bool,
+    /// `lock_timeout` of the migration session.
+    pub lock_timeout: Duration,
+    /// `statement_timeout` of the migration session.
+    pub statement_timeout: Duration,
+    /// A lock that blocks reads or writes held longer than this is `lock-held-too-long`.
+    pub lock_budget: Duration,
+    /// Run DML as `EXPLAIN (ANALYZE, BUFFERS)` (it still executes once).
+    pub analyze: bool,
+    /// Run the rollback round trip (up, down, compare, up again) where rollback SQL exists.
+    pub verify_rollback: bool,
+    /// How long to wait for the server to accept a connection.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            disposable_confirmed: false,
+            // Generous: real copies are large, and a timeout here is a failed review.
+            lock_timeout: Duration::from_secs(300),
+            statement_timeout: Duration::from_secs(300),
+            lock_budget: Duration::from_secs(2),
+            analyze: false,
+            verify_rollback: true,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs `migrations` in order on the disposable database at `url` and returns what was
+/// measured. Refuses unless `options.disposable_confirmed`.
+///
+/// `Err` means the run itself could not proceed (no connection, the connection was lost, a
+/// sampling query failed); a migration that fails on the data is not an error but a
+/// `MigrationRun::failed` in the trace.
+pub async fn run_pending(
+    url: &str,
+    migrations: &[ParsedMigration],
+    options: &ExecOptions,
+) -> Result<Trace> {
+    if !options.disposable_confirmed {
+        bail!(
+            "Refusing to run migrations on {}: it is not known to be disposable. migsafe only \
+             executes migrations on a clone it made (--clone), a database it restored \
+             (--restore), or a database you mark as a throwaway copy (--disposable).",
+            redact_url(url)
+        );
+    }
+    let mut session = Session::open(url, options).await?;
+    let mut trace = Trace::default();
+    let mut stopped: Option<String> = None;
+    for (index, migration) in migrations.iter().enumerate() {
+        let mut run = MigrationRun {
+            index,
+            path: migration.migration.path.clone(),
+            lock_budget_ms: locks::millis(options.lock_budget),
+            ..MigrationRun::default()
+        };
+        if let Some(reason) = &stopped {
+            run.not_executed = Some(reason.clone());
+            trace.migrations.push(run);
+            continue;
+        }
+        let down = options
+            .verify_rollback
+            .then(|| rollback_sql(migration))
+            .flatten();
+        let before = match down {
+            Some(_) => Some(super::rollback::schema_state(&mut session.conn).await?),
+            None => None,
+        };
+        session
+            .run_statements(
+                &migration.statements,
+                migration.migration.up.transactional,
+                &mut run,
+            )
+            .await
+            .with_context(|| format!("Failed to run {} on the clone", migration.migration.path))?;
+        if let Some(failure) = &run.failed {
+            let line = migration
+                .statements
+                .get(failure.statement)
+                .map_or(0, |s| s.start.line);
+            stopped = Some(format!(
+                "not executed: {} failed at line {line} ({}), and later migrations usually \
+                 depend on it",
+                migration.migration.path, failure.error.message
+            ));
+        } else if let (Some((down, transactional)), Some(before)) = (down, before) {
+            let (rollback, continue_after) = session
+                .round_trip(migration, &down, transactional, &before)
+                .await
+                .with_context(|| {
+                    format!(
+                        "Failed to verify the rollback of {} on the clone",
+                        migration.migration.path
+                    )
+                })?;
+            if let Some(reason) = continue_after {
+                stopped = Some(reason);
+            }
+            run.rollback = Some(rollback);
+        }
+        trace.migrations.push(run);
+    }
+    session.close().await;
+    Ok(trace)
+}
+
+/// The machine-readable rollback of a migration, and whether it runs in one transaction:
+/// the down/undo part, or `-- rollback:` text that is SQL (prose is not run). `None` when
+/// there is none or the migration is declared irreversible.
+pub fn rollback_sql(migration: &ParsedMigration) -> Option<(Vec<Statement>, bool)> {
+    let rollback = &migration.meta.rollback;
+    if rollback.irreversible {
+        return None;
+    }
+    match rollback.source {
+        RollbackSource::DownFile if !migration.down_statements.is_empty() => Some((
+            migration.down_statements.clone(),
+            migration
+                .migration
+                .down
+                .as_ref()
+                .is_none_or(|d| d.transactional),
+        )),
+        RollbackSource::Annotation => {
+            let statements = crate::parse::parse_sql(&rollback.text, false).statements;
+            let is_sql = !statements.is_empty()
+                && statements.iter().all(|s| {
+                    !matches!(
+                        s.kind,
+                        StatementKind::Unparsed { .. } | StatementKind::PsqlMeta { .. }
+                    )
+                });
+            // Annotation rollbacks run statement by statement, like a person pasting them
+            // into psql: `DROP INDEX CONCURRENTLY` cannot run inside a transaction.
+            is_sql.then_some((statements, false))
+        }
+        _ => None,
+    }
+}
+
+/// How one statement is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Inside the transaction already open on the session.
+    InTransaction,
+    /// Outside a transaction: run as BEGIN; statement; COMMIT so its locks can be sampled.
+    Wrapped,
+    /// Cannot run in a transaction block: bare, observed from the second connection.
+    Bare,
+}
+
+/// Statements PostgreSQL refuses inside a transaction block; run bare right away rather
+/// than after a failed attempt (the attempt would be harmless, but costs a round trip).
+fn cannot_run_in_transaction(kind: &StatementKind) -> bool {
+    match kind {
+        StatementKind::CreateIndex { concurrently, .. }
+        | StatementKind::DropIndex { concurrently, .. }
+        | StatementKind::Reindex { concurrently, .. } => *concurrently,
+        StatementKind::Vacuum { .. } | StatementKind::DropDatabase { .. } => true,
+        StatementKind::AlterTable { actions, .. } => actions.iter().any(|a| {
+            matches!(
+                a,
+                AlterAction::DetachPartition {
+                    concurrently: true,
+                    ..
+                }
+            )
+        }),
+        StatementKind::Other { keywords } => [
+            "create database",
+            "alter system",
+            "create tablespace",
+            "drop tablespace",
+        ]
+        .iter()
+        .any(|k| keywords.starts_with(k)),
+        _ => false,
+    }
+}
+
+/// SQLSTATE 25001 active_sql_transaction: "cannot run inside a transaction block".
+const ACTIVE_SQL_TRANSACTION: &str = "25001";
+
+/// The migration session and the observer session, both on the disposable database.
+struct Session {
+    conn: PgConnection,
+    /// Taken while an observer task polls; always put back.
+    observer: Option<PgConnection>,
+    pid: i32,
+    analyze: bool,
+}
+
+/// What running one statement's SQL returned.
+struct Executed {
+    rows: Option<u64>,
+    plan: Option<Plan>,
+}
+
+impl Session {
+    async fn open(url: &str, options: &ExecOptions) -> Result<Session> {
+        let mut conn = connect(url, "migsafe", options.connect_timeout).await?;
+        set_limits(&mut conn, options.lock_timeout, options.statement_timeout).await?;
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut conn)
+            .await
+            .context("Failed to read the migration session's process id")?;
+        let mut observer = connect(url, "migsafe-observer", options.connect_timeout).await?;
+        // The observer only reads pg_locks, which takes no table locks: short limits.
+        set_limits(
+            &mut observer,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+        .await?;
+        Ok(Session {
+            conn,
+            observer: Some(observer),
+            pid,
+            analyze: options.analyze,
+        })
+    }
+
+    async fn close(self) {
+        let _ = self.conn.close().await;
+        if let Some(observer) = self.observer {
+            let _ = observer.close().await;
+        }
+    }
+
+    /// Runs a list of statements with the framework's transaction semantics, recording each
+    /// into `run`; stops at the first failure (recorded in `run.failed`).
+    async fn run_statements(
+        &mut self,
+        statements: &[Statement],
+        transactional: bool,
+        run: &mut MigrationRun,
+    ) -> Result<()> {
+        let mut clock = Duration::ZERO;
+        let mut book = LockBook::default();
+        let mut current = locks::relations(&mut self.conn).await?;
+        let mut tx_start = current.clone();
+        let mut tx_open = false;
+        if transactional {
+            let started = Instant::now();
+            control(&mut self.conn, "BEGIN").await?;
+            clock += started.elapsed();
+            tx_open = true;
+        }
+        for (index, stmt) in statements.iter().enumerate() {
+            let position = run.statements.len();
+            let mut record = StatementRun {
+                index,
+                ..StatementRun::default()
+            };
+            match &stmt.kind {
+                StatementKind::PsqlMeta { command } => {
+                    record.note = Some(format!(
+                        "not executed: `{command}` is a psql meta-command, not SQL"
+                    ));
+                    run.statements.push(record);
+                    continue;
+                }
+                StatementKind::Begin | StatementKind::Commit | StatementKind::Rollback => {
+                    let started = Instant::now();
+                    let result = self.execute(stmt, false).await;
+                    let took = started.elapsed();
+                    clock += took;
+                    record.duration_ms = locks::millis(took);
+                    if let Err(error) = result {
+                        let error = database_error(error)?;
+                        run.statements.push(record);
+                        self.fail(run, index, error, &mut book, clock).await;
+                        return Ok(());
+                    }
+                    run.statements.push(record);
+                    if matches!(stmt.kind, StatementKind::Begin) {
+                        if !tx_open {
+                            tx_start = current.clone();
+                        }
+                        tx_open = true;
+                    } else {
+                        let until = if matches!(stmt.kind, StatementKind::Commit) {
+                            Until::Commit
+                        } else {
+                            Until::Rollback
+                        };
+                        book.release(clock, until, &mut run.statements);
+                        tx_open = false;
+                        current = locks::relations(&mut self.conn).await?;
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let mode = if tx_open {
+                Mode::InTransaction
+            } else if cannot_run_in_transaction(&stmt.kind) {
+                Mode::Bare
+            } else {
+                Mode::Wrapped
+            };
+            let analyze = self.analyze && explain_candidate(stmt);
+            if explain_candidate(stmt) && !analyze {
+                record.plan = self.explain(&stmt.text, tx_open).await?;
+            }
+            let started_at = clock;
+            let outcome = match mode {
+                Mode::InTransaction => {
+                    let started = Instant::now();
+                    let result = self.execute(stmt, analyze).await;
+                    let took = started.elapsed();
+                    clock += took;
+                    record.duration_ms = locks::millis(took);
+                    match result {
+                        Ok(executed) => {
+                            let sample = locks::own_locks(&mut self.conn).await?;
+                            record.locks = book.record(&sample, position, 0, started_at, &tx_start);
+                            Ok(executed)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Mode::Wrapped => {
+                    let wrapped = self
+                        .run_wrapped(stmt, analyze, &current, &mut record)
+                        .await?;
+                    match wrapped {
+                        Some(result) => {
+                            clock += Duration::from_millis(record.duration_ms);
+                            result
+                        }
+                        // Refused inside a transaction block: run it bare after all.
+                        None => {
+                            self.run_bare(stmt, analyze, &current, &mut record, &mut clock)
+                                .await?
+                        }
+                    }
+                }
+                Mode::Bare => {
+                    self.run_bare(stmt, analyze, &current, &mut record, &mut clock)
+                        .await?
+                }
+            };
+            match outcome {
+                Ok(executed) => {
+                    record.rows = executed.rows;
+                    if executed.plan.is_some() {
+                        record.plan = executed.plan;
+                    }
+                }
+                Err(error) => {
+                    let mut error = database_error(error)?;
+                    if tx_open {
+                        // The transaction is aborted: end it before looking at the data.
+                        let _ = control(&mut self.conn, "ROLLBACK").await;
+                    }
+                    self.explain_failure(stmt, &mut error).await;
+                    record.error = Some(error.clone());
+                    run.statements.push(record);
+                    if tx_open {
+                        self.fail(run, index, error, &mut book, clock).await;
+                    } else {
+                        // The wrapper already rolled back; nothing is held.
+                        run.failed = Some(Failure {
+                            statement: index,
+                            error,
+                        });
+                        run.duration_ms = locks::millis(clock);
+                    }
+                    return Ok(());
+                }
+            }
+            let after = locks::relations(&mut self.conn).await?;
+            for (oid, mut rewrite) in current.rewrites(&after) {
+                rewrite.bytes = locks::relation_bytes(&mut self.conn, oid).await?;
+                record.rewritten.push(rewrite);
+            }
+            current = after;
+            run.statements.push(record);
+        }
+        if tx_open {
+            let started = Instant::now();
+            let committed = control(&mut self.conn, "COMMIT").await;
+            clock += started.elapsed();
+            if let Err(error) = committed {
+                // A deferred constraint checked at COMMIT: the last statement is where the
+                // migration failed.
+                let error = database_error(error)?;
+                let last = statements.len().saturating_sub(1);
+                self.fail(run, last, error, &mut book, clock).await;
+                return Ok(());
+            }
+            book.release(clock, Until::Commit, &mut run.statements);
+        }
+        run.duration_ms = locks::millis(clock);
+        Ok(())
+    }
+
+    /// BEGIN; statement; sample locks; COMMIT. `Ok(None)` when PostgreSQL refuses to run the
+    /// statement inside a transaction block (it must run bare).
+    async fn run_wrapped(
+        &mut self,
+        stmt: &Statement,
+        analyze: bool,
+        current: &Relations,
+        record: &mut StatementRun,
+    ) -> Result<Option<Result<Executed, sqlx::Error>>> {
+        control(&mut self.conn, "BEGIN").await?;
+        let started = Instant::now();
+        let result = self.execute(stmt, analyze).await;
+        let ran = started.elapsed();
+        let executed = match result {
+            Ok(executed) => executed,
+            Err(error) => {
+                control(&mut self.conn, "ROLLBACK").await?;
+                if sqlstate(&error).as_deref() == Some(ACTIVE_SQL_TRANSACTION) {
+                    return Ok(None);
+                }
+                record.duration_ms = locks::millis(ran);
+                return Ok(Some(Err(error)));
+            }
+        };
+        let sample = locks::own_locks(&mut self.conn).await?;
+        let mut book = LockBook::default();
+        record.locks = book.record(&sample, 0, 0, Duration::ZERO, current);
+        let started = Instant::now();
+        let committed = control(&mut self.conn, "COMMIT").await;
+        let took = ran + started.elapsed();
+        record.duration_ms = locks::millis(took);
+        for lock in &mut record.locks {
+            lock.held_ms = locks::millis(took);
+            lock.until = Until::StatementEnd;
+        }
+        Ok(Some(committed.map(|()| executed)))
+    }
+
+    /// Runs a statement outside any transaction while the observer polls its locks.
+    async fn run_bare(
+        &mut self,
+        stmt: &Statement,
+        analyze: bool,
+        current: &Relations,
+        record: &mut StatementRun,
+        clock: &mut Duration,
+    ) -> Result<Result<Executed, sqlx::Error>> {
+        let observer_conn = self
+            .observer
+            .take()
+            .ok_or_else(|| anyhow!("the observer connection was lost"))?;
+        let observer = Observer::start(observer_conn, self.pid);
+        let started = Instant::now();
+        let result = self.execute(stmt, analyze).await;
+        let took = started.elapsed();
+        let (observer_conn, seen) = observer.finish().await?;
+        self.observer = Some(observer_conn);
+        *clock += took;
+        record.duration_ms = locks::millis(took);
+        record.locks = locks::observed_locks(&seen, current);
+        record.note = Some(
+            "ran outside a transaction block; its locks were polled every 10 ms from a second \
+             connection"
+                .to_string(),
+        );
+        Ok(result)
+    }
+
+    /// Sends one statement of the migration; with `analyze`, as EXPLAIN ANALYZE.
+    async fn execute(&mut self, stmt: &Statement, analyze: bool) -> Result<Executed, sqlx::Error> {
+        if analyze {
+            let sql = format!(
+                "EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON) {}",
+                stmt.text.trim()
+            );
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .persistent(false)
+                .fetch_one(&mut self.conn)
+                .await?;
+            let json: String = row.try_get_unchecked(0)?;
+            return Ok(Executed {
+                rows: analyzed_rows(&json),
+                plan: Plan::from_json(&json).ok(),
+            });
+        }
+        let done = sqlx::raw_sql(AssertSqlSafe(stmt.text.clone()))
+            .execute(&mut self.conn)
+            .await?;
+        let counts_rows = matches!(
+            stmt.kind,
+            StatementKind::Insert { .. }
+                | StatementKind::Update { .. }
+                | StatementKind::Delete { .. }
+                | StatementKind::CreateTable {
+                    as_select: true,
+                    ..
+                }
+        );
+        Ok(Executed {
+            rows: (counts_rows || done.rows_affected() > 0).then_some(done.rows_affected()),
+            plan: None,
+        })
+    }
+
+    /// Plain `EXPLAIN (VERBOSE, FORMAT JSON)`; inside a transaction, in a savepoint so that a
+    /// planning error cannot abort the migration's transaction. `None` when PostgreSQL cannot
+    /// plan it (the reason does not matter to the run: the statement itself will tell).
+    ///
+    /// Not `evidence::explain::explain`: that one opens its own transaction through sqlx,
+    /// which does not know about a `BEGIN` sent as SQL and would end the migration's.
+    async fn explain(&mut self, sql: &str, in_transaction: bool) -> Result<Option<Plan>> {
+        let query = format!("EXPLAIN (VERBOSE, FORMAT JSON) {}", sql.trim());
+        if in_transaction {
+            control(&mut self.conn, "SAVEPOINT migsafe_explain").await?;
+        }
+        let result = sqlx::query(AssertSqlSafe(query))
+            .persistent(false)
+            .fetch_one(&mut self.conn)
+            .await;
+        if in_transaction {
+            control(&mut self.conn, "ROLLBACK TO SAVEPOINT migsafe_explain").await?;
+            control(&mut self.conn, "RELEASE SAVEPOINT migsafe_explain").await?;
+        }
+        Ok(result
+            .ok()
+            .and_then(|row| row.try_get_unchecked::<String, _>(0).ok())
+            .and_then(|json| Plan::from_json(&json).ok()))
+    }
+
+    /// Adds the offending rows to an error whose detail PostgreSQL leaves out: `SET NOT NULL`
+    /// over NULLs reports only the column (`23502`, no detail). Runs after the failed
+    /// transaction ended, on the unchanged data; best effort, bounded by statement_timeout.
+    async fn explain_failure(&mut self, stmt: &Statement, error: &mut DbError) {
+        if error.code != "23502" || error.detail.is_some() {
+            return;
+        }
+        let StatementKind::AlterTable { name, actions, .. } = &stmt.kind else {
+            return;
+        };
+        let Some(column) = actions.iter().find_map(|a| match a {
+            AlterAction::SetNotNull { column } => Some(column),
+            _ => None,
+        }) else {
+            return;
+        };
+        let table = match &name.schema {
+            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&name.name)),
+            None => quote_ident(&name.name),
+        };
+        let sql = format!(
+            "SELECT t::text FROM {table} AS t WHERE t.{} IS NULL LIMIT 3",
+            quote_ident(column)
+        );
+        let found: Result<Vec<String>, _> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .persistent(false)
+            .fetch_all(&mut self.conn)
+            .await;
+        if let Ok(rows) = found {
+            if !rows.is_empty() {
+                let more = if rows.len() == 3 { ", ..." } else { "" };
+                error.detail = Some(format!(
+                    "Rows with {column} NULL, e.g. {}{more} (found by migsafe; PostgreSQL does \
+                     not name them)",
+                    rows.join(", ")
+                ));
+            }
+        }
+    }
+
+    /// Records a failure inside a transaction: rolls it back and closes the book.
+    async fn fail(
+        &mut self,
+        run: &mut MigrationRun,
+        statement: usize,
+        error: DbError,
+        book: &mut LockBook,
+        clock: Duration,
+    ) {
+        // Best effort: on a lost connection the next call reports it.
+        let _ = control(&mut self.conn, "ROLLBACK").await;
+        book.release(clock, Until::Rollback, &mut run.statements);
+        run.failed = Some(Failure { statement, error });
+        run.duration_ms = locks::millis(clock);
+    }
+
+    /// Up is applied; runs the rollback, compares the schema with `before`, and applies up
+    /// again so later migrations see what they expect. Returns the round trip and, when the
+    /// run cannot continue faithfully, why.
+    async fn round_trip(
+        &mut self,
+        migration: &ParsedMigration,
+        down: &[Statement],
+        down_transactional: bool,
+        before: &super::rollback::SchemaState,
+    ) -> Result<(RollbackRun, Option<String>)> {
+        let path = &migration.migration.path;
+        let mut scratch = MigrationRun::default();
+        self.run_statements(down, down_transactional, &mut scratch)
+            .await?;
+        if let Some(failure) = scratch.failed {
+            // A rollback that failed in one transaction left up applied: carry on. One that
+            // failed halfway outside a transaction left a state production would not have.
+            let stop = (!down_transactional).then(|| {
+                format!(
+                    "not executed: the rollback of {path} failed halfway outside a transaction, \
+                     leaving the clone in a state production would not be in"
+                )
+            });
+            return Ok((
+                RollbackRun {
+                    error: Some(failure.error),
+                    differences: Vec::new(),
+                },
+                stop,
+            ));
+        }
+        let after = super::rollback::schema_state(&mut self.conn).await?;
+        let differences = super::rollback::compare(before, &after);
+        let mut again = MigrationRun::default();
+        self.run_statements(
+            &migration.statements,
+            migration.migration.up.transactional,
+            &mut again,
+        )
+        .await?;
+        let stop = again.failed.map(|f| {
+            format!(
+                "not executed: re-applying {path} after its rollback failed ({}), so the clone \
+                 is not in the state production would be in",
+                f.error.message
+            )
+        });
+        Ok((
+            RollbackRun {
+                error: None,
+                differences,
+            },
+            stop,
+        ))
+    }
+}
+
+/// Opens a read-write connection to the disposable database; errors never show the password.
+async fn connect(url: &str, application: &str, timeout: Duration) -> Result<PgConnection> {
+    let shown = redact_url(url);
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|_| anyhow!("Failed to parse database URL {shown}"))?
+        .application_name(application);
+    match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(anyhow!(
+            "Failed to connect to the disposable database {shown}: {}",
+            match &e {
+                sqlx::Error::Database(db) => db.message().to_string(),
+                sqlx::Error::Io(io) => io.to_string(),
+                _ => "the connection failed".to_string(),
+            }
+        )),
+        Err(_) => Err(anyhow!(
+            "Failed to connect to the disposable database {shown}: no answer within {}s",
+            timeout.as_secs()
+        )),
+    }
+}
+
+/// Sets the session's `lock_timeout` and `statement_timeout`.
+async fn set_limits(conn: &mut PgConnection, lock: Duration, statement: Duration) -> Result<()> {
+    let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
+    sqlx::query(
+        "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+    )
+    .bind(ms(lock))
+    .bind(ms(statement))
+    .execute(conn)
+    .await
+    .context("Failed to set lock_timeout and statement_timeout on the disposable database")?;
+    Ok(())
+}
+
+/// Sends a transaction-control command.
+async fn control(conn: &mut PgConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sql).execute(conn).await.map(|_| ())
+}
+
+/// An identifier as PostgreSQL quotes it: names in the model are already normalised
+/// (unquoted ones lower-cased), so quoting keeps them exactly.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The SQLSTATE of a server error.
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's error for a statement that failed; any other error (connection lost,
+/// protocol) means the run cannot go on.
+fn database_error(error: sqlx::Error) -> Result<DbError> {
+    let sqlx::Error::Database(db) = &error else {
+        return Err(anyhow::Error::new(error).context("Failed to talk to the disposable database"));
+    };
+    let pg = db.try_downcast_ref::<PgDatabaseError>();
+    Ok(DbError {
+        code: db.code().map(|c| c.into_owned()).unwrap_or_default(),
+        message: db.message().to_string(),
+        detail: pg.and_then(|p| p.detail()).map(str::to_string),
+        hint: pg.and_then(|p| p.hint()).map(str::to_string),
+        constraint: db.constraint().map(str::to_string),
+        table: db.table().map(str::to_string),
+    })
+}
+
+/// Rows an EXPLAIN ANALYZE'd DML statement fed to its ModifyTable node.
+fn analyzed_rows(json: &str) -> Option<u64> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let plan = value.get(0)?.get("Plan")?;
+    if plan.get("Node Type")?.as_str()? != "ModifyTable" {
+        return None;
+    }
+    let input = plan.get("Plans")?.get(0)?;
+    let rows = input.get("Actual Rows")?.as_f64()?;
+    let loops = input
+        .get("Actual Loops")
+        .and_then(|l| l.as_f64())
+        .unwrap_or(1.0);
+    Some((rows * loops).max(0.0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_sql;
+
+    fn kind(sql: &str) -> StatementKind {
+        parse_sql(sql, false).statements.remove(0).kind
+    }
+
+    #[test]
+    fn concurrent_and_maintenance_statements_run_outside_a_transaction() {
+        for sql in [
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            "DROP INDEX CONCURRENTLY i",
+            "REINDEX INDEX CONCURRENTLY i",
+            "VACUUM t",
+        ] {
+            assert!(cannot_run_in_transaction(&kind(sql)), "{sql}");
+        }
+        for sql in [
+            "CREATE INDEX i ON t (a)",
+            "ALTER TABLE t ADD COLUMN b int",
+            "UPDATE t SET a = 1",
+        ] {
+            assert!(!cannot_run_in_transaction(&kind(sql)), "{sql}");
+        }
+    }
+
+    #[test]
+    fn rows_of_an_analyzed_update_come_from_the_modify_table_input() {
+        let json = r#"[{"Plan": {"Node Type": "ModifyTable", "Operation": "Update",
+            "Plan Rows": 0, "Startup Cost": 0, "Total Cost": 1, "Actual Rows": 0,
+            "Plans": [{"Node Type": "Seq Scan", "Plan Rows": 10, "Startup Cost": 0,
+                       "Total Cost": 1, "Actual Rows": 42, "Actual Loops": 1}]}}]"#;
+        assert_eq!(analyzed_rows(json), Some(42));
+        assert_eq!(analyzed_rows("not json"), None);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_target_not_confirmed_disposable() {
+        let err = run_pending(
+            "postgres://app:s3cret@db.internal/production",
+            &[],
+            &ExecOptions::default(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Refusing to run migrations"), "{err}");
+        assert!(err.contains("--disposable"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}
