@@ -93,6 +93,21 @@ pub struct CheckArgs {
     /// Review every migration, including those the copy's history table says are applied.
     #[arg(long)]
     pub all: bool,
+
+    /// Execution level: also run the pending migrations on a clone of the --database-url
+    /// database (CREATE DATABASE … TEMPLATE on its server), dropped when the run ends.
+    #[arg(long, conflicts_with = "disposable")]
+    pub clone: bool,
+
+    /// Execution level: the --database-url database is itself a throwaway copy, so the
+    /// pending migrations may run on it directly. Never use this on a database you keep.
+    #[arg(long)]
+    pub disposable: bool,
+
+    /// With --clone or --disposable: EXPLAIN (ANALYZE, BUFFERS) the migration's DML as it
+    /// runs on the disposable copy, instead of a plain EXPLAIN.
+    #[arg(long)]
+    pub analyze: bool,
 }
 
 /// What `check` runs with, validated.
@@ -105,6 +120,10 @@ pub struct CheckConfig {
     pub database_url: Option<String>,
     /// Review applied migrations too.
     pub all: bool,
+    /// How far a review with a copy goes: run the migrations on a clone or on the copy
+    /// itself (execution level), or only read it (catalog level).
+    pub execution: ExecutionMode,
+    pub analyze: bool,
     /// Narrow the report to migrations changed since this git ref.
     pub changed_since: Option<String>,
     /// Extra reports to write: (format, path).
@@ -164,6 +183,23 @@ impl CheckArgs {
             bail!("no migrations given: pass files or folders (or `-` for stdin), or set `paths` in migsafe.toml");
         }
         let database_url = self.database_url.filter(|u| !u.trim().is_empty());
+        let execution = match (self.clone, self.disposable) {
+            (true, _) => ExecutionMode::Clone,
+            (_, true) => ExecutionMode::Disposable,
+            _ => ExecutionMode::ReadOnly,
+        };
+        if execution != ExecutionMode::ReadOnly && database_url.is_none() {
+            bail!(
+                "--clone and --disposable need --database-url (or MIGSAFE_DATABASE_URL): the \
+                 database to clone, or the throwaway copy to run the migrations on"
+            );
+        }
+        if self.analyze && execution == ExecutionMode::ReadOnly {
+            bail!(
+                "--analyze runs the migration's DML, so it needs a disposable copy: add --clone \
+                 or --disposable"
+            );
+        }
         // Without a copy every migration is reviewed anyway, so `--all` is harmless there:
         // CI scripts can pass it whether or not MIGSAFE_DATABASE_URL is set.
         Ok(CheckConfig {
@@ -172,6 +208,8 @@ impl CheckArgs {
             settings,
             database_url,
             all: self.all,
+            execution,
+            analyze: self.analyze,
             changed_since: self.changed_since,
             reports,
             github_annotations,
@@ -203,11 +241,77 @@ impl CheckArgs {
             .filter(|u| !u.trim().is_empty())
             .map(crate::evidence::connect::redact_url);
         flag("--database-url", url.as_deref());
-        if self.all {
-            words.push("--all".to_string());
+        for (set, name) in [
+            (self.all, "--all"),
+            (self.clone, "--clone"),
+            (self.disposable, "--disposable"),
+            (self.analyze, "--analyze"),
+        ] {
+            if set {
+                words.push(name.to_string());
+            }
         }
         words.join(" ")
     }
+}
+
+/// How far a review with a copy goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionMode {
+    /// Catalog level: read-only queries and plain EXPLAIN.
+    ReadOnly,
+    /// Execution level on a clone migsafe makes and drops (`--clone`).
+    Clone,
+    /// Execution level on the `--database-url` database itself (`--disposable`).
+    Disposable,
+}
+
+/// The review with a copy: makes the clone when asked, runs the review, and drops the clone
+/// whatever happens, also on Ctrl-C.
+async fn review_on_copy(
+    config: &CheckConfig,
+    url: &str,
+    stdin: &mut dyn std::io::Read,
+) -> Result<crate::model::Report> {
+    let mut target = crate::review::Target {
+        url: url.to_string(),
+        execute_on: None,
+        analyze: config.analyze,
+    };
+    let started = std::time::Instant::now();
+    let clone = match config.execution {
+        ExecutionMode::Clone => Some(crate::evidence::clone::Clone::create(url).await?),
+        ExecutionMode::Disposable => {
+            target.execute_on = Some(url.to_string());
+            None
+        }
+        ExecutionMode::ReadOnly => None,
+    };
+    let clone_phase = clone.as_ref().map(|c| crate::model::Phase {
+        name: "clone".to_string(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        detail: Some(c.name.clone()),
+    });
+    if let Some(c) = &clone {
+        target.execute_on = Some(c.url.clone());
+    }
+    let review =
+        crate::review::check_on_target(&config.paths, &config.settings, stdin, &target, config.all);
+    let result = tokio::select! {
+        r = review => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
+            "interrupted: the review stopped{}",
+            if clone.is_some() { " and its clone was dropped" } else { "" }
+        )),
+    };
+    if let Some(c) = clone {
+        c.drop_now().await?;
+    }
+    let mut report = result?;
+    if let Some(p) = clone_phase {
+        report.phases.insert(0, p);
+    }
+    Ok(report)
 }
 
 /// `sarif=out/migsafe.sarif` → (Sarif, path), checking that the folder exists before the
@@ -334,13 +438,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                         .enable_all()
                         .build()
                         .context("Failed to start the async runtime")?;
-                    runtime.block_on(crate::review::check_on_copy(
-                        &config.paths,
-                        &config.settings,
-                        &mut stdin,
-                        url,
-                        config.all,
-                    ))?
+                    runtime.block_on(review_on_copy(&config, url, &mut stdin))?
                 }
             };
             if let Some(changed) = &changed {

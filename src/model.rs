@@ -731,6 +731,38 @@ pub struct MigrationSummary {
     pub owner_source: OwnerSource,
     pub expected: Vec<Expected>,
     pub rollback: Rollback,
+    /// What each statement did when run on a disposable copy (execution level only).
+    pub timeline: Vec<TimelineEntry>,
+    /// Why the migration was not run on the copy (an earlier one failed), if so.
+    pub not_executed: Option<String>,
+}
+
+/// One statement of a migration as it ran on the copy.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub line: usize,
+    /// The statement's first line, shortened.
+    pub statement: String,
+    pub duration_ms: u64,
+    /// Strongest lock taken on a relation other sessions could see (`AccessExclusiveLock`).
+    pub lock: Option<String>,
+    pub table: Option<String>,
+    /// How long that lock was held (to COMMIT inside a transaction).
+    pub held_ms: Option<u64>,
+    pub rows: Option<u64>,
+    /// The statement failed on the copy.
+    pub failed: bool,
+}
+
+/// For how long one table was locked in a way that blocks reads or writes, over the run.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LockedTable {
+    pub table: String,
+    /// Strongest such lock.
+    pub lock: String,
+    /// What that lock blocks: `reads and writes` or `writes`.
+    pub blocks: String,
+    pub held_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -754,6 +786,8 @@ pub struct Report {
     /// How long each phase of getting the copy took (restore, ANALYZE, clone, snapshot...),
     /// in order. Empty for a static review. Measurements, so they differ between runs.
     pub phases: Vec<Phase>,
+    /// Execution level: per table, how long the run on the copy blocked it.
+    pub locked: Vec<LockedTable>,
     pub summary: Summary,
 }
 

@@ -4,11 +4,13 @@
 use crate::config::Settings;
 use crate::evidence::catalog::SizeClass;
 use crate::evidence::copy::CopyFacts;
+use crate::execute::ExecutionFacts;
 use crate::metadata::{self, Owners};
 use crate::model::{
     Evidence, Finding, Migration, MigrationSummary, ParsedMigration, Position, Report, Severity,
     SkippedMigration, SkippedRule, Statement, Summary,
 };
+use crate::model::{Expected, LockedTable, Phase, RollbackStatus, TimelineEntry};
 use crate::plan::PlanOutcome;
 use crate::report::text::{bytes as human_bytes, thousands};
 use crate::rules::{self, Check, Context, MigrationContext, MigrationState, Risk, Rule, RULES};
@@ -19,6 +21,7 @@ use anyhow::Result;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// Parses a loaded migration and reads its metadata.
 pub fn prepare(migration: Migration, owners: &Owners) -> ParsedMigration {
@@ -62,6 +65,8 @@ pub struct CopyInputs<'a> {
     /// `--all`): the copy's catalog already shows their effect, so they are judged on their
     /// SQL alone and not replayed a second time.
     pub applied: &'a [usize],
+    /// What running the pending migrations on a disposable copy measured (execution level).
+    pub execution: Option<&'a ExecutionFacts>,
 }
 
 /// Rules that read the statement's plan: skipped, with the reason, for a statement that
@@ -107,23 +112,61 @@ pub fn review_with(
     copy: Option<CopyInputs<'_>>,
 ) -> Report {
     let mut schema = copy.map(|c| Schema::new(c.facts.snapshot.clone()));
-    let empty = Plans::new();
-    let plans = copy.map_or(&empty, |c| c.plans);
+    let execution = copy.and_then(|c| c.execution);
+    let plans = merged_plans(copy, execution);
     let mut findings = Vec::new();
     let applied = copy.map_or(&[][..], |c| c.applied);
+    // Regressions of watched queries are measured over the whole run: they are reported on
+    // the last migration that ran.
+    let last_run = execution.and_then(|e| {
+        e.trace
+            .migrations
+            .iter()
+            .zip(&e.reviewed)
+            .filter(|(run, _)| run.not_executed.is_none())
+            .map(|(_, &i)| i)
+            .next_back()
+    });
+    let no_expected: Vec<Expected> = Vec::new();
+    let mut summaries = Vec::with_capacity(migrations.len());
     for (mi, pm) in migrations.iter().enumerate() {
         let replayed = schema.as_mut().filter(|_| !applied.contains(&mi));
         let on_copy = replayed.map(|schema| OnCopy {
             schema,
-            plans,
+            plans: &plans,
             migration: mi,
         });
-        findings.extend(review_migration(pm, settings, on_copy));
+        let run = execution.and_then(|e| {
+            e.trace
+                .migrations
+                .iter()
+                .zip(&e.reviewed)
+                .find(|(_, &i)| i == mi)
+                .map(|(run, _)| run)
+        });
+        let inputs = match (execution, run) {
+            (Some(e), Some(run)) => Some(rules::ExecutionInputs {
+                run,
+                checked: e.checked.get(&mi).unwrap_or(&no_expected),
+                regressions: if last_run == Some(mi) {
+                    &e.regressions
+                } else {
+                    &[]
+                },
+            }),
+            _ => None,
+        };
+        findings.extend(review_migration(pm, settings, on_copy, inputs.as_ref()));
+        let mut summary = summarize(pm);
+        if let Some(inputs) = &inputs {
+            executed_summary(&mut summary, pm, inputs);
+        }
+        summaries.push(summary);
     }
-    let evidence = if copy.is_some() {
-        Evidence::Catalog
-    } else {
-        Evidence::Static
+    let evidence = match (copy.is_some(), execution.is_some()) {
+        (_, true) => Evidence::Execution,
+        (true, false) => Evidence::Catalog,
+        (false, false) => Evidence::Static,
     };
     let mut skipped_rules: Vec<SkippedRule> = RULES
         .iter()
@@ -153,16 +196,113 @@ pub fn review_with(
     }
     let mut report = Report {
         evidence,
-        migrations: migrations.iter().map(summarize).collect(),
+        migrations: summaries,
         findings,
         skipped_rules,
         skipped_migrations: Vec::new(),
         copy: copy.map(|c| c.facts.identity.clone()),
         phases: Vec::new(),
+        locked: execution.map(locked_tables).unwrap_or_default(),
         summary: Summary::default(),
     };
     finish(&mut report);
     report
+}
+
+/// The catalog-level plans, and at execution level the plans measured on the disposable
+/// copy right before each DML statement ran, which exist also where the copy could not
+/// plan the statement (a backfill of a column an earlier statement added).
+fn merged_plans(copy: Option<CopyInputs<'_>>, execution: Option<&ExecutionFacts>) -> Plans {
+    let mut plans = copy.map(|c| c.plans.clone()).unwrap_or_default();
+    let Some(e) = execution else {
+        return plans;
+    };
+    for (run, &mi) in e.trace.migrations.iter().zip(&e.reviewed) {
+        for st in &run.statements {
+            if let Some(plan) = &st.plan {
+                plans.insert((mi, st.index), PlanOutcome::Explained(plan.clone()));
+            }
+        }
+    }
+    plans
+}
+
+/// Per table, how long the run on the copy held a lock that blocks its writes or reads.
+fn locked_tables(e: &ExecutionFacts) -> Vec<LockedTable> {
+    e.trace
+        .locked_per_relation()
+        .into_iter()
+        .map(|(table, mode, held_ms)| LockedTable {
+            table: table.to_string(),
+            lock: mode.pg_name().to_string(),
+            blocks: mode.blocks().to_string(),
+            held_ms,
+        })
+        .collect()
+}
+
+/// What the run adds to a migration's summary: its timeline, checked expectations, and
+/// whether its rollback restored the schema.
+fn executed_summary(
+    summary: &mut MigrationSummary,
+    pm: &ParsedMigration,
+    inputs: &rules::ExecutionInputs<'_>,
+) {
+    let run = inputs.run;
+    summary.not_executed = run.not_executed.clone();
+    if !inputs.checked.is_empty() {
+        summary.expected = inputs.checked.to_vec();
+    }
+    summary.timeline = run
+        .statements
+        .iter()
+        .map(|st| {
+            let stmt = pm.statements.get(st.index);
+            let lock = st.strongest_lock();
+            TimelineEntry {
+                line: stmt.map_or(0, |s| s.start.line),
+                statement: stmt.map(|s| first_line(&s.text)).unwrap_or_default(),
+                duration_ms: st.duration_ms,
+                lock: lock.map(|l| l.mode.pg_name().to_string()),
+                table: lock.map(|l| l.relation.to_string()),
+                held_ms: lock.map(|l| l.held_ms),
+                rows: st.rows,
+                failed: st.error.is_some(),
+            }
+        })
+        .collect();
+    if let Some(rollback) = &run.rollback {
+        let r = &mut summary.rollback;
+        match (&rollback.error, rollback.differences.is_empty()) {
+            (Some(error), _) => {
+                r.status = RollbackStatus::Differs;
+                r.detail = format!("rollback failed on the copy: {}", error.describe());
+            }
+            (None, true) => {
+                r.status = RollbackStatus::Restores;
+                r.detail = "up, rollback, compare: the schema is restored exactly".to_string();
+            }
+            (None, false) => {
+                r.status = RollbackStatus::Differs;
+                r.detail = format!(
+                    "after up and rollback the schema differs in {} place(s): {}",
+                    rollback.differences.len(),
+                    rollback.differences.join("; ")
+                );
+            }
+        }
+    }
+}
+
+/// A statement's first line, shortened for timelines.
+fn first_line(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or_default().trim();
+    if line.chars().count() > 80 {
+        let cut: String = line.chars().take(79).collect();
+        format!("{cut}…")
+    } else {
+        line.to_string()
+    }
 }
 
 /// Sorts the findings (file, line, column, code) and counts them.
@@ -266,6 +406,8 @@ fn summarize(pm: &ParsedMigration) -> MigrationSummary {
         owner_source: pm.meta.owner_source,
         expected: pm.meta.expected.clone(),
         rollback: pm.meta.rollback.clone(),
+        timeline: Vec::new(),
+        not_executed: None,
     }
 }
 
@@ -279,6 +421,7 @@ fn review_migration(
     pm: &ParsedMigration,
     settings: &Settings,
     mut on_copy: Option<OnCopy<'_>>,
+    executed: Option<&rules::ExecutionInputs<'_>>,
 ) -> Vec<Finding> {
     let mut candidates = Vec::new();
     let file = &pm.migration.up.file;
@@ -356,6 +499,29 @@ fn review_migration(
                     statement: None,
                     finding: f,
                 });
+            }
+        }
+    }
+
+    if let Some(inputs) = executed {
+        for (rule, index, risk) in rules::execution_risks(inputs, pm, settings) {
+            let stmt = index.and_then(|i| pm.statements.get(i));
+            if let Some(f) = finding(rule, settings, pm, stmt, risk) {
+                candidates.push(Candidate {
+                    statement: index,
+                    finding: f,
+                });
+            }
+        }
+        // Static and catalog findings of statements that ran carry what was measured.
+        for c in &mut candidates {
+            let Some(run) = c.statement.and_then(|i| inputs.run.statement(i)) else {
+                continue;
+            };
+            let facts = &mut c.finding.facts;
+            facts.duration_ms.get_or_insert(run.duration_ms);
+            if let Some(lock) = run.strongest_lock() {
+                facts.lock_held_ms.get_or_insert(lock.held_ms);
             }
         }
     }
@@ -489,11 +655,50 @@ pub async fn check_on_copy(
     url: &str,
     all: bool,
 ) -> Result<Report> {
+    let target = Target {
+        url: url.to_string(),
+        execute_on: None,
+        analyze: false,
+    };
+    check_on_target(paths, settings, stdin, &target, all).await
+}
+
+/// Where a review above static level looks.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The copy whose catalog, statistics and history are read (read-only).
+    pub url: String,
+    /// A disposable database with the same data where the pending migrations are run
+    /// (execution level): a clone migsafe made, a database it restored, or one the user
+    /// marked `--disposable`. `None`: catalog level only.
+    pub execute_on: Option<String>,
+    /// `EXPLAIN (ANALYZE, BUFFERS)` DML on the disposable database (`--analyze`).
+    pub analyze: bool,
+}
+
+/// A catalog-level review of `target.url`, and with `target.execute_on` an execution-level
+/// one: the pending migrations run on that disposable database and what was measured joins
+/// the findings.
+pub async fn check_on_target(
+    paths: &[PathBuf],
+    settings: &Settings,
+    stdin: &mut dyn Read,
+    target: &Target,
+    all: bool,
+) -> Result<Report> {
+    let url = target.url.as_str();
     let migrations = load::load(paths, settings.layout, stdin)?;
     let layout = settings
         .layout
         .or_else(|| migrations.first().map(|m| m.layout));
+    let mut phases = Vec::new();
+    let started = Instant::now();
     let (mut conn, mut facts) = crate::evidence::copy::read(url, layout).await?;
+    phases.push(phase(
+        "snapshot",
+        started,
+        Some(facts.identity.database.clone()),
+    ));
     let pending = layout.map(|l| pending::classify(&migrations, facts.applied.as_ref(), l));
     let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
     let mut skipped = Vec::new();
@@ -521,9 +726,43 @@ pub async fn check_on_copy(
     if let Some(p) = &pending {
         facts.identity.notes.extend(p.notes.iter().cloned());
     }
+    let started = Instant::now();
     let plans =
         crate::evidence::copy::explain_pending(&mut conn, &reviewed, &applied, &facts.snapshot)
             .await;
+    phases.push(phase(
+        "explain",
+        started,
+        Some(format!("{} statements", plans.len())),
+    ));
+    let _ = sqlx::Connection::close(conn).await;
+    let execution = match &target.execute_on {
+        Some(disposable) => {
+            let started = Instant::now();
+            let x = &settings.execution;
+            let options = crate::execute::ExecOptions {
+                disposable_confirmed: true,
+                lock_timeout: x.lock_timeout,
+                statement_timeout: x.statement_timeout,
+                lock_budget: x.lock_budget,
+                analyze: target.analyze || x.analyze,
+                ..crate::execute::ExecOptions::default()
+            };
+            let measured = crate::execute::measure(
+                disposable,
+                &reviewed,
+                &applied,
+                &facts.snapshot,
+                settings,
+                &options,
+            )
+            .await?;
+            let ran = measured.trace.migrations.len();
+            phases.push(phase("execute", started, Some(format!("{ran} migrations"))));
+            Some(measured)
+        }
+        None => None,
+    };
     let mut report = review_with(
         &reviewed,
         settings,
@@ -531,9 +770,11 @@ pub async fn check_on_copy(
             facts: &facts,
             plans: &plans,
             applied: &applied,
+            execution: execution.as_ref(),
         }),
     );
     report.skipped_migrations = skipped;
+    report.phases = phases;
     if let Some(p) = &pending {
         let fallback = paths
             .first()
@@ -545,6 +786,14 @@ pub async fn check_on_copy(
     }
     finish(&mut report);
     Ok(report)
+}
+
+fn phase(name: &str, started: Instant, detail: Option<String>) -> Phase {
+    Phase {
+        name: name.to_string(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        detail,
+    }
 }
 
 /// Folder-versus-history disagreements as `schema-drift` findings.

@@ -96,6 +96,24 @@ pub async fn connect_read_only_with(url: &str, limits: SessionLimits) -> Result<
     Ok(conn)
 }
 
+/// Opens an ordinary (writable) session with `limits`' timeouts, for the few things migsafe
+/// writes: creating and dropping its own clones (on the server's maintenance database) and
+/// running migrations on a disposable database. Never used on the copy itself.
+pub async fn connect_writable(url: &str, limits: SessionLimits) -> Result<PgConnection> {
+    let (mut conn, target) = connect(url, limits.connect_timeout).await?;
+    let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
+    sqlx::query(
+        "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+    )
+    .bind(ms(limits.lock_timeout))
+    .bind(ms(limits.statement_timeout))
+    .execute(&mut conn)
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", scrub(&e.to_string(), url)))
+    .with_context(|| format!("Failed to set timeouts on {target}"))?;
+    Ok(conn)
+}
+
 /// Opens a plain connection, mapping failures to a [`ConnectError`] that names host, port,
 /// database and user and says what to check.
 async fn connect(url: &str, timeout: Duration) -> Result<(PgConnection, Target)> {

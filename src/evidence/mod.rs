@@ -6,10 +6,12 @@
 //! - `history`: which migrations the database's framework history table says are applied,
 //!   and the frameworks' file checksums (pending-migration detection).
 //! - `explain`: plain EXPLAIN (never ANALYZE) of pending DML, which cannot write.
+//! - `clone`: `--clone`, a `CREATE DATABASE … TEMPLATE` copy dropped when the run ends.
 //! - `copy`: reads all of the above from a copy, once, before the rules run, and explains
 //!   the pending DML with the schema replayed alongside.
 
 pub mod catalog;
+pub mod clone;
 pub mod connect;
 pub mod copy;
 pub mod explain;

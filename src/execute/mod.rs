@@ -18,3 +18,96 @@ pub mod watch;
 
 pub use run::{run_pending, ExecOptions};
 pub use trace::Trace;
+
+use crate::config::Settings;
+use crate::evidence::catalog::CatalogSnapshot;
+use crate::evidence::connect::connect_read_only;
+use crate::model::{Expected, ParsedMigration};
+use anyhow::Result;
+use std::collections::HashMap;
+use watch::{Regression, WatchThresholds};
+
+/// Everything a run on a disposable copy measured, keyed to the reviewed migrations.
+#[derive(Debug, Default)]
+pub struct ExecutionFacts {
+    pub trace: Trace,
+    /// For each run in `trace`, the index of its migration among the reviewed ones.
+    pub reviewed: Vec<usize>,
+    /// Checked expected results, by reviewed migration index.
+    pub checked: HashMap<usize, Vec<Expected>>,
+    /// Watched queries whose plans got worse over the run.
+    pub regressions: Vec<Regression>,
+}
+
+/// Runs the reviewed migrations that are not `applied` on the disposable database at
+/// `url` (the caller vouches for it with `options.disposable_confirmed`), checks their
+/// expected results, and compares the watched queries' plans before and after.
+pub async fn measure(
+    url: &str,
+    reviewed: &[ParsedMigration],
+    applied: &[usize],
+    snapshot: &CatalogSnapshot,
+    settings: &Settings,
+    options: &ExecOptions,
+) -> Result<ExecutionFacts> {
+    let mut facts = ExecutionFacts::default();
+    let pending: Vec<ParsedMigration> = reviewed
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !applied.contains(i))
+        .map(|(i, m)| {
+            facts.reviewed.push(i);
+            m.clone()
+        })
+        .collect();
+
+    let watched = match &settings.execution.watch {
+        Some(path) => watch::load(path, settings.execution.watch_top)?,
+        None => Vec::new(),
+    };
+    let before = if watched.is_empty() {
+        Vec::new()
+    } else {
+        let mut conn = connect_read_only(url).await?;
+        watch::plans(&mut conn, &watched).await
+    };
+
+    facts.trace = run_pending(url, &pending, options).await?;
+
+    let mut conn = connect_read_only(url).await?;
+    for (run, &index) in facts.trace.migrations.iter().zip(&facts.reviewed) {
+        let Some(migration) = reviewed.get(index) else {
+            continue;
+        };
+        if run.not_executed.is_some() {
+            continue;
+        }
+        let measured = expect::MigrationMeasure {
+            rows_affected: Some(run.statements.iter().filter_map(|s| s.rows).sum()),
+            duration_ms: Some(run.duration_ms),
+            longest_blocking_lock_ms: Some(
+                run.statements
+                    .iter()
+                    .flat_map(|s| &s.locks)
+                    .filter(|l| l.mode.blocks_writes())
+                    .map(|l| l.held_ms)
+                    .max()
+                    .unwrap_or(0),
+            ),
+            failed: run.failed.as_ref().map(|f| f.error.describe()),
+        };
+        let checked = expect::check(&migration.meta.expected, &measured, Some(&mut conn)).await;
+        facts.checked.insert(index, checked);
+    }
+    if !watched.is_empty() {
+        let after = watch::plans(&mut conn, &watched).await;
+        let thresholds = WatchThresholds {
+            cost_factor: settings.execution.plan_cost_factor,
+            large_table_rows: settings.thresholds.large_table_rows,
+        };
+        facts.regressions = watch::regressions(&before, &after, &thresholds, |t| {
+            snapshot.table(t).map(|t| t.rows)
+        });
+    }
+    Ok(facts)
+}

@@ -80,6 +80,8 @@ fn summary(findings: &[Finding]) -> Summary {
 pub fn sample() -> Report {
     let migrations = vec![
         MigrationSummary {
+            timeline: vec![],
+            not_executed: None,
             path: "migrations/20240101120000_add_orders_index.sql".into(),
             version: Some("20240101120000".into()),
             name: "add_orders_index".into(),
@@ -109,6 +111,8 @@ pub fn sample() -> Report {
             ),
         },
         MigrationSummary {
+            timeline: vec![],
+            not_executed: None,
             path: "migrations/20240102090000_drop_legacy.sql".into(),
             version: Some("20240102090000".into()),
             name: "drop_legacy".into(),
@@ -130,6 +134,8 @@ pub fn sample() -> Report {
             ),
         },
         MigrationSummary {
+            timeline: vec![],
+            not_executed: None,
             path: "migrations/20240103000000_truncate_audit.sql".into(),
             version: None,
             name: "truncate_audit".into(),
@@ -241,6 +247,7 @@ pub fn sample() -> Report {
         skipped_migrations: vec![],
         copy: None,
         phases: vec![],
+        locked: vec![],
     }
 }
 
@@ -261,6 +268,8 @@ pub fn clean() -> Report {
 /// one statement.
 pub fn catalog() -> Report {
     let pending = |n: u32, name: &str, owner: &str| MigrationSummary {
+        timeline: vec![],
+        not_executed: None,
         path: format!("migrations/{n:04}_{name}.sql"),
         version: Some(format!("{n:04}")),
         name: name.to_string(),
@@ -389,6 +398,7 @@ pub fn catalog() -> Report {
             ],
         }),
         phases: vec![],
+        locked: vec![],
     }
 }
 
@@ -397,6 +407,8 @@ pub fn catalog() -> Report {
 pub fn large(migrations: usize, findings: usize) -> Report {
     let ms: Vec<MigrationSummary> = (0..migrations)
         .map(|i| MigrationSummary {
+            timeline: vec![],
+            not_executed: None,
             path: format!("db/migrations/{:04}_change_number_{i}.sql", i + 1),
             version: Some(format!("{:04}", i + 1)),
             name: format!("change_number_{i}"),
@@ -463,5 +475,6 @@ pub fn large(migrations: usize, findings: usize) -> Report {
         skipped_migrations: vec![],
         copy: None,
         phases: vec![],
+        locked: vec![],
     }
 }

@@ -30,9 +30,6 @@ pub const RULE: Rule = Rule {
 };
 
 /// One risk per expectation the copy contradicted, pointing at its `-- expect:` line.
-// The review engine calls this once execution is wired in (issue 5); until then only the
-// tests do.
-#[allow(dead_code)]
 pub(crate) fn risks(checked: &[Expected]) -> Vec<Risk> {
     checked
         .iter()

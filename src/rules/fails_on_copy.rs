@@ -33,9 +33,6 @@ pub const RULE: Rule = Rule {
 };
 
 /// The failed statement of a measured run, if any: (statement index, risk).
-// Called by the review engine for execution-level runs (issue 5); until it is wired in,
-// only the tests call it.
-#[allow(dead_code)]
 pub(crate) fn risks(
     run: &MigrationRun,
     migration: &ParsedMigration,

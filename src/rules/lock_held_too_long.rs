@@ -51,9 +51,6 @@ pub const RULE: Rule = Rule {
 
 /// Every statement that took a blocking lock on a table and held it beyond the budget:
 /// (statement index, risk), one per statement, for its longest-held such lock.
-// Called by the review engine for execution-level runs (issue 5); until it is wired in,
-// only the tests call it.
-#[allow(dead_code)]
 pub(crate) fn risks(
     run: &MigrationRun,
     _migration: &ParsedMigration,

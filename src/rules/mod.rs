@@ -362,6 +362,59 @@ pub fn find(name_or_code: &str) -> Option<&'static Rule> {
     })
 }
 
+/// What one migration's run on a disposable copy revealed, for the execution rules.
+pub struct ExecutionInputs<'a> {
+    pub run: &'a crate::execute::trace::MigrationRun,
+    /// Its expected results, checked against the run.
+    pub checked: &'a [crate::model::Expected],
+    /// Watched queries whose plans got worse over the whole run (attributed to the last
+    /// migration executed).
+    pub regressions: &'a [crate::execute::watch::Regression],
+}
+
+/// The execution rules' risks for one migration: (rule, statement index when the risk
+/// belongs to one statement, risk). Measurements are not statements, so the engine calls
+/// this instead of a per-statement check.
+pub fn execution_risks(
+    inputs: &ExecutionInputs<'_>,
+    migration: &ParsedMigration,
+    settings: &Settings,
+) -> Vec<(&'static Rule, Option<usize>, Risk)> {
+    let mut out = Vec::new();
+    let per_statement = [
+        (&fails_on_copy::RULE, fails_on_copy::risks as StatementRisks),
+        (&lock_held_too_long::RULE, lock_held_too_long::risks),
+        (&table_rewrite::RULE, table_rewrite::risks),
+    ];
+    for (rule, risks) in per_statement {
+        for (index, risk) in risks(inputs.run, migration, settings) {
+            out.push((rule, Some(index), risk));
+        }
+    }
+    for risk in expectation_not_met::risks(inputs.checked) {
+        out.push((&expectation_not_met::RULE, None, risk));
+    }
+    for risk in plan_regression::risks(inputs.regressions) {
+        out.push((&plan_regression::RULE, None, risk));
+    }
+    if let Some(rollback) = &inputs.run.rollback {
+        let outcome = crate::execute::rollback::RollbackOutcome {
+            error: rollback.error.as_ref().map(|e| e.describe()),
+            differences: rollback.differences.clone(),
+        };
+        for risk in rollback_fails::risks(&outcome) {
+            out.push((&rollback_fails::RULE, None, risk));
+        }
+        for risk in rollback_does_not_restore::risks(&outcome) {
+            out.push((&rollback_does_not_restore::RULE, None, risk));
+        }
+    }
+    out
+}
+
+type StatementRisks =
+    fn(&crate::execute::trace::MigrationRun, &ParsedMigration, &Settings) -> Vec<(usize, Risk)>;
+
 /// The rule with this exact name; the engine's own rules are always registered.
 pub fn by_name(name: &str) -> &'static Rule {
     find(name).unwrap_or_else(|| unreachable!("rule {name} is registered"))

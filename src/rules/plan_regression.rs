@@ -34,9 +34,6 @@ pub const RULE: Rule = Rule {
 
 /// One risk per regressed query; an error when it now seq-scans a large table or no longer
 /// plans.
-// The review engine calls this once execution is wired in (issue 5); until then only the
-// tests do.
-#[allow(dead_code)]
 pub(crate) fn risks(regressions: &[Regression]) -> Vec<Risk> {
     regressions
         .iter()

@@ -36,9 +36,6 @@ pub const RULE: Rule = Rule {
 
 /// The differences, when the rollback ran (a failed rollback is `rollback-fails`' business)
 /// and left the schema changed.
-// The review engine calls this once execution is wired in (issue 5); until then only the
-// tests do.
-#[allow(dead_code)]
 pub(crate) fn risks(outcome: &RollbackOutcome) -> Vec<Risk> {
     if outcome.error.is_some() || outcome.differences.is_empty() {
         return Vec::new();

@@ -29,9 +29,6 @@ pub const RULE: Rule = Rule {
 };
 
 /// The failure, when the rollback SQL failed on the copy.
-// The review engine calls this once execution is wired in (issue 5); until then only the
-// tests do.
-#[allow(dead_code)]
 pub(crate) fn risks(outcome: &RollbackOutcome) -> Vec<Risk> {
     let Some(error) = &outcome.error else {
         return Vec::new();

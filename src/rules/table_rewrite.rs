@@ -39,9 +39,6 @@ pub const RULE: Rule = Rule {
 
 /// Every statement that rewrote an existing table: (statement index, risk), one per
 /// statement, for the largest table it rewrote.
-// Called by the review engine for execution-level runs (issue 5); until it is wired in,
-// only the tests call it.
-#[allow(dead_code)]
 pub(crate) fn risks(
     run: &MigrationRun,
     migration: &ParsedMigration,

@@ -1,0 +1,142 @@
+//! `--clone`: a disposable copy of the `--database-url` database, made with
+//! `CREATE DATABASE … TEMPLATE` on the same server and dropped when the run ends.
+//!
+//! PostgreSQL copies a template only while nobody else is connected to it, so the clone is
+//! made before migsafe opens its own read session on the copy; when other sessions are
+//! connected the error says what to do instead.
+
+use super::connect::{connect_writable, redact_url, SessionLimits};
+use anyhow::{bail, Context as _, Result};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{AssertSqlSafe, Connection as _};
+use std::str::FromStr as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A database migsafe created and must drop.
+#[derive(Debug)]
+pub struct Clone {
+    /// URL of the clone (the copy's URL with the clone's database name).
+    pub url: String,
+    pub name: String,
+    /// URL of the maintenance database used to create and drop it.
+    admin_url: String,
+    dropped: bool,
+}
+
+/// `"name"` with embedded quotes doubled.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `url` with its database replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> Result<String> {
+    PgConnectOptions::from_str(url)
+        .with_context(|| format!("Failed to parse database URL {}", redact_url(url)))?;
+    let (base, query) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    // postgres://user@host:port/db → replace everything after the authority's first '/'.
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    Ok(format!("{}/{}{}", &base[..path_start], database, query))
+}
+
+fn database_of(url: &str) -> Result<String> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("Failed to parse database URL {}", redact_url(url)))?;
+    match options.get_database() {
+        Some(db) if !db.is_empty() => Ok(db.to_string()),
+        _ => bail!(
+            "--clone needs a database name in {}: which database should be cloned?",
+            redact_url(url)
+        ),
+    }
+}
+
+static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+
+impl Clone {
+    /// Creates `migsafe_clone_<pid>_<n>` from the database `url` names.
+    pub async fn create(url: &str) -> Result<Clone> {
+        let source = database_of(url)?;
+        let name = format!(
+            "migsafe_clone_{}_{}",
+            std::process::id(),
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        );
+        let admin_url = with_database(url, "postgres")?;
+        let limits = SessionLimits {
+            lock_timeout: Duration::from_secs(30),
+            statement_timeout: Duration::from_secs(3600),
+            ..SessionLimits::default()
+        };
+        let mut admin = connect_writable(&admin_url, limits).await?;
+        let sql = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote(&name),
+            quote(&source)
+        );
+        if let Err(e) = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut admin).await {
+            let _ = admin.close().await;
+            let text = e.to_string();
+            if text.contains("being accessed by other users") {
+                bail!(
+                    "Failed to clone {source}: other sessions are connected to it, and PostgreSQL \
+                     copies a database only while nobody uses it. Point --database-url at a copy \
+                     nobody is connected to, use --restore with a dump, or, if {source} itself \
+                     is a throwaway copy, use --disposable instead of --clone"
+                );
+            }
+            bail!("Failed to clone {source} into {name}: {text}");
+        }
+        let _ = admin.close().await;
+        Ok(Clone {
+            url: with_database(url, &name)?,
+            name,
+            admin_url,
+            dropped: false,
+        })
+    }
+
+    /// Drops the clone, disconnecting whatever is still connected to it.
+    pub async fn drop_now(mut self) -> Result<()> {
+        self.dropped = true;
+        drop_database(&self.admin_url, &self.name).await
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
+    let mut admin = connect_writable(admin_url, SessionLimits::default()).await?;
+    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(name));
+    let result = sqlx::raw_sql(AssertSqlSafe(sql))
+        .execute(&mut admin)
+        .await
+        .with_context(|| format!("Failed to drop the clone {name}"));
+    let _ = admin.close().await;
+    result.map(|_| ())
+}
+
+impl Drop for Clone {
+    /// A clone must not outlive the run even when the caller returned early with an error:
+    /// drop it synchronously on a small runtime of its own.
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(drop_database(&admin_url, &name)).ok()
+        });
+        let _ = dropper.join();
+    }
+}
