@@ -1,17 +1,20 @@
 //! Every rule's bad example triggers exactly that rule; every good example triggers nothing.
 //! The examples are the files under fixtures/rules/<name>/ that `migsafe rule` prints.
 //!
-//! Static rules are checked on the SQL alone. Catalog rules are checked the way a user runs
-//! them: their `setup.sql` builds the copy in a fresh database, and the example is reviewed
-//! against it with `--database-url`. A `-- thresholds: key = value, ...` line in setup.sql
-//! lowers the size thresholds so that small fixture tables count as large.
+//! Static rules are checked on the SQL alone. Catalog and execution rules are checked the way
+//! a user runs them: their `setup.sql` builds the copy in a fresh database, and the example is
+//! reviewed against it with `--database-url` (catalog rules) or run on it as a disposable
+//! copy (execution rules, `--disposable`). A `-- thresholds: key = value, ...` line in
+//! setup.sql lowers the size thresholds so that small fixture tables count as large; a
+//! `-- lock_budget_ms: N` line lowers the lock budget; `-- watch: PATH` names the watched
+//! queries.
 
 mod common;
 
 use common::TestDb;
 use migsafe::config::Settings;
 use migsafe::model::Evidence;
-use migsafe::review::{check_on_copy, check_paths};
+use migsafe::review::{check_on_target, check_paths, Target};
 use migsafe::rules::{Rule, RULES};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,15 @@ fn example_settings(setup: &str) -> Settings {
             }
         }
     }
+    toml.push_str("[execution]\n");
+    for line in setup.lines() {
+        if let Some(ms) = line.trim().strip_prefix("-- lock_budget_ms:") {
+            toml.push_str(&format!("lock_budget = \"{}ms\"\n", ms.trim()));
+        }
+        if let Some(path) = line.trim().strip_prefix("-- watch:") {
+            toml.push_str(&format!("watch = \"{}\"\n", path.trim()));
+        }
+    }
     Settings::from_toml(&toml, PathBuf::from("."))
         .unwrap_or_else(|e| panic!("bad thresholds line in setup.sql: {e:#}"))
 }
@@ -59,16 +71,22 @@ async fn catalog_fired(rule: &Rule, example: &str) -> Vec<String> {
     db.load_fixture(&format!("rules/{}/setup.sql", rule.name))
         .await;
     let path = PathBuf::from(format!("{dir}/{example}"));
-    let report = check_on_copy(
+    // Execution rules run the example on the fresh database: it is disposable.
+    let target = Target {
+        url: db.url.clone(),
+        execute_on: (rule.evidence == Evidence::Execution).then(|| db.url.clone()),
+        analyze: false,
+    };
+    let report = check_on_target(
         std::slice::from_ref(&path),
         &example_settings(&setup),
         &mut std::io::empty(),
-        &db.url,
+        &target,
         false,
     )
     .await
     .unwrap_or_else(|e| panic!("{} did not review: {e:#}", path.display()));
-    assert_eq!(report.evidence, Evidence::Catalog);
+    assert_eq!(report.evidence, rule.evidence);
     describe(&report)
 }
 
@@ -92,7 +110,7 @@ fn names(fired: &[String]) -> BTreeSet<&str> {
 #[tokio::test]
 async fn bad_examples_trigger_exactly_their_rule() {
     let mut failures = Vec::new();
-    for rule in RULES.iter().filter(|r| r.evidence <= Evidence::Catalog) {
+    for rule in RULES {
         let fired = fired(rule, "bad.sql").await;
         if names(&fired) != BTreeSet::from([rule.name]) {
             failures.push(format!("{}: bad.sql fired {fired:?}", rule.name));
@@ -104,7 +122,7 @@ async fn bad_examples_trigger_exactly_their_rule() {
 #[tokio::test]
 async fn good_examples_trigger_nothing() {
     let mut failures = Vec::new();
-    for rule in RULES.iter().filter(|r| r.evidence <= Evidence::Catalog) {
+    for rule in RULES {
         let fired = fired(rule, "good.sql").await;
         if !fired.is_empty() {
             failures.push(format!("{}: good.sql fired {fired:?}", rule.name));

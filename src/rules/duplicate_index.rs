@@ -102,6 +102,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     let made_redundant = existing.iter().find(|e| {
         matches!(overlap(&new, e), Some(Overlap::ExistingIsRedundant))
             && !backs_constraint(schema, e)
+            && !dropped_later(ctx, &e.name)
     })?;
     let message = format!(
         "{} on {} ({}) makes {} ({}) redundant: it serves no lookup the new index does not \
@@ -115,6 +116,15 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         describe(schema, made_redundant)
     );
     Some(risk(message, &new, made_redundant, schema).with_severity(Severity::Info))
+}
+
+/// Whether a later statement of this migration drops `index`: the usual "build the wider
+/// index, then drop the narrow one" change, which is exactly what this rule would advise.
+fn dropped_later(ctx: &Context, index: &QualifiedName) -> bool {
+    ctx.later().iter().any(|s| match &s.kind {
+        StatementKind::DropIndex { names, .. } => names.iter().any(|n| n.name == index.name),
+        _ => false,
+    })
 }
 
 fn risk(message: String, new: &NewIndex, other: &Index, schema: &Schema) -> Risk {
