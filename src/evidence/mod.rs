@@ -6,13 +6,19 @@
 //! - `history`: which migrations the database's framework history table says are applied,
 //!   and the frameworks' file checksums (pending-migration detection).
 //! - `explain`: plain EXPLAIN (never ANALYZE) of pending DML, which cannot write.
-//! - `clone`: `--clone`, a `CREATE DATABASE … TEMPLATE` copy dropped when the run ends.
 //! - `copy`: reads all of the above from a copy, once, before the rules run, and explains
 //!   the pending DML with the schema replayed alongside.
+//! - `clone`: `--clone`, a `CREATE DATABASE … TEMPLATE` copy dropped when the run ends.
+//! - `cluster`: a throwaway local PostgreSQL (initdb, socket-only postmaster, cleanup).
+//! - `restore`: dump formats, pg_restore / psql into a fresh database, ANALYZE.
+//! - `cache`: restored dumps kept as templates, the per-run disposable clone, the cache lock.
 
+pub mod cache;
 pub mod catalog;
 pub mod clone;
+pub mod cluster;
 pub mod connect;
 pub mod copy;
 pub mod explain;
 pub mod history;
+pub mod restore;

@@ -3,8 +3,17 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), loaded with SQL fixtures, and dropped when
 //! the `TestDb` goes out of scope — also when the test panics.
 //!
-//! No server means a loud failure with instructions, never a silent skip (STYLE.md "Tests",
-//! as sqlx's `#[sqlx::test]` does): a skipped database test looks exactly like a passing one.
+//! When `MIGSAFE_TEST_DATABASE_URL` is unset and nothing answers at the default address, the
+//! harness starts a temporary local cluster with migsafe's own `evidence::cluster` (once per
+//! test process) and uses it. That cluster outlives every test of the process and no
+//! destructor runs at process exit (statics are never dropped), so it is handed to its
+//! watchdog (`LocalCluster::stop_when_process_exits`): a small process in its own process
+//! group that stops the postmaster and removes its directory within about a second after the
+//! test process exits, however it exits (normally, by panic, or killed).
+//!
+//! No server and no way to start one means a loud failure with instructions, never a silent
+//! skip (STYLE.md "Tests", as sqlx's `#[sqlx::test]` does): a skipped database test looks
+//! exactly like a passing one.
 
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
@@ -14,10 +23,16 @@ use sqlx::{AssertSqlSafe, Connection as _};
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const URL_ENV: &str = "MIGSAFE_TEST_DATABASE_URL";
 pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Replaces [`DEFAULT_URL`]; only for testing the fallback (point it at a dead port).
+pub const DEFAULT_URL_ENV: &str = "MIGSAFE_TEST_DEFAULT_URL";
+
+/// Why the fallback cluster could not be started, for the failure message.
+static FALLBACK_PROBLEM: OnceLock<String> = OnceLock::new();
 
 /// Lines consisting of this comment split a fixture into parts run one after another, each
 /// in its own implicit transaction. psql ignores it, so fixtures stay runnable with `psql -f`.
@@ -26,10 +41,69 @@ pub const BATCH_MARKER: &str = "-- batch";
 /// The maintenance URL: a database on the test server that tests connect to in order to
 /// create and drop their own.
 pub fn server_url() -> String {
-    std::env::var(URL_ENV)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_URL.to_string())
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(resolve_server_url).clone()
+}
+
+/// The explicit URL; else the default when something listens there; else a temporary
+/// cluster; else the default (and the connection failure explains).
+fn resolve_server_url() -> String {
+    let env = |name: &str| std::env::var(name).ok().filter(|u| !u.trim().is_empty());
+    if let Some(url) = env(URL_ENV) {
+        return url;
+    }
+    let default = env(DEFAULT_URL_ENV).unwrap_or_else(|| DEFAULT_URL.to_string());
+    if listening(&default) {
+        return default;
+    }
+    match start_fallback_cluster() {
+        Ok(url) => url,
+        Err(problem) => {
+            let _ = FALLBACK_PROBLEM.set(problem);
+            default
+        }
+    }
+}
+
+/// Whether anything accepts TCP connections at the URL's host and port (within 2 s).
+fn listening(url: &str) -> bool {
+    use std::net::ToSocketAddrs as _;
+    let Ok(options) = PgConnectOptions::from_str(url) else {
+        return false;
+    };
+    if options.get_socket().is_some() {
+        return true;
+    }
+    let Ok(addresses) = (options.get_host(), options.get_port()).to_socket_addrs() else {
+        return false;
+    };
+    addresses
+        .into_iter()
+        .any(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok())
+}
+
+/// Starts a temporary cluster on its own thread and runtime (the caller may be inside a
+/// runtime, where blocking on another is not allowed) and hands it to its watchdog.
+fn start_fallback_cluster() -> Result<String, String> {
+    use migsafe::evidence::cluster::{DataDir, LocalCluster, Needs, PgBinaries};
+    std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let bins = PgBinaries::find(Needs::Server).map_err(|e| format!("{e:#}"))?;
+            let cluster = LocalCluster::start(bins, DataDir::Temporary)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            let url = cluster.url("postgres");
+            eprintln!("note: no PostgreSQL answered at the default address; the tests use a temporary cluster at {url}");
+            cluster.stop_when_process_exits();
+            Ok(url)
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| Err("the thread starting it panicked".to_string()))
 }
 
 /// `url` pointing at database `name` instead, keeping user, host, port and parameters.
@@ -84,7 +158,11 @@ async fn connect_or_explain(url: &str) -> PgConnection {
          `docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15`), or\n  \
          - setting {URL_ENV} to a server where this user may CREATE DATABASE, e.g.\n    \
          {URL_ENV}=postgres://postgres@127.0.0.1:5432/postgres cargo test\n\n\
-         Database tests never skip silently: a skipped test would look like a passing one.\n"
+         Database tests never skip silently: a skipped test would look like a passing one.\n{}",
+        FALLBACK_PROBLEM
+            .get()
+            .map(|p| format!("\nA temporary local cluster could not be started either:\n  {p}\n"))
+            .unwrap_or_default()
     );
 }
 
