@@ -40,6 +40,21 @@ pub enum Command {
         /// Rule name or code, e.g. `set-not-null` or `M007`.
         name: String,
     },
+    /// Manage the cache of restored dumps (`--restore`): list or clear it.
+    ///
+    /// Example: migsafe cache list
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Cached templates with their dumps and sizes, and the cache's size on disk.
+    List,
+    /// Remove every cached template and cluster.
+    Clear,
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,6 +123,21 @@ pub struct CheckArgs {
     /// runs on the disposable copy, instead of a plain EXPLAIN.
     #[arg(long)]
     pub analyze: bool,
+
+    /// Restore DUMP (plain SQL, gzip'd SQL, custom or directory pg_dump) into a throwaway
+    /// database and review there, running the migrations (execution level). On the server
+    /// of --database-url when given, else in a temporary local PostgreSQL. Restores are
+    /// cached by the dump's checksum. Example: --restore backups/shop.dump
+    #[arg(long, value_name = "DUMP", conflicts_with_all = ["clone", "disposable"])]
+    pub restore: Option<PathBuf>,
+
+    /// With --restore: restore afresh and keep nothing afterwards.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// What `check` runs with, validated.
@@ -124,6 +154,10 @@ pub struct CheckConfig {
     /// itself (execution level), or only read it (catalog level).
     pub execution: ExecutionMode,
     pub analyze: bool,
+    /// `--restore`: the dump to restore into a throwaway database.
+    pub restore: Option<PathBuf>,
+    pub cache: bool,
+    pub quiet: bool,
     /// Narrow the report to migrations changed since this git ref.
     pub changed_since: Option<String>,
     /// Extra reports to write: (format, path).
@@ -194,7 +228,15 @@ impl CheckArgs {
                  database to clone, or the throwaway copy to run the migrations on"
             );
         }
-        if self.analyze && execution == ExecutionMode::ReadOnly {
+        if let Some(dump) = &self.restore {
+            if !dump.exists() {
+                bail!(
+                    "Failed to read dump {}: no such file or directory",
+                    dump.display()
+                );
+            }
+        }
+        if self.analyze && execution == ExecutionMode::ReadOnly && self.restore.is_none() {
             bail!(
                 "--analyze runs the migration's DML, so it needs a disposable copy: add --clone \
                  or --disposable"
@@ -210,6 +252,9 @@ impl CheckArgs {
             all: self.all,
             execution,
             analyze: self.analyze,
+            restore: self.restore.clone(),
+            cache: !self.no_cache,
+            quiet: self.quiet,
             changed_since: self.changed_since,
             reports,
             github_annotations,
@@ -241,11 +286,19 @@ impl CheckArgs {
             .filter(|u| !u.trim().is_empty())
             .map(crate::evidence::connect::redact_url);
         flag("--database-url", url.as_deref());
+        flag(
+            "--restore",
+            self.restore
+                .as_ref()
+                .map(|p| p.to_string_lossy())
+                .as_deref(),
+        );
         for (set, name) in [
             (self.all, "--all"),
             (self.clone, "--clone"),
             (self.disposable, "--disposable"),
             (self.analyze, "--analyze"),
+            (self.no_cache, "--no-cache"),
         ] {
             if set {
                 words.push(name.to_string());
@@ -299,10 +352,9 @@ async fn review_on_copy(
         crate::review::check_on_target(&config.paths, &config.settings, stdin, &target, config.all);
     let result = tokio::select! {
         r = review => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
-            "interrupted: the review stopped{}",
-            if clone.is_some() { " and its clone was dropped" } else { "" }
-        )),
+        signal = crate::evidence::cache::interrupted() => {
+            Err(crate::evidence::cache::Interrupted { signal }.into())
+        }
     };
     if let Some(c) = clone {
         c.drop_now().await?;
@@ -431,14 +483,18 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 None => None,
             };
             let mut stdin = std::io::stdin();
-            let mut report = match &config.database_url {
-                None => crate::review::check_paths(&config.paths, &config.settings, &mut stdin)?,
-                Some(url) => {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .context("Failed to start the async runtime")?;
-                    runtime.block_on(review_on_copy(&config, url, &mut stdin))?
+            let mut report = match (&config.restore, &config.database_url) {
+                (None, None) => {
+                    crate::review::check_paths(&config.paths, &config.settings, &mut stdin)?
+                }
+                (Some(dump), server) => runtime()?.block_on(review_restored(
+                    &config,
+                    dump,
+                    server.as_deref(),
+                    &mut stdin,
+                ))?,
+                (None, Some(url)) => {
+                    runtime()?.block_on(review_on_copy(&config, url, &mut stdin))?
                 }
             };
             if let Some(changed) = &changed {
@@ -466,7 +522,102 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             report::rules::render_rule(rule, out)?;
             Ok(Outcome::Clean)
         }
+        Command::Cache { action } => {
+            use crate::evidence::cache;
+            let dir = cache::cache_dir()?;
+            match action {
+                CacheAction::List => {
+                    let listing = cache::list(&dir)?;
+                    writeln!(out, "cache: {}", listing.dir.display())?;
+                    if listing.templates.is_empty() {
+                        writeln!(out, "no restored dumps cached")?;
+                    }
+                    for t in &listing.templates {
+                        writeln!(
+                            out,
+                            "{}  {}  {} ({}), restored {}  PostgreSQL {}  {}",
+                            t.name,
+                            crate::report::text::bytes(
+                                i64::try_from(t.database_bytes).unwrap_or(i64::MAX)
+                            ),
+                            t.dump,
+                            t.format,
+                            t.created_utc(),
+                            t.server_major,
+                            &t.checksum.get(..12).unwrap_or(&t.checksum),
+                        )?;
+                    }
+                    writeln!(
+                        out,
+                        "{} on disk",
+                        crate::report::text::bytes(
+                            i64::try_from(listing.bytes_on_disk).unwrap_or(i64::MAX)
+                        )
+                    )?;
+                }
+                CacheAction::Clear => {
+                    let freed =
+                        runtime()?.block_on(cache::clear(&dir, &cache::Terminal::new(false)))?;
+                    writeln!(
+                        out,
+                        "cleared {}: {} freed",
+                        dir.display(),
+                        crate::report::text::bytes(i64::try_from(freed).unwrap_or(i64::MAX))
+                    )?;
+                }
+            }
+            Ok(Outcome::Clean)
+        }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("Failed to start the async runtime")
+}
+
+/// The review on a restored dump: restore (or clone the cached template), review there with
+/// the migrations executed (the restored database is disposable), clean up on every path.
+async fn review_restored(
+    config: &CheckConfig,
+    dump: &std::path::Path,
+    server: Option<&str>,
+    stdin: &mut dyn std::io::Read,
+) -> Result<crate::model::Report> {
+    use crate::evidence::cache;
+    let options = cache::RestoreOptions {
+        cache: config.cache,
+        ..cache::RestoreOptions::default()
+    };
+    let progress = cache::Terminal::new(config.quiet);
+    cache::with_restored_copy(
+        dump,
+        server,
+        &options,
+        &progress,
+        |url, phases| async move {
+            let target = crate::review::Target {
+                url: url.clone(),
+                execute_on: Some(url),
+                analyze: config.analyze,
+            };
+            let mut report = crate::review::check_on_target(
+                &config.paths,
+                &config.settings,
+                stdin,
+                &target,
+                config.all,
+            )
+            .await?;
+            let mut all = phases;
+            all.append(&mut report.phases);
+            report.phases = all;
+            Ok(report)
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

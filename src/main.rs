@@ -1,8 +1,10 @@
 //! The `migsafe` binary: parse arguments, call the library, map the outcome to an exit code
-//! (0 clean, 1 findings at or above --fail-on, 2 the review could not run).
+//! (0 clean, 1 findings at or above --fail-on, 2 the review could not run, 130 interrupted
+//! by SIGINT/SIGTERM after cleaning up).
 
 use clap::Parser;
 use migsafe::cli::{execute, Cli, Outcome};
+use migsafe::evidence::cache::Interrupted;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
@@ -15,6 +17,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<Interrupted>().is_some() => {
+            eprintln!("migsafe: {err:#}");
+            ExitCode::from(Interrupted::EXIT_CODE as u8)
+        }
         Err(err) => {
             eprintln!("migsafe: {err:#}");
             ExitCode::from(2)

@@ -185,3 +185,47 @@ fn rule_catalog_lists_every_rule_and_explains_one() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("no-such-rule"));
 }
+
+/// The README's first set-up command, read from the README itself, run as written (with a
+/// cache directory of its own so the test restores for real): a review of the bundled
+/// example on a restored copy, at execution level, that finds the example's real failure.
+#[test]
+fn the_readme_first_command_reviews_the_example_on_a_restored_copy() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run -q -- check"))
+        .expect("README has the set-up command");
+    let command = line.split('#').next().unwrap();
+    let args: Vec<&str> = command
+        .trim()
+        .trim_start_matches("cargo run -q --")
+        .split_whitespace()
+        .collect();
+    let cache = tempfile::tempdir().unwrap();
+    let mut full = args.clone();
+    full.extend(["--format", "json"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .args(&full)
+        .env("MIGSAFE_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["evidence"], "execution", "{json:#}");
+    let skipped = json["skipped_migrations"].as_array().unwrap();
+    assert_eq!(skipped.len(), 2, "two migrations are applied on the copy");
+    let rules: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for rule in [
+        "fails-on-copy",
+        "duplicate-index",
+        "create-index-non-concurrently",
+    ] {
+        assert!(rules.contains(&rule), "{rule} missing from {rules:?}");
+    }
+}
