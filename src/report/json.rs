@@ -81,6 +81,8 @@ struct JsonReport<'a> {
     skipped_rules: Vec<JsonSkipped<'a>>,
     skipped_migrations: Vec<JsonSkippedMigration<'a>>,
     phases: Vec<JsonPhase<'a>>,
+    /// Execution level: per table, how long the run on the copy blocked it.
+    locked: Vec<JsonLocked<'a>>,
     summary: JsonSummary,
 }
 
@@ -127,6 +129,30 @@ struct JsonMigration<'a> {
     owner_source: &'static str,
     expected: Vec<JsonExpected<'a>>,
     rollback: JsonRollback<'a>,
+    /// Execution level: each statement as it ran on the copy (empty below that level).
+    timeline: Vec<JsonTimelineEntry<'a>>,
+    /// Why the migration was not run on the copy (an earlier one failed); null otherwise.
+    not_executed: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonTimelineEntry<'a> {
+    line: usize,
+    statement: &'a str,
+    duration_ms: u64,
+    lock: Option<&'a str>,
+    table: Option<&'a str>,
+    held_ms: Option<u64>,
+    rows: Option<u64>,
+    failed: bool,
+}
+
+#[derive(Serialize)]
+struct JsonLocked<'a> {
+    table: &'a str,
+    lock: &'a str,
+    blocks: &'a str,
+    held_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -227,6 +253,16 @@ impl<'a> From<&'a Report> for JsonReport<'a> {
                     detail: p.detail.as_deref(),
                 })
                 .collect(),
+            locked: r
+                .locked
+                .iter()
+                .map(|l| JsonLocked {
+                    table: &l.table,
+                    lock: &l.lock,
+                    blocks: &l.blocks,
+                    held_ms: l.held_ms,
+                })
+                .collect(),
             summary: JsonSummary::from(&r.summary),
         }
     }
@@ -259,6 +295,21 @@ impl<'a> From<&'a MigrationSummary> for JsonMigration<'a> {
                 detail: &m.rollback.detail,
                 irreversible: m.rollback.irreversible,
             },
+            timeline: m
+                .timeline
+                .iter()
+                .map(|t| JsonTimelineEntry {
+                    line: t.line,
+                    statement: &t.statement,
+                    duration_ms: t.duration_ms,
+                    lock: t.lock.as_deref(),
+                    table: t.table.as_deref(),
+                    held_ms: t.held_ms,
+                    rows: t.rows,
+                    failed: t.failed,
+                })
+                .collect(),
+            not_executed: m.not_executed.as_deref(),
         }
     }
 }

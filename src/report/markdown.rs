@@ -102,6 +102,7 @@ fn render_level(report: &Report, level: Level, run: &RunInfo) -> String {
     doc.push('\n');
     let _ = writeln!(doc, "### {}\n", verdict(report));
     evidence(report, level, &mut doc);
+    execution_totals(report, &mut doc);
     if let Some(notice) = notice(report, level, run) {
         let _ = writeln!(doc, "> {notice}\n");
     }
@@ -387,6 +388,21 @@ fn evidence(report: &Report, level: Level, doc: &mut String) {
     }
 }
 
+/// Execution level: for how long each table was locked, and that a copy is not production.
+fn execution_totals(report: &Report, doc: &mut String) {
+    if report.evidence != crate::model::Evidence::Execution {
+        return;
+    }
+    if !report.locked.is_empty() {
+        let _ = writeln!(
+            doc,
+            "**Locked on the copy:** {}\n",
+            inline(&text::truncate(&text::locked_totals(&report.locked), 1_000))
+        );
+    }
+    let _ = writeln!(doc, "_{}_\n", text::INDICATIVE);
+}
+
 /// What this run did not check: run-wide skipped rules one line per reason, rules skipped for
 /// single statements with their place, and migrations not reviewed (the list folded, since a
 /// copy typically has applied hundreds). The summarised levels only count, and never open a
@@ -524,7 +540,10 @@ fn migration_section(g: &Group, level: Level, doc: &mut String) {
     let icon = g.worst().map(severity_icon).unwrap_or("✅");
     let _ = writeln!(doc, "#### {icon} {}\n", code(g.path));
     match g.migration {
-        Some(m) => people_facts(m, level, doc),
+        Some(m) => {
+            people_facts(m, level, doc);
+            timeline(m, level, doc);
+        }
         None => doc.push_str("_Not one of the reviewed migrations._\n\n"),
     }
     if g.findings.is_empty() {
@@ -534,6 +553,62 @@ fn migration_section(g: &Group, level: Level, doc: &mut String) {
         finding(f, level, doc);
     }
 }
+
+/// Execution level: the migration's statements as they ran on the copy, folded (only in the
+/// full comment; a folded comment says it was not run only).
+fn timeline(m: &MigrationSummary, level: Level, doc: &mut String) {
+    if let Some(reason) = &m.not_executed {
+        let _ = writeln!(
+            doc,
+            "**Not executed:** {}\n",
+            inline(&text::one_line(reason))
+        );
+    }
+    if m.timeline.is_empty() || level != Level::Full {
+        return;
+    }
+    let mut body = String::from(
+        "| Line | Took | Lock | Held | Rows | Statement |\n|---|---|---|---|---|---|\n",
+    );
+    for t in m.timeline.iter().take(MAX_TIMELINE_ROWS) {
+        let lock = match (&t.lock, &t.table) {
+            (Some(lock), Some(table)) => format!("{} on {}", code(lock), code(table)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            body,
+            "| {}{} | {} | {lock} | {} | {} | {} |",
+            t.line,
+            if t.failed { " ❌" } else { "" },
+            text::duration_ms(t.duration_ms),
+            t.held_ms.map(text::duration_ms).unwrap_or_default(),
+            t.rows.map(|r| r.to_string()).unwrap_or_default(),
+            cell_code(&t.statement)
+        );
+    }
+    if m.timeline.len() > MAX_TIMELINE_ROWS {
+        let _ = writeln!(
+            body,
+            "\n… {} (`--format json` has them all)",
+            text::count(
+                m.timeline.len() - MAX_TIMELINE_ROWS,
+                "more statement",
+                "more statements"
+            )
+        );
+    }
+    collapsible(
+        &format!(
+            "Timeline on the copy ({})",
+            text::count(m.timeline.len(), "statement", "statements")
+        ),
+        &body,
+        doc,
+    );
+}
+
+/// Statements shown in one migration's timeline before the rest is counted.
+const MAX_TIMELINE_ROWS: usize = 50;
 
 /// Owner, layout, expected results and rollback of one migration.
 fn people_facts(m: &MigrationSummary, level: Level, doc: &mut String) {

@@ -271,6 +271,86 @@ pub(crate) mod fixtures;
 mod tests {
     use super::*;
 
+    fn executed() -> crate::model::Report {
+        use crate::model::{Evidence, LockedTable, TimelineEntry};
+        let mut r = fixtures::sample();
+        r.evidence = Evidence::Execution;
+        r.migrations[0].timeline = vec![
+            TimelineEntry {
+                line: 3,
+                statement: "ALTER TABLE orders ALTER COLUMN id TYPE bigint".into(),
+                duration_ms: 29_500,
+                lock: Some("AccessExclusiveLock".into()),
+                table: Some("public.orders".into()),
+                held_ms: Some(29_500),
+                rows: None,
+                failed: false,
+            },
+            TimelineEntry {
+                line: 4,
+                statement: "CREATE UNIQUE INDEX orders_ref_key ON orders (ref)".into(),
+                duration_ms: 800,
+                lock: None,
+                table: None,
+                held_ms: None,
+                rows: None,
+                failed: true,
+            },
+        ];
+        r.migrations[1].not_executed = Some("not executed: an earlier migration failed".into());
+        r.locked = vec![LockedTable {
+            table: "public.orders".into(),
+            lock: "AccessExclusiveLock".into(),
+            blocks: "reads and writes".into(),
+            held_ms: 29_500,
+        }];
+        r
+    }
+
+    #[test]
+    fn execution_timelines_and_lock_totals_appear_only_at_execution_level() {
+        let render = |r: &crate::model::Report, f: Format| {
+            let mut out = Vec::new();
+            render_with(r, f, &Terminal::plain(), &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let run = executed();
+        let table = render(&run, Format::Table);
+        assert!(table.contains("Timeline on the copy"), "{table}");
+        assert!(
+            table.contains("L3 · 29.5 s · AccessExclusiveLock on public.orders held 29.5 s"),
+            "{table}"
+        );
+        assert!(table.contains("FAILED"), "{table}");
+        assert!(
+            table.contains("not executed: an earlier migration failed"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "Locked on the copy: public.orders AccessExclusiveLock (reads and writes) 29.5 s"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("indicative"), "{table}");
+        let md = render(&run, Format::Markdown);
+        assert!(md.contains("Timeline on the copy (2 statements)"), "{md}");
+        assert!(md.contains("**Not executed:**"), "{md}");
+        assert!(md.contains("indicative"), "{md}");
+        let json: serde_json::Value = serde_json::from_str(&render(&run, Format::Json)).unwrap();
+        assert_eq!(json["migrations"][0]["timeline"][0]["held_ms"], 29_500);
+        assert_eq!(json["migrations"][0]["timeline"][1]["failed"], true);
+        assert_eq!(json["locked"][0]["table"], "public.orders");
+        let fixed = fixtures::sample();
+        for format in [Format::Table, Format::Markdown] {
+            let out = render(&fixed, format);
+            assert!(
+                !out.contains("Timeline on the copy") && !out.contains("indicative"),
+                "{out}"
+            );
+        }
+    }
+
     #[test]
     fn format_names_parse_and_list() {
         assert_eq!(Format::parse("table"), Some(Format::Table));

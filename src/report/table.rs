@@ -64,6 +64,7 @@ pub(crate) fn render_at(
     if !report.migrations.is_empty() {
         write_migrations(&report.migrations, term, out)?;
     }
+    write_timelines(report, prose, paint, out)?;
     write_footer(report, prose, now, out)?;
     writeln!(out, "{}", summary_line(report, paint))?;
     Ok(())
@@ -560,6 +561,39 @@ fn write_migrations(
     }
     writeln!(out, "{table}")?;
     writeln!(out)?;
+    Ok(())
+}
+
+/// Execution level: each migration's statements as they ran on the copy, then for how long
+/// each table was locked, with the caveat that a copy is not production.
+fn write_timelines(report: &Report, width: usize, paint: Paint, out: &mut dyn Write) -> Result<()> {
+    if report.evidence != crate::model::Evidence::Execution {
+        return Ok(());
+    }
+    let mut wrote = false;
+    for m in &report.migrations {
+        let lines = text::timeline_lines(m);
+        if lines.is_empty() {
+            continue;
+        }
+        writeln!(out, "{} {}", paint.bold("Timeline on the copy:"), m.path)?;
+        for line in lines {
+            write!(out, "  {}", hanging(&line, width - 2, "      "))?;
+        }
+        wrote = true;
+    }
+    if !report.locked.is_empty() {
+        let line = format!(
+            "Locked on the copy: {}",
+            text::locked_totals(&report.locked)
+        );
+        write!(out, "{}", hanging(&line, width, "  "))?;
+        wrote = true;
+    }
+    if wrote {
+        write!(out, "{}", hanging(text::INDICATIVE, width, ""))?;
+        writeln!(out)?;
+    }
     Ok(())
 }
 
