@@ -591,6 +591,73 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Said wherever measured durations are shown: a copy is not production.
+pub const INDICATIVE: &str = "Durations and lock times were measured on a copy: they are \
+    indicative, since its hardware and concurrent load differ from production.";
+
+/// One statement of a timeline: `L12 · 1.6 s · AccessExclusiveLock on orders held 1.6 s ·
+/// 120000 rows`, `FAILED` when it failed.
+pub fn timeline_line(t: &crate::model::TimelineEntry) -> String {
+    let mut parts = vec![format!("L{}", t.line), duration_ms(t.duration_ms)];
+    if let (Some(lock), Some(table)) = (&t.lock, &t.table) {
+        let held = t.held_ms.map(|ms| format!(" held {}", duration_ms(ms)));
+        parts.push(format!("{lock} on {table}{}", held.unwrap_or_default()));
+    }
+    if let Some(rows) = t.rows.filter(|r| *r > 0) {
+        parts.push(count(
+            usize::try_from(rows).unwrap_or(usize::MAX),
+            "row",
+            "rows",
+        ));
+    }
+    if t.failed {
+        parts.push("FAILED".to_string());
+    }
+    parts.push(format!("`{}`", t.statement));
+    parts.join(" · ")
+}
+
+/// A migration's timeline as lines; statements under 1 ms that took no lock are folded into
+/// one line so that a long migration of quick statements stays readable.
+pub fn timeline_lines(m: &crate::model::MigrationSummary) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut quick = 0usize;
+    for t in &m.timeline {
+        if t.duration_ms == 0 && t.lock.is_none() && !t.failed {
+            quick += 1;
+            continue;
+        }
+        lines.push(timeline_line(t));
+    }
+    if quick > 0 {
+        lines.push(format!(
+            "{} under 1 ms without a lock others notice",
+            count(quick, "more statement", "more statements")
+        ));
+    }
+    if let Some(reason) = &m.not_executed {
+        lines.push(reason.clone());
+    }
+    lines
+}
+
+/// `orders ACCESS EXCLUSIVE (reads and writes) 29.5 s; customers SHARE (writes) 0.4 s`.
+pub fn locked_totals(locked: &[crate::model::LockedTable]) -> String {
+    locked
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {} ({}) {}",
+                l.table,
+                l.lock,
+                l.blocks,
+                duration_ms(l.held_ms)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -819,71 +886,4 @@ mod tests {
         assert_eq!(first_line("", 40), "");
         assert_eq!(truncate("ééééé", 0), "…");
     }
-}
-
-/// Said wherever measured durations are shown: a copy is not production.
-pub const INDICATIVE: &str = "Durations and lock times were measured on a copy: they are \
-    indicative, since its hardware and concurrent load differ from production.";
-
-/// One statement of a timeline: `L12 · 1.6 s · AccessExclusiveLock on orders held 1.6 s ·
-/// 120000 rows`, `FAILED` when it failed.
-pub fn timeline_line(t: &crate::model::TimelineEntry) -> String {
-    let mut parts = vec![format!("L{}", t.line), duration_ms(t.duration_ms)];
-    if let (Some(lock), Some(table)) = (&t.lock, &t.table) {
-        let held = t.held_ms.map(|ms| format!(" held {}", duration_ms(ms)));
-        parts.push(format!("{lock} on {table}{}", held.unwrap_or_default()));
-    }
-    if let Some(rows) = t.rows.filter(|r| *r > 0) {
-        parts.push(count(
-            usize::try_from(rows).unwrap_or(usize::MAX),
-            "row",
-            "rows",
-        ));
-    }
-    if t.failed {
-        parts.push("FAILED".to_string());
-    }
-    parts.push(format!("`{}`", t.statement));
-    parts.join(" · ")
-}
-
-/// A migration's timeline as lines; statements under 1 ms that took no lock are folded into
-/// one line so that a long migration of quick statements stays readable.
-pub fn timeline_lines(m: &crate::model::MigrationSummary) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut quick = 0usize;
-    for t in &m.timeline {
-        if t.duration_ms == 0 && t.lock.is_none() && !t.failed {
-            quick += 1;
-            continue;
-        }
-        lines.push(timeline_line(t));
-    }
-    if quick > 0 {
-        lines.push(format!(
-            "{} under 1 ms without a lock others notice",
-            count(quick, "more statement", "more statements")
-        ));
-    }
-    if let Some(reason) = &m.not_executed {
-        lines.push(reason.clone());
-    }
-    lines
-}
-
-/// `orders ACCESS EXCLUSIVE (reads and writes) 29.5 s; customers SHARE (writes) 0.4 s`.
-pub fn locked_totals(locked: &[crate::model::LockedTable]) -> String {
-    locked
-        .iter()
-        .map(|l| {
-            format!(
-                "{} {} ({}) {}",
-                l.table,
-                l.lock,
-                l.blocks,
-                duration_ms(l.held_ms)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
