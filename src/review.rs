@@ -183,6 +183,30 @@ pub fn review_with(
             continue;
         };
         let line = pm.statements.get(*si).map(|s| s.start.line);
+        // At execution level the catalog's reason ("execution measures it") is stale: say
+        // what happened to the statement on the copy instead.
+        let run = execution.and_then(|e| {
+            e.trace
+                .migrations
+                .iter()
+                .zip(&e.reviewed)
+                .find(|(_, &i)| i == *mi)
+                .map(|(run, _)| run)
+        });
+        let reason = match run {
+            Some(run) if run.not_executed.is_some() => {
+                "the migration was not executed on the copy (an earlier one failed)".to_string()
+            }
+            Some(run) if run.statement(*si).is_some_and(|st| st.error.is_some()) => {
+                "the statement failed on the copy before it could be planned (see \
+                 fails-on-copy)"
+                    .to_string()
+            }
+            Some(run) if run.statement(*si).is_none() => {
+                "the statement did not run on the copy: its migration stopped earlier".to_string()
+            }
+            _ => reason.clone(),
+        };
         for rule in PLAN_RULES.iter().filter_map(|name| rules::find(name)) {
             if settings.level(rule).is_some() {
                 skipped_rules.push(SkippedRule {

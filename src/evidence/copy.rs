@@ -4,7 +4,7 @@
 //! Reading happens before any rule runs, so the rules stay pure and a slow or unreachable
 //! server fails the run once, with one clear error, instead of once per statement.
 
-use super::catalog::CatalogSnapshot;
+use super::catalog::{CatalogSnapshot, RowSource};
 use super::connect::{connect_read_only, server_identity, ServerIdentity};
 use super::explain::{explain, explain_candidate};
 use super::history::{read_applied, AppliedMigrations};
@@ -59,7 +59,18 @@ pub async fn read(url: &str, layout: Option<Layout>) -> Result<(PgConnection, Co
 
 fn identity(server: &ServerIdentity, snapshot: &CatalogSnapshot) -> CopyIdentity {
     let mut notes = snapshot.notes.clone();
-    if server.last_analyzed.is_none() {
+    let planner_stats = snapshot
+        .tables
+        .iter()
+        .any(|t| t.row_source == RowSource::Analyze);
+    if server.last_analyzed.is_none() && planner_stats {
+        notes.push(
+            "this database's statistics views start empty (a clone or a freshly restored \
+             database): row estimates come from the ANALYZE recorded in pg_class, and index \
+             scan counts are 0"
+                .to_string(),
+        );
+    } else if server.last_analyzed.is_none() {
         notes.push(
             "no user table of the copy was ever analyzed: row counts are estimates from \
              pg_class (0 or -1 for tables never vacuumed or analyzed); run ANALYZE on the copy \

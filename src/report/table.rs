@@ -739,7 +739,7 @@ mod tests {
         }
         let out = table(&report, Terminal::plain());
         assert!(
-            out.contains("shop on PostgreSQL 15.19 (standby), 1.2 GB, statistics never analyzed")
+            out.contains("shop on PostgreSQL 15.19 (standby), 1.2 GB, no ANALYZE time recorded")
         );
         assert!(out.contains("row counts are estimates from pg_class and may be 0"));
     }

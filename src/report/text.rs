@@ -290,7 +290,7 @@ pub fn copy_identity(copy: &CopyIdentity, now: Option<i64>) -> String {
         one_line(&copy.database)
     };
     let statistics = match &copy.last_analyzed {
-        None => "statistics never analyzed".to_string(),
+        None => "no ANALYZE time recorded".to_string(),
         Some(at) => {
             let at = one_line(at);
             let age = parse_timestamp(&at)
@@ -760,7 +760,7 @@ mod tests {
         };
         assert_eq!(
             copy_identity(&odd, Some(0)),
-            "(unnamed database) on PostgreSQL (version unknown) (standby), 1.2 GB, statistics never analyzed"
+            "(unnamed database) on PostgreSQL (version unknown) (standby), 1.2 GB, no ANALYZE time recorded"
         );
         assert!(copy_caveats(&copy()).is_empty());
         assert!(copy_caveats(&odd)[0].starts_with("row counts are estimates from pg_class"));
