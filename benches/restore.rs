@@ -96,7 +96,7 @@ async fn generated_dump(rows: u64, into: &Path) -> PathBuf {
     let sql = format!(
         "CREATE TABLE events (id bigint PRIMARY KEY, account_id int NOT NULL, \
              kind text NOT NULL, amount numeric(12,2), created_at timestamptz NOT NULL); \
-         INSERT INTO events SELECT g, 1 + (g * 7919) % 100000, \
+         INSERT INTO events SELECT g, 1 + (g::bigint * 7919) % 100000, \
              (ARRAY['view','click','buy','refund'])[1 + g % 4], (g % 10007) / 100.0, \
              timestamptz '2024-01-01' + g * interval '1 second' \
              FROM generate_series(1, {rows}) g; \
