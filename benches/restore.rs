@@ -99,7 +99,7 @@ async fn generated_dump(rows: u64, into: &Path) -> PathBuf {
          INSERT INTO events SELECT g, 1 + (g::bigint * 7919) % 100000, \
              (ARRAY['view','click','buy','refund'])[1 + g % 4], (g % 10007) / 100.0, \
              timestamptz '2024-01-01' + g * interval '1 second' \
-             FROM generate_series(1, {rows}) g; \
+             FROM generate_series(1::bigint, {rows}) g; \
          CREATE INDEX events_account ON events (account_id); \
          CREATE INDEX events_created ON events (created_at);"
     );

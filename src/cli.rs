@@ -333,7 +333,14 @@ async fn review_on_copy(
     };
     let started = std::time::Instant::now();
     let clone = match config.execution {
-        ExecutionMode::Clone => Some(crate::evidence::clone::Clone::create(url).await?),
+        // Signals are listened for while the clone is made too: the guard inside `create`
+        // cancels the copy and drops the half-made clone when this future is dropped.
+        ExecutionMode::Clone => Some(tokio::select! {
+            clone = crate::evidence::clone::Clone::create(url) => clone?,
+            signal = crate::evidence::cache::interrupted() => {
+                return Err(crate::evidence::cache::Interrupted { signal }.into());
+            }
+        }),
         ExecutionMode::Disposable => {
             target.execute_on = Some(url.to_string());
             None

@@ -475,3 +475,41 @@ fn harness_falls_back_to_a_temporary_cluster() {
         || !run_dir.exists(),
     );
 }
+
+/// Two runs on one cache at the same time: the second waits for the first's lock instead
+/// of sharing its cluster, then clones the template the first restored; neither corrupts
+/// the other and the dump is restored once.
+#[tokio::test]
+async fn a_second_run_on_the_same_cache_waits_and_then_clones() {
+    let src = source("restore_parallel", 20_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shared.dump");
+    dump(&src, &["-Fc"], &file);
+    let cache = cache_dir();
+    let opts = options(cache.path());
+    let first = cache::prepare(&file, None, &opts, &Silent).await.unwrap();
+    let (file2, opts2) = (file.clone(), opts.clone());
+    let second = tokio::spawn(async move { cache::prepare(&file2, None, &opts2, &Silent).await });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !second.is_finished(),
+        "the second run must wait for the cache lock"
+    );
+    assert_eq!(
+        count(&first.url(), "SELECT count(*) FROM items").await,
+        20_000
+    );
+    first.cleanup().await.unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(60), second)
+        .await
+        .expect("the second run proceeds once the first releases the cache")
+        .unwrap()
+        .unwrap();
+    assert!(second.cache_hit(), "{:?}", phase_names(&second.phases()));
+    assert_eq!(
+        count(&second.url(), "SELECT count(*) FROM items").await,
+        20_000
+    );
+    second.cleanup().await.unwrap();
+    assert_eq!(cache::list(cache.path()).unwrap().templates.len(), 1);
+}

@@ -925,13 +925,20 @@ pub fn template_name(checksum: &str, major: u32) -> String {
     )
 }
 
-/// `migsafe_<kind>_<8 hex>_<pid>`.
+/// `migsafe_<kind>_<8 hex>_<pid>` (`_<n>` for the second and later copy in one process, so
+/// two copies of one dump in one process never share a name).
 fn run_name(kind: &str, checksum: &str) -> String {
-    format!(
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = format!(
         "migsafe_{kind}_{}_{}",
         checksum.get(..8).unwrap_or(checksum),
         std::process::id()
-    )
+    );
+    if n > 0 {
+        name.push_str(&format!("_{n}"));
+    }
+    name
 }
 
 fn record_path(cache_dir: &Path, template: &str) -> PathBuf {

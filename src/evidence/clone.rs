@@ -76,6 +76,13 @@ impl Clone {
             ..SessionLimits::default()
         };
         let mut admin = connect_writable(&admin_url, limits).await?;
+        // From here until the clone is handed over, dropping this future (Ctrl-C while the
+        // server copies the template) must not leave a half-made clone on the server.
+        let mut guard = CreateGuard {
+            admin_url: admin_url.clone(),
+            name: name.clone(),
+            armed: true,
+        };
         let sql = format!(
             "CREATE DATABASE {} TEMPLATE {}",
             quote(&name),
@@ -83,6 +90,7 @@ impl Clone {
         );
         if let Err(e) = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut admin).await {
             let _ = admin.close().await;
+            guard.armed = false;
             let text = e.to_string();
             if text.contains("being accessed by other users") {
                 bail!(
@@ -95,6 +103,7 @@ impl Clone {
             bail!("Failed to clone {source} into {name}: {text}");
         }
         let _ = admin.close().await;
+        guard.armed = false;
         Ok(Clone {
             url: with_database(url, &name)?,
             name,
@@ -108,6 +117,55 @@ impl Clone {
         self.dropped = true;
         drop_database(&self.admin_url, &self.name).await
     }
+}
+
+/// Armed while `CREATE DATABASE` runs: if the future is dropped there, the server goes on
+/// copying after the client is gone, so cancel that backend, wait for it to stop, and drop
+/// whatever it made.
+struct CreateGuard {
+    admin_url: String,
+    name: String,
+    armed: bool,
+}
+
+impl Drop for CreateGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let abandon = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(abandon(&admin_url, &name)).ok()
+        });
+        let _ = abandon.join();
+    }
+}
+
+/// Cancels a `CREATE DATABASE name` still running for a client that went away, waits until
+/// no backend runs it, then drops the database if it was made.
+async fn abandon(admin_url: &str, name: &str) -> Result<()> {
+    let mut admin = connect_writable(admin_url, SessionLimits::default()).await?;
+    let pattern = format!("CREATE DATABASE {}%", quote(name));
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        let running: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+             WHERE pid <> pg_backend_pid() AND query LIKE $1 AND state = 'active'",
+        )
+        .bind(&pattern)
+        .fetch_all(&mut admin)
+        .await?;
+        if running.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = sqlx::Connection::close(admin).await;
+    drop_database(admin_url, name).await
 }
 
 async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
