@@ -264,7 +264,7 @@ async fn bench() {
         verdict(overhead(exec, apply))
     );
     println!(
-        "end to end: clone + psql + drop {} (clone {}, drop {}) vs `migsafe check --clone` {} \
+        "end to end: clone + psql + drop {} (clone {}, drop {}) vs migsafe check --clone {} \
          (its clone {}) = {:+.1}% (target under 20%: {})",
         ms(hand),
         ms(median(clone_t)),

@@ -124,3 +124,179 @@ fn rules_catalog_and_rule_page() {
     }
     assert!(page.contains("CREATE INDEX orders_customer_id_idx ON orders (customer_id);"));
 }
+
+#[test]
+fn static_run_has_the_execution_keys_empty_and_no_timeline() {
+    let (json, _) = migsafe(&["check", "--format", "json", BAD_INDEX]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(v["locked"], serde_json::json!([]), "{json}");
+    for m in v["migrations"].as_array().expect("migrations array") {
+        assert_eq!(m["timeline"], serde_json::json!([]), "{m}");
+        assert!(
+            m.get("not_executed")
+                .is_some_and(serde_json::Value::is_null),
+            "{m}"
+        );
+    }
+    for format in ["table", "markdown", "github"] {
+        let (out, _) = migsafe(&["check", "--format", format, BAD_INDEX]);
+        for execution_only in ["timeline", "Timeline", "Locked on the copy", "indicative"] {
+            assert!(
+                !out.contains(execution_only),
+                "{format}: {execution_only} in {out}"
+            );
+        }
+    }
+}
+
+/// An execution-level report as the engine hands it to the renderers: one migration that
+/// ran (a long ACCESS EXCLUSIVE rewrite, a backfill, a quick SET, then a failure), and one
+/// not executed because of it.
+fn executed() -> migsafe::model::Report {
+    use migsafe::model::*;
+    let rollback = Rollback {
+        text: String::new(),
+        source: RollbackSource::None,
+        status: RollbackStatus::NotChecked,
+        detail: String::new(),
+        irreversible: false,
+    };
+    let entry = |line, statement: &str, ms, lock: Option<&str>, rows, failed| TimelineEntry {
+        line,
+        statement: statement.into(),
+        duration_ms: ms,
+        lock: lock.map(str::to_string),
+        table: lock.map(|_| "public.orders".to_string()),
+        held_ms: lock.map(|_| ms),
+        rows,
+        failed,
+    };
+    let migration = |path: &str| MigrationSummary {
+        path: path.into(),
+        version: None,
+        name: "m".into(),
+        layout: Layout::Plain,
+        in_transaction: true,
+        statements: 4,
+        owner: None,
+        owner_source: OwnerSource::None,
+        expected: vec![],
+        rollback: rollback.clone(),
+        timeline: vec![],
+        not_executed: None,
+    };
+    Report {
+        evidence: Evidence::Execution,
+        migrations: vec![
+            MigrationSummary {
+                timeline: vec![
+                    entry(1, "SET lock_timeout = '5s'", 0, None, None, false),
+                    entry(
+                        2,
+                        "ALTER TABLE orders ALTER COLUMN id TYPE bigint",
+                        12_300,
+                        Some("AccessExclusiveLock"),
+                        None,
+                        false,
+                    ),
+                    entry(
+                        3,
+                        "UPDATE orders SET note = ''",
+                        1_600,
+                        Some("RowExclusiveLock"),
+                        Some(120_000),
+                        false,
+                    ),
+                    entry(
+                        4,
+                        "ALTER TABLE orders ADD CONSTRAINT orders_ref_key UNIQUE (ref)",
+                        900,
+                        None,
+                        None,
+                        true,
+                    ),
+                ],
+                ..migration("db/1.sql")
+            },
+            MigrationSummary {
+                not_executed: Some(
+                    "not executed: db/1.sql failed at line 4 (duplicate key)".into(),
+                ),
+                ..migration("db/2.sql")
+            },
+        ],
+        findings: vec![],
+        skipped_rules: vec![],
+        skipped_migrations: vec![],
+        copy: None,
+        phases: vec![],
+        locked: vec![LockedTable {
+            table: "public.orders".into(),
+            lock: "AccessExclusiveLock".into(),
+            blocks: "reads and writes".into(),
+            held_ms: 13_900,
+        }],
+        summary: Summary::default(),
+    }
+}
+
+fn render(report: &migsafe::model::Report, format: migsafe::report::Format) -> String {
+    let mut out = Vec::new();
+    migsafe::report::render_with(
+        report,
+        format,
+        &migsafe::report::Terminal::plain(),
+        &mut out,
+    )
+    .expect("renders");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+#[test]
+fn execution_reports_show_timeline_lock_totals_and_the_copy_caveat() {
+    use migsafe::report::Format;
+    let report = executed();
+    let table = render(&report, Format::Table);
+    assert!(
+        table.contains("  timeline: L2  12.3 s  AccessExclusiveLock on public.orders held 12.3 s"),
+        "{table}"
+    );
+    assert!(
+        table.contains("L3   1.6 s  RowExclusiveLock on public.orders held 1.6 s  120,000 rows"),
+        "{table}"
+    );
+    assert!(table.contains("L4  900 ms  FAILED"), "{table}");
+    assert!(table.contains("1 more statement under 1 ms"), "{table}");
+    assert!(
+        table.contains("  not executed: db/1.sql failed at line 4"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "Locked on the copy: public.orders ACCESS EXCLUSIVE (reads and writes) 13.9 s"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("indicative"), "{table}");
+
+    let md = render(&report, Format::Markdown);
+    assert!(md.contains("<details><summary>Timeline on the copy (4 statements, 14.8 s in all, 1 failed)</summary>"), "{md}");
+    assert!(md.contains("| 4 ❌ failed |"), "{md}");
+    assert!(
+        md.contains("**Not executed:** db/1.sql failed at line 4"),
+        "{md}"
+    );
+    assert!(md.contains("indicative"), "{md}");
+
+    let v: serde_json::Value = serde_json::from_str(&render(&report, Format::Json)).expect("JSON");
+    let timeline = &v["migrations"][0]["timeline"];
+    assert_eq!(timeline.as_array().map(Vec::len), Some(4));
+    assert_eq!(timeline[1]["lock"], "AccessExclusiveLock");
+    assert_eq!(timeline[1]["held_ms"], 12_300);
+    assert_eq!(timeline[3]["failed"], true);
+    assert_eq!(
+        v["migrations"][1]["not_executed"],
+        "not executed: db/1.sql failed at line 4 (duplicate key)"
+    );
+    assert_eq!(v["locked"][0]["held_ms"], 13_900);
+}

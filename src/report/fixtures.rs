@@ -2,9 +2,9 @@
 //! values chosen so that a wrong field in the output is easy to spot in a snapshot.
 
 use crate::model::{
-    CopyIdentity, Evidence, ExpectStatus, Expected, Facts, Finding, Layout, MigrationSummary,
-    OwnerSource, Report, Rollback, RollbackSource, RollbackStatus, Severity, SkippedMigration,
-    SkippedRule, Summary,
+    CopyIdentity, Evidence, ExpectStatus, Expected, Facts, Finding, Layout, LockedTable,
+    MigrationSummary, OwnerSource, Phase, Report, Rollback, RollbackSource, RollbackStatus,
+    Severity, SkippedMigration, SkippedRule, Summary, TimelineEntry,
 };
 
 /// The time the catalog sample is rendered at: 2026-11-26T12:00:00Z, six days and two hours
@@ -476,5 +476,267 @@ pub fn large(migrations: usize, findings: usize) -> Report {
         copy: None,
         phases: vec![],
         locked: vec![],
+    }
+}
+
+/// One statement of an execution-level timeline.
+fn ran(
+    line: usize,
+    statement: &str,
+    duration_ms: u64,
+    lock: Option<(&str, &str, u64)>,
+    rows: Option<u64>,
+) -> TimelineEntry {
+    TimelineEntry {
+        line,
+        statement: statement.to_string(),
+        duration_ms,
+        lock: lock.map(|(mode, _, _)| mode.to_string()),
+        table: lock.map(|(_, table, _)| table.to_string()),
+        held_ms: lock.map(|(_, _, held)| held),
+        rows,
+        failed: false,
+    }
+}
+
+/// An execution-level run on a restored copy: a rewriting type change that held ACCESS
+/// EXCLUSIVE on orders for 29.5 s, with a backfill and quick statements (one expectation met,
+/// one not; a rollback that does not restore); a unique index that failed on real
+/// duplicates; and a migration after it that was therefore not executed. Findings carry the
+/// measured lock and duration; the run's lock totals name both tables.
+pub fn execution() -> Report {
+    let first = "migrations/0301_orders_id_bigint.sql";
+    let second = "migrations/0302_unique_customer_email.sql";
+    let third = "migrations/0303_backfill_segments.sql";
+    let orders = "public.orders";
+    let customers = "public.customers";
+    let migration = |path: &str, name: &str, statements: usize| MigrationSummary {
+        path: path.to_string(),
+        version: path
+            .trim_start_matches("migrations/")
+            .get(..4)
+            .map(str::to_string),
+        name: name.to_string(),
+        layout: Layout::GolangMigrate,
+        in_transaction: true,
+        statements,
+        owner: Some("@payments-team".into()),
+        owner_source: OwnerSource::Annotation,
+        expected: vec![],
+        rollback: rollback("", RollbackSource::None, RollbackStatus::NotChecked, ""),
+        timeline: vec![],
+        not_executed: None,
+    };
+    let migrations =
+        vec![
+        MigrationSummary {
+            expected: vec![
+                expected("duration <= 60s", ExpectStatus::Met, "ran 31.2 s on the copy"),
+                expected(
+                    "lock <= 2s",
+                    ExpectStatus::NotMet,
+                    "AccessExclusiveLock on public.orders held 29.5 s > 2 s",
+                ),
+            ],
+            rollback: rollback(
+                "ALTER TABLE orders ALTER COLUMN id TYPE integer;",
+                RollbackSource::DownFile,
+                RollbackStatus::Differs,
+                "after up and rollback the schema differs in 1 place(s): column orders.legacy_ref \
+                 is missing",
+            ),
+            timeline: vec![
+                ran(2, "SET lock_timeout = '5s'", 0, None, None),
+                ran(3, "SET statement_timeout = '10min'", 0, None, None),
+                ran(
+                    5,
+                    "ALTER TABLE orders ALTER COLUMN id TYPE bigint",
+                    29_480,
+                    Some(("AccessExclusiveLock", orders, 29_500)),
+                    None,
+                ),
+                ran(
+                    6,
+                    "UPDATE orders SET legacy_ref = NULL WHERE created_at < '2020-01-01'",
+                    1_640,
+                    Some(("RowExclusiveLock", orders, 1_650)),
+                    Some(120_000),
+                ),
+                ran(8, "ALTER TABLE orders DROP COLUMN legacy_ref", 0, None, None),
+            ],
+            ..migration(first, "orders_id_bigint", 5)
+        },
+        MigrationSummary {
+            expected: vec![expected(
+                "succeeds",
+                ExpectStatus::NotMet,
+                "failed on the copy at line 3",
+            )],
+            rollback: rollback(
+                "DROP INDEX IF EXISTS customers_email_key;",
+                RollbackSource::Annotation,
+                RollbackStatus::NotChecked,
+                "the migration failed on the copy",
+            ),
+            timeline: vec![
+                ran(
+                    2,
+                    "ALTER TABLE customers ADD COLUMN email_verified boolean",
+                    3,
+                    Some(("AccessExclusiveLock", customers, 412)),
+                    None,
+                ),
+                TimelineEntry {
+                    failed: true,
+                    ..ran(
+                        3,
+                        "CREATE UNIQUE INDEX customers_email_key ON customers (email)",
+                        409,
+                        Some(("ShareLock", customers, 409)),
+                        None,
+                    )
+                },
+            ],
+            ..migration(second, "unique_customer_email", 2)
+        },
+        MigrationSummary {
+            expected: vec![expected(
+                "rows <= 50000",
+                ExpectStatus::NotChecked,
+                "not executed on the copy",
+            )],
+            not_executed: Some(format!(
+                "not executed: {second} failed at line 3 (could not create unique index \
+                 \"customers_email_key\"), and later migrations usually depend on it"
+            )),
+            ..migration(third, "backfill_segments", 1)
+        },
+    ];
+    let findings = vec![
+        Finding {
+            rule: "lock-held-too-long",
+            code: "M061",
+            severity: Severity::Error,
+            evidence: Evidence::Execution,
+            file: first.into(),
+            line: 5,
+            column: 1,
+            statement: "ALTER TABLE orders ALTER COLUMN id TYPE bigint".into(),
+            message: "Held AccessExclusiveLock on public.orders for 29.5 s on the copy, above \
+                      the 2 s budget: every read and write of orders waits that long"
+                .into(),
+            why: "Every query on the table queues behind the lock, and new connections pile up \
+                  until the pool is exhausted.",
+            instead: "Add a new column, backfill it in batches, then swap it in a short \
+                      transaction.",
+            owner: Some("@payments-team".into()),
+            table: Some(orders.into()),
+            facts: Facts {
+                rows: Some(12_000_000),
+                bytes: Some(1_825_361_100),
+                lock: Some("AccessExclusiveLock".into()),
+                blocks: Some("reads and writes".into()),
+                lock_held_ms: Some(29_500),
+                duration_ms: Some(29_480),
+                ..Facts::default()
+            },
+        },
+        Finding {
+            rule: "expectation-not-met",
+            code: "M063",
+            severity: Severity::Error,
+            evidence: Evidence::Execution,
+            file: first.into(),
+            line: 1,
+            column: 1,
+            statement: String::new(),
+            message: "Expected `lock <= 2s`, but on the copy: AccessExclusiveLock on \
+                      public.orders held 29.5 s > 2 s"
+                .into(),
+            why: "The author's stated expectation does not hold on real data.",
+            instead: "Change the migration until the expectation holds, or correct the \
+                      expectation.",
+            owner: Some("@payments-team".into()),
+            table: None,
+            facts: Facts::default(),
+        },
+        Finding {
+            rule: "rollback-does-not-restore",
+            code: "M065",
+            severity: Severity::Warning,
+            evidence: Evidence::Execution,
+            file: first.into(),
+            line: 1,
+            column: 1,
+            statement: String::new(),
+            message: "After up and rollback the schema differs: column orders.legacy_ref is \
+                      missing"
+                .into(),
+            why: "A rollback that does not restore the schema leaves production in a state no \
+                  release was tested against.",
+            instead: "Make the down migration recreate what the up migration dropped.",
+            owner: Some("@payments-team".into()),
+            table: Some(orders.into()),
+            facts: Facts::default(),
+        },
+        Finding {
+            rule: "fails-on-copy",
+            code: "M060",
+            severity: Severity::Error,
+            evidence: Evidence::Execution,
+            file: second.into(),
+            line: 3,
+            column: 1,
+            statement: "CREATE UNIQUE INDEX customers_email_key ON customers (email)".into(),
+            message: "Fails on the copy: could not create unique index \"customers_email_key\" \
+                      (detail: Key (email)=(ann@example.com) is duplicated.)"
+                .into(),
+            why: "The same statement fails in production, halfway through the deploy.",
+            instead: "Clean up the duplicates first, in an earlier migration or a script.",
+            owner: Some("@payments-team".into()),
+            table: Some(customers.into()),
+            facts: Facts {
+                lock: Some("ShareLock".into()),
+                blocks: Some("writes".into()),
+                lock_held_ms: Some(409),
+                duration_ms: Some(409),
+                ..Facts::default()
+            },
+        },
+    ];
+    Report {
+        evidence: Evidence::Execution,
+        summary: summary(&findings),
+        migrations,
+        findings,
+        skipped_rules: vec![],
+        skipped_migrations: vec![],
+        copy: Some(CopyIdentity {
+            server_version: "16.4".into(),
+            database: "migsafe_clone_shop".into(),
+            database_bytes: 2_147_483_648,
+            last_analyzed: Some("2026-11-26T11:58:00Z".into()),
+            in_recovery: false,
+            notes: vec![],
+        }),
+        phases: vec![Phase {
+            name: "execute".into(),
+            duration_ms: 31_612,
+            detail: None,
+        }],
+        locked: vec![
+            LockedTable {
+                table: orders.into(),
+                lock: "AccessExclusiveLock".into(),
+                blocks: "reads and writes".into(),
+                held_ms: 29_500,
+            },
+            LockedTable {
+                table: customers.into(),
+                lock: "AccessExclusiveLock".into(),
+                blocks: "reads and writes".into(),
+                held_ms: 412,
+            },
+        ],
     }
 }

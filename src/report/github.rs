@@ -15,6 +15,7 @@ use std::io::Write;
 /// Writes one annotation per finding, then a plain summary line.
 pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
     annotations(report, run, out)?;
+    execution_log(report, run, out)?;
     writeln!(
         out,
         "migsafe: {} in {} (evidence: {})",
@@ -22,6 +23,42 @@ pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()>
         text::count(report.migrations.len(), "migration", "migrations"),
         report.evidence
     )?;
+    Ok(())
+}
+
+/// Execution level: each migration's timeline on the copy as a collapsed group of the job's
+/// log (`::group::`), then the lock totals and the caveat that these are a copy's numbers.
+/// Annotations would be the wrong place: GitHub caps them per step, and they are for findings.
+fn execution_log(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
+    for m in &report.migrations {
+        let rows = text::timeline_rows(m);
+        if rows.is_empty() && m.not_executed.is_none() {
+            continue;
+        }
+        let path = text::one_line(&run.display_path(&m.path));
+        writeln!(out, "::group::Timeline on the copy: {path}")?;
+        for row in &rows {
+            let statement = text::truncate(&text::one_line(&row.entry.statement), 120);
+            writeln!(out, "{}  `{statement}`", row.line())?;
+        }
+        if let Some(quick) = text::quick_statements(m) {
+            writeln!(out, "{quick}")?;
+        }
+        if let Some(reason) = &m.not_executed {
+            writeln!(out, "{}", text::one_line(reason))?;
+        }
+        writeln!(out, "::endgroup::")?;
+    }
+    if !report.locked.is_empty() {
+        writeln!(
+            out,
+            "migsafe: locked on the copy: {}",
+            text::locked_totals(&report.locked)
+        )?;
+    }
+    if text::has_measurements(report) {
+        writeln!(out, "migsafe: {}", text::one_line(text::INDICATIVE))?;
+    }
     Ok(())
 }
 
@@ -111,5 +148,33 @@ mod tests {
             .last()
             .unwrap()
             .starts_with("migsafe: 2 errors, 1 warning, 1 info"));
+    }
+
+    #[test]
+    fn execution_timelines_are_collapsed_log_groups() {
+        let mut out = Vec::new();
+        render(&fixtures::execution(), &RunInfo::default(), &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains(
+                "::group::Timeline on the copy: migrations/0301_orders_id_bigint.sql\n\
+             L5  29.5 s  AccessExclusiveLock on public.orders held 29.5 s  \
+             `ALTER TABLE orders ALTER COLUMN id TYPE bigint`\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains(
+            "\nnot executed: migrations/0302_unique_customer_email.sql failed at line 3"
+        ));
+        assert_eq!(
+            out.matches("::group::").count(),
+            out.matches("::endgroup::").count()
+        );
+        assert!(out.contains("migsafe: locked on the copy: public.orders ACCESS EXCLUSIVE"));
+        assert!(out.contains("indicative"));
+        let mut fixed = Vec::new();
+        render(&fixtures::catalog(), &RunInfo::default(), &mut fixed).unwrap();
+        let fixed = String::from_utf8(fixed).unwrap();
+        assert!(!fixed.contains("::group::") && !fixed.contains("indicative"));
     }
 }

@@ -12,6 +12,13 @@
 //! `file`/`line` on a skipped rule only when it was skipped for one statement, so entries
 //! skipped for the whole run keep exactly the contract's `{rule, reason}` shape.
 //!
+//! Execution-level additions (issue #5): per migration `timeline` (each statement as it ran
+//! on the copy: `line`, `statement`, `duration_ms`, its strongest `lock` with `table` and
+//! `held_ms`, `rows`, `failed`; `[]` below execution level) and `not_executed` (why it was not
+//! run, `null` when it ran or nothing ran), and top-level `locked` (per table: strongest lock
+//! that blocks reads or writes, what it `blocks`, total `held_ms`; `[]` below execution level).
+//! These are measurements: an execution-level report differs from the next run in them.
+//!
 //! `phases` (how long restoring, cloning, snapshotting… took) are measurements and are
 //! written as measured, so a run that got a copy differs from the next in those numbers
 //! only; everything else is a function of the input. A static run has `[]`.
@@ -588,5 +595,60 @@ mod tests {
         assert_eq!(no_owner["owner"], Value::Null);
         assert_eq!(no_owner["table"], Value::Null);
         assert_eq!(v["findings"][0]["facts"]["lock_held_ms"], 5400);
+    }
+
+    #[test]
+    fn execution_report() {
+        insta::assert_snapshot!("json_execution", json(&fixtures::execution()));
+    }
+
+    #[test]
+    fn execution_keys_are_added_at_every_level() {
+        for report in [fixtures::sample(), fixtures::catalog(), fixtures::clean()] {
+            let v: Value = serde_json::from_str(&json(&report)).unwrap();
+            assert_eq!(v["locked"], serde_json::json!([]));
+            for m in v["migrations"].as_array().unwrap() {
+                assert_eq!(m["timeline"], serde_json::json!([]), "{m}");
+                assert!(m.get("not_executed").is_some_and(Value::is_null), "{m}");
+            }
+        }
+        let v: Value = serde_json::from_str(&json(&fixtures::execution())).unwrap();
+        assert_eq!(v["evidence"], "execution");
+        let first = &v["migrations"][0];
+        assert_eq!(first["not_executed"], Value::Null);
+        assert_eq!(
+            first["timeline"][2],
+            serde_json::json!({
+                "line": 5,
+                "statement": "ALTER TABLE orders ALTER COLUMN id TYPE bigint",
+                "duration_ms": 29480,
+                "lock": "AccessExclusiveLock",
+                "table": "public.orders",
+                "held_ms": 29500,
+                "rows": null,
+                "failed": false
+            })
+        );
+        assert_eq!(first["timeline"][0]["lock"], Value::Null);
+        assert_eq!(first["timeline"][3]["rows"], 120_000);
+        assert_eq!(first["expected"][1]["status"], "not_met");
+        assert_eq!(first["rollback"]["status"], "differs");
+        assert_eq!(v["migrations"][1]["timeline"][1]["failed"], true);
+        let stopped = &v["migrations"][2];
+        assert_eq!(stopped["timeline"], serde_json::json!([]));
+        assert!(stopped["not_executed"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("not executed: migrations/0302")));
+        assert_eq!(
+            v["locked"][0],
+            serde_json::json!({
+                "table": "public.orders",
+                "lock": "AccessExclusiveLock",
+                "blocks": "reads and writes",
+                "held_ms": 29500
+            })
+        );
+        assert_eq!(v["findings"][0]["facts"]["lock_held_ms"], 29_500);
+        assert_eq!(v["findings"][0]["facts"]["duration_ms"], 29_480);
     }
 }

@@ -5,14 +5,23 @@
 //! statement, plan, why and instead, and a footer saying how to reproduce it (command,
 //! version, evidence level, copy).
 //!
+//! At execution level each migration also gets its timeline on the copy (a folded table:
+//! line, statement, duration, lock, held, rows) and why it was not executed, and the comment
+//! says for how long each table was locked, with the caveat that durations on a copy are
+//! indicative.
+//!
 //! GitHub rejects comments over 65,536 characters, and a rejected comment is worse than a
 //! short one. So the report is rendered at the richest level that fits in `BUDGET`:
-//! full → folded (no statements, plans, why/instead) → summarised (only errors listed, the
-//! rest counted) → truncated (as many errors as fit). Every shortened level says what it
-//! left out and where the full report is (a JSON report the run wrote, else the command).
+//! full → untimed (timelines summed up in one line each) → folded (no statements, plans,
+//! why/instead either) → summarised (only errors listed, the rest counted) → truncated (as
+//! many errors as fit). Every shortened level says what it left out and where the full report
+//! is (a JSON report the run wrote, else the command).
 //!
-//! The comment reads no clock and no timings (`Report::phases`): the same input gives the same
-//! bytes, so CI can diff it and skip updating an unchanged comment.
+//! The comment reads no clock and leaves out the run's phase timings (`Report::phases`). For
+//! static and catalog evidence the same input therefore gives the same bytes, so CI can diff
+//! it and skip updating an unchanged comment. At execution level it shows measurements
+//! (timelines, lock totals, a finding's lock held and run time), which legitimately differ
+//! from one run to the next.
 //!
 //! Everything that comes from a migration (paths, owners, messages, SQL) is escaped: a `|`
 //! must not split a table cell, a `<index>` must not vanish as an HTML tag, and an owner
@@ -55,6 +64,9 @@ const SKIPPED_TAIL: usize = 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Level {
     Full,
+    /// Full, but each timeline is one line: the first thing given up, since the per-statement
+    /// numbers are the least read and JSON has them all.
+    Untimed,
     Folded,
     Summarised,
     Truncated,
@@ -70,7 +82,16 @@ pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()>
 /// clock: the copy's statistics are dated by their timestamp alone, so the same input gives
 /// the same comment (and CI can skip updating an unchanged one).
 pub fn to_string(report: &Report, run: &RunInfo) -> String {
-    for level in [Level::Full, Level::Folded, Level::Summarised] {
+    let timed = report.migrations.iter().any(|m| !m.timeline.is_empty());
+    for level in [
+        Level::Full,
+        Level::Untimed,
+        Level::Folded,
+        Level::Summarised,
+    ] {
+        if level == Level::Untimed && !timed {
+            continue;
+        }
         let s = render_level(report, level, run);
         if s.len() <= BUDGET {
             return s;
@@ -102,14 +123,14 @@ fn render_level(report: &Report, level: Level, run: &RunInfo) -> String {
     doc.push('\n');
     let _ = writeln!(doc, "### {}\n", verdict(report));
     evidence(report, level, &mut doc);
-    execution_totals(report, &mut doc);
+    execution_totals(report, level, &mut doc);
     if let Some(notice) = notice(report, level, run) {
         let _ = writeln!(doc, "> {notice}\n");
     }
     let table_rows = summary_table(&groups, level, &mut doc);
     skipped(report, level, &mut doc);
     match level {
-        Level::Full | Level::Folded => {
+        Level::Full | Level::Untimed | Level::Folded => {
             for g in &groups {
                 migration_section(g, level, &mut doc);
             }
@@ -198,9 +219,20 @@ fn notice(report: &Report, level: Level, run: &RunInfo) -> Option<String> {
     let why = "This comment was shortened to stay under GitHub's 65,536-character limit:";
     match level {
         Level::Full => None,
-        Level::Folded => Some(format!(
-            "{why} statements, query plans and the why/instead of each rule are left out. {json}"
+        Level::Untimed => Some(format!(
+            "{why} each migration's timeline on the copy is summed up in one line. {json}"
         )),
+        Level::Folded => {
+            let timelines = if report.migrations.iter().any(|m| !m.timeline.is_empty()) {
+                ", timelines"
+            } else {
+                ""
+            };
+            Some(format!(
+                "{why} statements, query plans{timelines} and the why/instead of each rule are \
+                 left out. {json}"
+            ))
+        }
         Level::Summarised | Level::Truncated => {
             let s = &report.summary;
             let mut rest = Vec::new();
@@ -303,7 +335,10 @@ fn summary_table(groups: &[Group], level: Level, doc: &mut String) -> usize {
 
 fn summary_row(g: &Group, level: Level) -> String {
     let max_path = if level == Level::Truncated { 120 } else { 300 };
-    let path = cell_code(&text::truncate(g.path, max_path));
+    let mut path = cell_code(&text::truncate(g.path, max_path));
+    if g.migration.is_some_and(|m| m.not_executed.is_some()) {
+        path.push_str(" · not executed");
+    }
     let (owner, expected, rollback) = match g.migration {
         Some(m) => (
             owner_md(m.owner.as_deref()),
@@ -369,7 +404,7 @@ fn evidence(report: &Report, level: Level, doc: &mut String) {
         inline(&text::truncate(&text::copy_identity(copy, None), 400))
     );
     let (max_notes, max_chars) = match level {
-        Level::Full | Level::Folded => (10, 1_000),
+        Level::Full | Level::Untimed | Level::Folded => (10, 1_000),
         Level::Summarised | Level::Truncated => (3, 300),
     };
     let caveats = text::copy_caveats(copy);
@@ -388,20 +423,43 @@ fn evidence(report: &Report, level: Level, doc: &mut String) {
     }
 }
 
-/// Execution level: for how long each table was locked, and that a copy is not production.
-fn execution_totals(report: &Report, doc: &mut String) {
-    if report.evidence != crate::model::Evidence::Execution {
-        return;
-    }
+/// Execution level: for how long each table was locked (a table: the tables are few, and
+/// what matters is comparing them), and that a copy is not production.
+fn execution_totals(report: &Report, level: Level, doc: &mut String) {
     if !report.locked.is_empty() {
-        let _ = writeln!(
-            doc,
-            "**Locked on the copy:** {}\n",
-            inline(&text::truncate(&text::locked_totals(&report.locked), 1_000))
-        );
+        let max_rows = match level {
+            Level::Full | Level::Untimed | Level::Folded => MAX_LOCKED_ROWS,
+            Level::Summarised | Level::Truncated => 10,
+        };
+        doc.push_str("**Locked on the copy**\n\n");
+        doc.push_str("| Table | Strongest lock | Blocks | Held in all |\n");
+        doc.push_str("| --- | --- | --- | ---: |\n");
+        for l in report.locked.iter().take(max_rows) {
+            let _ = writeln!(
+                doc,
+                "| {} | {} | {} | {} |",
+                cell_code(&text::truncate(&l.table, 200)),
+                inline(&text::truncate(&text::lock_mode_sql(&l.lock), 100)),
+                inline(&text::truncate(&text::one_line(&l.blocks), 100)),
+                text::duration_ms(l.held_ms)
+            );
+        }
+        if report.locked.len() > max_rows {
+            let _ = writeln!(
+                doc,
+                "| _{} more (`--format json` lists them)_ | | | |",
+                text::count(report.locked.len() - max_rows, "table", "tables")
+            );
+        }
+        doc.push('\n');
     }
-    let _ = writeln!(doc, "_{}_\n", text::INDICATIVE);
+    if text::has_measurements(report) {
+        let _ = writeln!(doc, "_{}_\n", text::INDICATIVE);
+    }
 }
+
+/// Tables listed in the lock totals before the rest is counted.
+const MAX_LOCKED_ROWS: usize = 50;
 
 /// What this run did not check: run-wide skipped rules one line per reason, rules skipped for
 /// single statements with their place, and migrations not reviewed (the list folded, since a
@@ -554,36 +612,48 @@ fn migration_section(g: &Group, level: Level, doc: &mut String) {
     }
 }
 
-/// Execution level: the migration's statements as they ran on the copy, folded (only in the
-/// full comment; a folded comment says it was not run only).
+/// Execution level: why the migration was not run, or its statements as they ran on the copy:
+/// a folded table in the full comment, one line at the shorter levels.
 fn timeline(m: &MigrationSummary, level: Level, doc: &mut String) {
     if let Some(reason) = &m.not_executed {
+        let reason = text::one_line(reason);
+        let reason = reason
+            .strip_prefix("not executed:")
+            .unwrap_or(&reason)
+            .trim();
         let _ = writeln!(
             doc,
             "**Not executed:** {}\n",
-            inline(&text::one_line(reason))
+            inline(&text::truncate(reason, 1_000))
         );
     }
-    if m.timeline.is_empty() || level != Level::Full {
+    if m.timeline.is_empty() {
         return;
     }
-    let mut body = String::from(
-        "| Line | Took | Lock | Held | Rows | Statement |\n|---|---|---|---|---|---|\n",
-    );
+    let head = format!("Timeline on the copy ({})", text::timeline_summary(m));
+    if level != Level::Full {
+        let _ = writeln!(doc, "**{head}**\n");
+        return;
+    }
+    let mut body =
+        String::from("| Line | Statement | Duration | Lock | Held | Rows |\n| ---: | --- | ---: | --- | ---: | ---: |\n");
     for t in m.timeline.iter().take(MAX_TIMELINE_ROWS) {
         let lock = match (&t.lock, &t.table) {
-            (Some(lock), Some(table)) => format!("{} on {}", code(lock), code(table)),
+            (Some(lock), Some(table)) => format!("{} on {}", cell_code(lock), cell_code(table)),
+            (Some(lock), None) => cell_code(lock),
             _ => String::new(),
         };
         let _ = writeln!(
             body,
-            "| {}{} | {} | {lock} | {} | {} | {} |",
+            "| {}{} | {} | {} | {lock} | {} | {} |",
             t.line,
-            if t.failed { " ❌" } else { "" },
+            if t.failed { " ❌ failed" } else { "" },
+            cell_code(&text::truncate(&text::one_line(&t.statement), 200)),
             text::duration_ms(t.duration_ms),
             t.held_ms.map(text::duration_ms).unwrap_or_default(),
-            t.rows.map(|r| r.to_string()).unwrap_or_default(),
-            cell_code(&t.statement)
+            t.rows
+                .map(|r| text::thousands(i64::try_from(r).unwrap_or(i64::MAX)))
+                .unwrap_or_default(),
         );
     }
     if m.timeline.len() > MAX_TIMELINE_ROWS {
@@ -597,14 +667,7 @@ fn timeline(m: &MigrationSummary, level: Level, doc: &mut String) {
             )
         );
     }
-    collapsible(
-        &format!(
-            "Timeline on the copy ({})",
-            text::count(m.timeline.len(), "statement", "statements")
-        ),
-        &body,
-        doc,
-    );
+    collapsible(&head, &body, doc);
 }
 
 /// Statements shown in one migration's timeline before the rest is counted.
@@ -666,7 +729,7 @@ fn people_facts(m: &MigrationSummary, level: Level, doc: &mut String) {
                 text::rollback_status(status)
             );
             let body = r.text.trim();
-            if level == Level::Full && body.lines().count() > 1 {
+            if level <= Level::Untimed && body.lines().count() > 1 {
                 let _ = writeln!(doc, "{head}\n");
                 collapsible(
                     &format!(
@@ -701,7 +764,7 @@ fn finding(f: &Finding, level: Level, doc: &mut String) {
     if !facts.is_empty() {
         let _ = writeln!(doc, "_{}_\n", inline(&facts.join(" · ")));
     }
-    if level != Level::Full {
+    if level > Level::Untimed {
         return;
     }
     let statement = f.statement.trim();
@@ -1224,6 +1287,105 @@ mod report_tests {
     #[test]
     fn clean_report() {
         insta::assert_snapshot!("markdown_clean", md(&fixtures::clean()));
+    }
+
+    #[test]
+    fn execution_report() {
+        insta::assert_snapshot!("markdown_execution", md(&fixtures::execution()));
+    }
+
+    #[test]
+    fn untimed_execution_report() {
+        insta::assert_snapshot!(
+            "markdown_execution_untimed",
+            level(&fixtures::execution(), Level::Untimed)
+        );
+    }
+
+    /// A big execution run: every migration with a long timeline on top of its findings.
+    fn timed(migrations: usize, findings: usize, statements: usize) -> Report {
+        let mut report = fixtures::large(migrations, findings);
+        report.evidence = crate::model::Evidence::Execution;
+        for m in &mut report.migrations {
+            m.timeline = (0..statements)
+                .map(|i| crate::model::TimelineEntry {
+                    line: i + 1,
+                    statement: format!(
+                        "UPDATE big_table SET status = 'archived' WHERE id BETWEEN {i}000 AND {i}999"
+                    ),
+                    duration_ms: 1_000 + i as u64,
+                    lock: Some("RowExclusiveLock".into()),
+                    table: Some("public.big_table".into()),
+                    held_ms: Some(1_000 + i as u64),
+                    rows: Some(1_000),
+                    failed: false,
+                })
+                .collect();
+        }
+        report
+    }
+
+    #[test]
+    fn timelines_are_the_first_thing_given_up() {
+        let report = timed(10, 30, 50);
+        assert!(level(&report, Level::Full).len() > BUDGET);
+        let out = md(&report);
+        assert!(out.len() <= BUDGET, "{} bytes", out.len());
+        assert!(
+            out.contains("each migration's timeline on the copy is summed up in one line"),
+            "{out}"
+        );
+        assert!(
+            out.contains("**Timeline on the copy (50 statements, 51.2 s in all)**"),
+            "{out}"
+        );
+        assert!(!out.contains("<summary>Timeline"), "{out}");
+        // Nothing else was given up: statements and why/instead are still there.
+        assert!(out.contains("```sql"), "{out}");
+        assert!(out.contains("Why it is risky"), "{out}");
+    }
+
+    #[test]
+    fn huge_execution_runs_still_fit_and_say_what_was_left_out() {
+        let report = timed(60, 600, 200);
+        let out = md(&report);
+        assert!(out.len() <= BUDGET, "{} bytes", out.len());
+        assert!(!out.contains("<summary>Timeline"));
+        assert!(out.contains("--format json"));
+        let folded = level(&report, Level::Folded);
+        assert!(folded.contains("statements, query plans, timelines and the why/instead"));
+    }
+
+    #[test]
+    fn execution_comment_shows_the_timeline_totals_and_caveat() {
+        let out = md(&fixtures::execution());
+        assert!(
+            out.contains(
+                "| 5 | `ALTER TABLE orders ALTER COLUMN id TYPE bigint` | 29.5 s | \
+             `AccessExclusiveLock` on `public.orders` | 29.5 s |  |"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("| 6 | `UPDATE orders SET legacy_ref = NULL WHERE created_at < '2020-01-01'` | 1.6 s | `RowExclusiveLock` on `public.orders` | 1.6 s | 120,000 |"), "{out}");
+        assert!(
+            out.contains("| 3 ❌ failed | `CREATE UNIQUE INDEX"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "**Not executed:** migrations/0302_unique_customer_email.sql failed at line 3"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("| `migrations/0303_backfill_segments.sql` · not executed |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| `public.customers` | ACCESS EXCLUSIVE | reads and writes | 412 ms |")
+        );
+        assert!(out.contains(crate::report::text::INDICATIVE));
+        assert_eq!(out, md(&fixtures::execution()), "same report, same bytes");
     }
 
     #[test]

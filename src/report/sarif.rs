@@ -25,6 +25,58 @@ const MAX_SNIPPET: usize = 2_000;
 /// The base id every artifact location is relative to: the repository root.
 pub const SRCROOT: &str = "%SRCROOT%";
 
+/// Execution level: each migration's timeline on the copy, why a migration was not run, the
+/// lock totals per table and the caveat that these are a copy's numbers, as run properties
+/// (SARIF results are findings; these belong to the run). Nothing below execution level, so
+/// static and catalog logs keep the same bytes for the same input.
+fn execution_properties(report: &Report, run: &RunInfo, properties: &mut Map<String, Value>) {
+    if report.evidence != crate::model::Evidence::Execution {
+        return;
+    }
+    let timelines: Vec<Value> = report
+        .migrations
+        .iter()
+        .filter(|m| !m.timeline.is_empty() || m.not_executed.is_some())
+        .map(|m| {
+            json!({
+                "path": run.display_path(&m.path),
+                "notExecuted": m.not_executed,
+                "statements": m.timeline.iter().map(|t| json!({
+                    "line": t.line,
+                    "statement": t.statement,
+                    "durationMs": t.duration_ms,
+                    "lock": t.lock,
+                    "table": t.table,
+                    "heldMs": t.held_ms,
+                    "rows": t.rows,
+                    "failed": t.failed,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    properties.insert("timelines".into(), Value::Array(timelines));
+    properties.insert(
+        "lockedOnCopy".into(),
+        Value::Array(
+            report
+                .locked
+                .iter()
+                .map(|l| {
+                    json!({
+                        "table": l.table,
+                        "lock": l.lock,
+                        "blocks": l.blocks,
+                        "heldMs": l.held_ms,
+                    })
+                })
+                .collect(),
+        ),
+    );
+    if super::text::has_measurements(report) {
+        properties.insert("durationsNote".into(), json!(super::text::INDICATIVE));
+    }
+}
+
 /// Writes the SARIF log, pretty-printed, followed by a newline.
 pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
     let log = to_value(report, run);
@@ -87,6 +139,7 @@ pub fn to_value(report: &Report, run: &RunInfo) -> Value {
                 .collect(),
         ),
     );
+    execution_properties(report, run, &mut properties);
     json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -308,5 +361,19 @@ mod tests {
             artifact("/abs/x.sql", &run),
             json!({"uri": "file:///abs/x.sql"})
         );
+    }
+
+    #[test]
+    fn execution_runs_carry_timelines_and_lock_totals_as_run_properties() {
+        let v = to_value(&crate::report::fixtures::execution(), &RunInfo::default());
+        let props = &v["runs"][0]["properties"];
+        assert_eq!(props["timelines"][0]["statements"][2]["heldMs"], 29_500);
+        assert_eq!(props["timelines"][1]["statements"][1]["failed"], true);
+        assert!(props["timelines"][2]["notExecuted"].is_string());
+        assert_eq!(props["lockedOnCopy"][0]["table"], "public.orders");
+        assert!(props["durationsNote"].is_string());
+        let fixed = to_value(&crate::report::fixtures::catalog(), &RunInfo::default());
+        let props = &fixed["runs"][0]["properties"];
+        assert!(props.get("timelines").is_none() && props.get("durationsNote").is_none());
     }
 }

@@ -13,6 +13,11 @@
 //! when even that does not fit, the table gives way to one block per item (ruff's layout).
 //! Statements stay out: the message names the object and `file:line:col` jumps to it; the
 //! full statement is in the markdown and JSON reports.
+//!
+//! At execution level each migration is a block whose expected results and rollback are followed
+//! by its timeline on the copy (one aligned line per statement) or why it was not executed;
+//! the lock totals per table and the caveat that a copy's durations are indicative sit with
+//! the copy's identity near the footer.
 
 use super::text::{self, RollbackState};
 use super::Terminal;
@@ -64,7 +69,6 @@ pub(crate) fn render_at(
     if !report.migrations.is_empty() {
         write_migrations(&report.migrations, term, out)?;
     }
-    write_timelines(report, prose, paint, out)?;
     write_footer(report, prose, now, out)?;
     writeln!(out, "{}", summary_line(report, paint))?;
     Ok(())
@@ -90,6 +94,18 @@ fn write_footer(
         for caveat in text::copy_caveats(copy) {
             write!(out, "{}", labelled("note", &caveat, width, 6))?;
         }
+        wrote = true;
+    }
+    if !report.locked.is_empty() {
+        let line = format!(
+            "Locked on the copy: {}",
+            text::locked_totals(&report.locked)
+        );
+        write!(out, "{}", hanging(&line, width, "  "))?;
+        wrote = true;
+    }
+    if text::has_measurements(report) {
+        write!(out, "{}", hanging(text::INDICATIVE, width, "  "))?;
         wrote = true;
     }
     for group in text::skip_groups(&report.skipped_rules) {
@@ -515,12 +531,22 @@ fn write_migrations(
     let paths: Vec<&str> = migrations.iter().map(|m| m.path.as_str()).collect();
     let path_w = widest("Migration", &paths);
     let owner_w = widest("Owner", &owners);
-    let layout = choose_layout(
-        &[path_w, owner_w],
-        &[path_w.max(owner_w + "owner: ".len())],
-        2,
-        usize::from(term.width),
-    );
+    // What ran on the copy is told per migration, right under its expected results and
+    // rollback (which it explains: a not-met `lock <= 2s` next to the statement that held the
+    // lock), so at execution level each migration is a block rather than a table row.
+    let executed = migrations
+        .iter()
+        .any(|m| !m.timeline.is_empty() || m.not_executed.is_some());
+    let layout = if executed {
+        Layout::Blocks
+    } else {
+        choose_layout(
+            &[path_w, owner_w],
+            &[path_w.max(owner_w + "owner: ".len())],
+            2,
+            usize::from(term.width),
+        )
+    };
     if layout == Layout::Blocks {
         let paint = Paint(term.color);
         let width = usize::from(term.width);
@@ -537,6 +563,7 @@ fn write_migrations(
                 "{}",
                 labelled_lines("rollback", &rollback_lines(m), width)
             )?;
+            write!(out, "{}", timeline_block(m, width, paint))?;
             writeln!(out)?;
         }
         return Ok(());
@@ -564,37 +591,60 @@ fn write_migrations(
     Ok(())
 }
 
-/// Execution level: each migration's statements as they ran on the copy, then for how long
-/// each table was locked, with the caveat that a copy is not production.
-fn write_timelines(report: &Report, width: usize, paint: Paint, out: &mut dyn Write) -> Result<()> {
-    if report.evidence != crate::model::Evidence::Execution {
-        return Ok(());
-    }
-    let mut wrote = false;
-    for m in &report.migrations {
-        let lines = text::timeline_lines(m);
-        if lines.is_empty() {
-            continue;
+/// Execution level: the statements of one migration as they ran on the copy, one line each
+/// (`L12   1.6 s  AccessExclusiveLock on orders held 1.6 s  120,000 rows  `UPDATE …``), cut
+/// rather than wrapped so the columns stay aligned; then why it did not run, if it did not.
+fn timeline_block(m: &MigrationSummary, width: usize, paint: Paint) -> String {
+    const INDENT: usize = 12;
+    let mut lines: Vec<String> = Vec::new();
+    for row in text::timeline_rows(m) {
+        let plain = row.line();
+        let statement = text::one_line(&row.entry.statement);
+        // The statement fills what the row leaves; below a dozen characters it says nothing.
+        let room = width.saturating_sub(INDENT + plain.chars().count() + 4);
+        let mut row_lines = if room >= 12 && !statement.is_empty() {
+            vec![format!("{plain}  `{}`", text::truncate(&statement, room))]
+        } else if INDENT + plain.chars().count() <= width {
+            vec![plain]
+        } else {
+            // Too narrow for one line: the measurements wrap under themselves, right of the
+            // aligned place and duration.
+            let pad = " ".repeat(row.head.chars().count() + 2);
+            let avail = width.saturating_sub(INDENT);
+            let wrapped = text::wrap(&row.tail, avail, &pad);
+            let mut out = Vec::new();
+            for (i, l) in wrapped.lines().enumerate() {
+                match (i, l.strip_prefix(pad.as_str())) {
+                    (0, Some(rest)) => out.push(format!("{}  {rest}", row.head)),
+                    _ => out.push(l.to_string()),
+                }
+            }
+            out
+        };
+        if row.entry.failed {
+            if let Some(first) = row_lines.first_mut() {
+                *first = first.replacen("FAILED", &paint.severity(Severity::Error, "FAILED"), 1);
+            }
         }
-        writeln!(out, "{} {}", paint.bold("Timeline on the copy:"), m.path)?;
-        for line in lines {
-            write!(out, "  {}", hanging(&line, width - 2, "      "))?;
+        lines.append(&mut row_lines);
+    }
+    lines.extend(text::quick_statements(m));
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let label = if i == 0 { "timeline:" } else { "" };
+        out.push_str(&format!("  {label:<10}{line}\n"));
+    }
+    if let Some(reason) = &m.not_executed {
+        let body = hanging(reason, width.saturating_sub(2), &" ".repeat(INDENT - 2));
+        let body = match body.strip_prefix("not executed:") {
+            Some(rest) => format!("{}{rest}", paint.bold("not executed:")),
+            None => body,
+        };
+        for line in body.lines() {
+            out.push_str(&format!("  {line}\n"));
         }
-        wrote = true;
     }
-    if !report.locked.is_empty() {
-        let line = format!(
-            "Locked on the copy: {}",
-            text::locked_totals(&report.locked)
-        );
-        write!(out, "{}", hanging(&line, width, "  "))?;
-        wrote = true;
-    }
-    if wrote {
-        write!(out, "{}", hanging(text::INDICATIVE, width, ""))?;
-        writeln!(out)?;
-    }
-    Ok(())
+    out
 }
 
 /// Like `labelled`, for several lines each wrapped on its own.
@@ -850,6 +900,23 @@ mod tests {
     }
 
     #[test]
+    fn execution_report() {
+        insta::assert_snapshot!(
+            "table_execution",
+            table(&fixtures::execution(), Terminal::plain())
+        );
+    }
+
+    #[test]
+    fn execution_report_on_a_narrow_terminal() {
+        let term = Terminal {
+            width: 80,
+            color: false,
+        };
+        insta::assert_snapshot!("table_execution_80", table(&fixtures::execution(), term));
+    }
+
+    #[test]
     fn clean_report() {
         insta::assert_snapshot!("table_clean", table(&fixtures::clean(), Terminal::plain()));
     }
@@ -878,10 +945,13 @@ mod tests {
 
     #[test]
     fn fits_the_terminal_width() {
-        for (width, report) in [60, 80, 100, 160]
-            .into_iter()
-            .flat_map(|w| [(w, fixtures::sample()), (w, fixtures::catalog())])
-        {
+        for (width, report) in [60, 80, 100, 160].into_iter().flat_map(|w| {
+            [
+                (w, fixtures::sample()),
+                (w, fixtures::catalog()),
+                (w, fixtures::execution()),
+            ]
+        }) {
             let term = Terminal {
                 width,
                 color: false,

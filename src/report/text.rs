@@ -1,12 +1,13 @@
 //! Plain-text pieces shared by the human formats (table, markdown, rule pages): counts with
 //! plurals, human sizes, row counts, durations and ages, the one-line facts summary, the
-//! copy's identity, the grouping of skipped rules and migrations, status labels, wrapping and
-//! truncation. Everything here is pure (the current time is passed in) and works on any
-//! input without panicking.
+//! copy's identity, the grouping of skipped rules and migrations, status labels, execution
+//! timelines and lock totals, wrapping and truncation. Everything here is pure (the current
+//! time is passed in) and works on any input without panicking.
 
 use crate::model::{
-    CopyIdentity, ExpectStatus, Facts, OwnerSource, Rollback, RollbackSource, RollbackStatus,
-    SkippedMigration, SkippedRule, Summary,
+    CopyIdentity, Evidence, ExpectStatus, Facts, LockedTable, MigrationSummary, OwnerSource,
+    Report, Rollback, RollbackSource, RollbackStatus, SkippedMigration, SkippedRule, Summary,
+    TimelineEntry,
 };
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -128,18 +129,23 @@ fn short_number(value: f64, unit: &str) -> String {
 }
 
 /// The measured or estimated facts of a finding as short phrases, strongest first:
-/// `lock AccessExclusiveLock (blocks reads and writes)`, `1.2M rows, 700 MB`, …
+/// `lock AccessExclusiveLock (blocks reads and writes) held 29.5 s`, `ran 29.6 s`,
+/// `1.2M rows, 700 MB`, …
 /// The plan is left out: it is multi-line and each format places it differently.
 pub fn facts(facts: &Facts) -> Vec<String> {
     let mut parts = Vec::new();
+    // The measured hold time belongs to the lock it measures, so they read as one phrase.
+    let held = facts
+        .lock_held_ms
+        .map(|ms| format!(" held {}", duration_ms(ms)));
     if let Some(lock) = &facts.lock {
+        let held = held.unwrap_or_default();
         match facts.blocks.as_deref().filter(|b| !b.is_empty()) {
-            Some(blocks) => parts.push(format!("lock {lock} (blocks {blocks})")),
-            None => parts.push(format!("lock {lock}")),
+            Some(blocks) => parts.push(format!("lock {lock} (blocks {blocks}){held}")),
+            None => parts.push(format!("lock {lock}{held}")),
         }
-    }
-    if let Some(ms) = facts.lock_held_ms {
-        parts.push(format!("held {}", duration_ms(ms)));
+    } else if let Some(held) = held {
+        parts.push(format!("lock{held}"));
     }
     if let Some(ms) = facts.duration_ms {
         parts.push(format!("ran {}", duration_ms(ms)));
@@ -591,69 +597,175 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Said wherever measured durations are shown: a copy is not production.
+/// Said wherever measured durations are shown: a copy is not production (issue #5, item 3).
 pub const INDICATIVE: &str = "Durations and lock times were measured on a copy: they are \
     indicative, since its hardware and concurrent load differ from production.";
 
-/// One statement of a timeline: `L12 · 1.6 s · AccessExclusiveLock on orders held 1.6 s ·
-/// 120000 rows`, `FAILED` when it failed.
-pub fn timeline_line(t: &crate::model::TimelineEntry) -> String {
-    let mut parts = vec![format!("L{}", t.line), duration_ms(t.duration_ms)];
-    if let (Some(lock), Some(table)) = (&t.lock, &t.table) {
-        let held = t.held_ms.map(|ms| format!(" held {}", duration_ms(ms)));
-        parts.push(format!("{lock} on {table}{}", held.unwrap_or_default()));
-    }
-    if let Some(rows) = t.rows.filter(|r| *r > 0) {
-        parts.push(count(
-            usize::try_from(rows).unwrap_or(usize::MAX),
-            "row",
-            "rows",
-        ));
-    }
-    if t.failed {
-        parts.push("FAILED".to_string());
-    }
-    parts.push(format!("`{}`", t.statement));
-    parts.join(" · ")
+/// Whether the report shows anything timed on the copy (timelines, lock totals, a finding's
+/// measured lock or duration): only then is the `INDICATIVE` caveat due. Static and catalog
+/// runs never have any.
+pub fn has_measurements(report: &Report) -> bool {
+    report.evidence == Evidence::Execution
+        && (!report.locked.is_empty()
+            || report.migrations.iter().any(|m| !m.timeline.is_empty())
+            || report
+                .findings
+                .iter()
+                .any(|f| f.facts.lock_held_ms.is_some() || f.facts.duration_ms.is_some()))
 }
 
-/// A migration's timeline as lines; statements under 1 ms that took no lock are folded into
-/// one line so that a long migration of quick statements stays readable.
-pub fn timeline_lines(m: &crate::model::MigrationSummary) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut quick = 0usize;
-    for t in &m.timeline {
-        if t.duration_ms == 0 && t.lock.is_none() && !t.failed {
-            quick += 1;
-            continue;
+/// A lock mode as the SQL of `LOCK TABLE` and PostgreSQL's lock-conflict table spell it:
+/// `AccessExclusiveLock` → `ACCESS EXCLUSIVE`. What readers look up in the docs ("13.3.1
+/// Table-Level Locks") is the SQL name; anything not shaped like a `pg_locks` mode is shown
+/// as given.
+pub fn lock_mode_sql(mode: &str) -> String {
+    let Some(stem) = mode.strip_suffix("Lock").filter(|s| {
+        !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_alphabetic())
+            && s.starts_with(|c: char| c.is_ascii_uppercase())
+    }) else {
+        return mode.to_string();
+    };
+    let mut out = String::with_capacity(stem.len() + 4);
+    for (i, c) in stem.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            out.push(' ');
         }
-        lines.push(timeline_line(t));
+        out.push(c.to_ascii_uppercase());
     }
-    if quick > 0 {
-        lines.push(format!(
-            "{} under 1 ms without a lock others notice",
-            count(quick, "more statement", "more statements")
-        ));
-    }
-    if let Some(reason) = &m.not_executed {
-        lines.push(reason.clone());
-    }
-    lines
+    out
 }
 
-/// `orders ACCESS EXCLUSIVE (reads and writes) 29.5 s; customers SHARE (writes) 0.4 s`.
-pub fn locked_totals(locked: &[crate::model::LockedTable]) -> String {
+/// `120,000 rows`, `1 row`: rows a statement affected are exact counts, not estimates, so
+/// they are never rounded the way `rows` rounds catalog estimates.
+pub fn exact_rows(n: u64) -> String {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    if n == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{} rows", thousands(n))
+    }
+}
+
+/// Whether a timeline entry is folded into "N more statements under 1 ms": it took no
+/// measurable time, took no lock others notice, and did not fail.
+pub fn is_quick(t: &TimelineEntry) -> bool {
+    t.duration_ms == 0 && t.lock.is_none() && !t.failed
+}
+
+/// `AccessExclusiveLock on public.orders held 1.6 s`, or `None` when the statement took no
+/// lock others notice.
+pub fn timeline_lock(t: &TimelineEntry) -> Option<String> {
+    let lock = t.lock.as_deref()?;
+    let mut s = match &t.table {
+        Some(table) => format!("{lock} on {table}"),
+        None => lock.to_string(),
+    };
+    if let Some(ms) = t.held_ms {
+        s.push_str(&format!(" held {}", duration_ms(ms)));
+    }
+    Some(s)
+}
+
+/// One row of a timeline as the human formats show it: `head` is the aligned place and
+/// duration (`L12   1.6 s`), `tail` what else was measured (`FAILED`, the lock, the rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineRow<'a> {
+    pub head: String,
+    pub tail: String,
+    pub entry: &'a TimelineEntry,
+}
+
+impl TimelineRow<'_> {
+    /// `L12   1.6 s  AccessExclusiveLock on orders held 1.6 s  120,000 rows`.
+    pub fn line(&self) -> String {
+        if self.tail.is_empty() {
+            self.head.clone()
+        } else {
+            format!("{}  {}", self.head, self.tail)
+        }
+    }
+}
+
+/// A migration's timeline as aligned rows, without the statement text (each format places
+/// that itself). Statements under 1 ms without a lock are left out: `quick_statements`
+/// counts them, so that a migration of many quick statements stays readable.
+pub fn timeline_rows(m: &MigrationSummary) -> Vec<TimelineRow<'_>> {
+    let shown: Vec<&TimelineEntry> = m.timeline.iter().filter(|t| !is_quick(t)).collect();
+    let labels: Vec<String> = shown.iter().map(|t| format!("L{}", t.line)).collect();
+    let took: Vec<String> = shown.iter().map(|t| duration_ms(t.duration_ms)).collect();
+    let label_w = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let took_w = took.iter().map(|d| d.chars().count()).max().unwrap_or(0);
+    shown
+        .into_iter()
+        .zip(labels.iter().zip(&took))
+        .map(|(t, (label, took))| {
+            let mut tail = Vec::new();
+            if t.failed {
+                tail.push("FAILED".to_string());
+            }
+            tail.extend(timeline_lock(t));
+            tail.extend(t.rows.map(exact_rows));
+            TimelineRow {
+                head: format!("{label:<label_w$}  {took:>took_w$}"),
+                tail: tail.join("  "),
+                entry: t,
+            }
+        })
+        .collect()
+}
+
+/// `3 more statements under 1 ms`, when some were folded out of `timeline_rows`.
+pub fn quick_statements(m: &MigrationSummary) -> Option<String> {
+    let quick = m.timeline.iter().filter(|t| is_quick(t)).count();
+    (quick > 0).then(|| {
+        format!(
+            "{} under 1 ms",
+            count(quick, "more statement", "more statements")
+        )
+    })
+}
+
+/// `12 statements, 31.2 s in all, 1 failed`: a timeline in one phrase, for where the
+/// statements themselves do not fit.
+pub fn timeline_summary(m: &MigrationSummary) -> String {
+    let total = m
+        .timeline
+        .iter()
+        .fold(0u64, |sum, t| sum.saturating_add(t.duration_ms));
+    let mut s = format!(
+        "{}, {} in all",
+        count(m.timeline.len(), "statement", "statements"),
+        duration_ms(total)
+    );
+    let failed = m.timeline.iter().filter(|t| t.failed).count();
+    if failed > 0 {
+        s.push_str(&format!(", {failed} failed"));
+    }
+    s
+}
+
+/// `public.orders ACCESS EXCLUSIVE (reads and writes) 29.5 s`.
+pub fn locked_table(l: &LockedTable) -> String {
+    let blocks = one_line(&l.blocks);
+    let blocks = if blocks.is_empty() {
+        String::new()
+    } else {
+        format!(" ({blocks})")
+    };
+    format!(
+        "{} {}{blocks} {}",
+        l.table,
+        lock_mode_sql(&l.lock),
+        duration_ms(l.held_ms)
+    )
+}
+
+/// `orders ACCESS EXCLUSIVE (reads and writes) 29.5 s; customers SHARE (writes) 400 ms`.
+pub fn locked_totals(locked: &[LockedTable]) -> String {
     locked
         .iter()
-        .map(|l| {
-            format!(
-                "{} {} ({}) {}",
-                l.table,
-                l.lock,
-                l.blocks,
-                duration_ms(l.held_ms)
-            )
-        })
+        .map(locked_table)
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -885,5 +997,100 @@ mod tests {
         );
         assert_eq!(first_line("", 40), "");
         assert_eq!(truncate("ééééé", 0), "…");
+    }
+    fn entry(line: usize, ms: u64, lock: Option<&str>, rows: Option<u64>) -> TimelineEntry {
+        TimelineEntry {
+            line,
+            statement: format!("statement at {line}"),
+            duration_ms: ms,
+            lock: lock.map(str::to_string),
+            table: lock.map(|_| "public.orders".to_string()),
+            held_ms: lock.map(|_| ms),
+            rows,
+            failed: false,
+        }
+    }
+
+    #[test]
+    fn timeline_rows_align_and_fold_quick_statements() {
+        let mut m = crate::report::fixtures::sample().migrations.remove(0);
+        m.timeline = vec![
+            entry(3, 0, None, None),
+            entry(12, 1_600, Some("AccessExclusiveLock"), Some(120_000)),
+            entry(4, 0, None, None),
+            TimelineEntry {
+                failed: true,
+                ..entry(100, 420, None, None)
+            },
+        ];
+        let rows: Vec<String> = timeline_rows(&m).iter().map(TimelineRow::line).collect();
+        assert_eq!(
+            rows,
+            [
+                "L12    1.6 s  AccessExclusiveLock on public.orders held 1.6 s  120,000 rows",
+                "L100  420 ms  FAILED",
+            ]
+        );
+        assert_eq!(
+            quick_statements(&m).as_deref(),
+            Some("2 more statements under 1 ms")
+        );
+        assert_eq!(timeline_summary(&m), "4 statements, 2.0 s in all, 1 failed");
+        m.timeline.clear();
+        assert!(timeline_rows(&m).is_empty() && quick_statements(&m).is_none());
+    }
+
+    #[test]
+    fn lock_totals_use_the_sql_names_of_lock_modes() {
+        assert_eq!(lock_mode_sql("AccessExclusiveLock"), "ACCESS EXCLUSIVE");
+        assert_eq!(lock_mode_sql("ShareLock"), "SHARE");
+        assert_eq!(
+            lock_mode_sql("ShareRowExclusiveLock"),
+            "SHARE ROW EXCLUSIVE"
+        );
+        for odd in ["", "Lock", "ACCESS EXCLUSIVE", "weird lock", "éLock"] {
+            assert_eq!(lock_mode_sql(odd), odd);
+        }
+        let locked = [
+            LockedTable {
+                table: "orders".into(),
+                lock: "AccessExclusiveLock".into(),
+                blocks: "reads and writes".into(),
+                held_ms: 29_500,
+            },
+            LockedTable {
+                table: "customers".into(),
+                lock: "ShareLock".into(),
+                blocks: "writes".into(),
+                held_ms: 400,
+            },
+        ];
+        assert_eq!(
+            locked_totals(&locked),
+            "orders ACCESS EXCLUSIVE (reads and writes) 29.5 s; customers SHARE (writes) 400 ms"
+        );
+    }
+
+    #[test]
+    fn measured_hold_time_reads_with_its_lock() {
+        let f = Facts {
+            lock: Some("AccessExclusiveLock".into()),
+            blocks: Some("reads and writes".into()),
+            lock_held_ms: Some(29_500),
+            duration_ms: Some(29_600),
+            ..Facts::default()
+        };
+        assert_eq!(
+            facts(&f),
+            [
+                "lock AccessExclusiveLock (blocks reads and writes) held 29.5 s",
+                "ran 29.6 s"
+            ]
+        );
+        let bare = Facts {
+            lock_held_ms: Some(5),
+            ..Facts::default()
+        };
+        assert_eq!(facts(&bare), ["lock held 5 ms"]);
     }
 }
