@@ -153,6 +153,7 @@ pub fn review_with(
                 } else {
                     &[]
                 },
+                watched_before: &e.watched_before,
             }),
             _ => None,
         };
@@ -441,6 +442,47 @@ struct Candidate {
     finding: Finding,
 }
 
+/// A dropped index that watched queries used before the migration: name them in its
+/// `drop-index-in-use` finding.
+fn indexes_watched_queries_use(
+    pm: &ParsedMigration,
+    inputs: &rules::ExecutionInputs<'_>,
+    candidates: &mut [Candidate],
+) {
+    if inputs.watched_before.is_empty() {
+        return;
+    }
+    let rule = rules::by_name("drop-index-in-use");
+    for (index, stmt) in pm.statements.iter().enumerate() {
+        let crate::model::StatementKind::DropIndex { names, .. } = &stmt.kind else {
+            continue;
+        };
+        for name in names {
+            let users =
+                crate::execute::watch::queries_using_index(inputs.watched_before, &name.name);
+            if users.is_empty() {
+                continue;
+            }
+            let list = users
+                .iter()
+                .map(|q| format!("{} ({})", q.name, q.origin))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let existing = candidates
+                .iter_mut()
+                .find(|c| c.statement == Some(index) && c.finding.rule == rule.name);
+            // Without idx_scan evidence (a clone or restored copy counts 0 scans) the
+            // dropped index's users show up as plan-regression findings instead.
+            if let Some(c) = existing {
+                c.finding.message = format!(
+                    "{} Watched queries whose plans use it: {list}.",
+                    c.finding.message
+                );
+            }
+        }
+    }
+}
+
 fn review_migration(
     pm: &ParsedMigration,
     settings: &Settings,
@@ -537,6 +579,7 @@ fn review_migration(
                 });
             }
         }
+        indexes_watched_queries_use(pm, inputs, &mut candidates);
         // Static and catalog findings of statements that ran carry what was measured.
         for c in &mut candidates {
             let Some(run) = c.statement.and_then(|i| inputs.run.statement(i)) else {

@@ -362,3 +362,81 @@ async fn an_interrupted_clone_run_drops_its_clone() {
         "the interrupted run left its clone behind"
     );
 }
+
+/// A dropped index that the copy's statistics show in use, and that a watched query's plan
+/// uses: the drop-index-in-use finding names the query.
+#[tokio::test]
+async fn drop_index_in_use_names_the_watched_queries_that_use_the_index() {
+    let db = accounts_db("watched_drop", 20_000).await;
+    db.execute("CREATE INDEX accounts_email_idx ON accounts (email); ANALYZE accounts;")
+        .await;
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(
+        "SET enable_seqscan = off; \
+         SELECT count(*) FROM accounts WHERE email = 'user7@example.com'; \
+         SELECT count(*) FROM accounts WHERE email = 'user8@example.com'; \
+         SELECT pg_stat_force_next_flush();",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let start = Instant::now();
+    loop {
+        let (scans,): (i64,) = sqlx::query_as(
+            "SELECT coalesce(sum(idx_scan), 0)::int8 FROM pg_stat_user_indexes \
+             WHERE indexrelname = 'accounts_email_idx'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if scans > 0 || start.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = conn.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "watched.sql",
+        "-- name: account by email\nSELECT * FROM accounts WHERE email = 'user42@example.com';\n",
+    );
+    write(
+        dir.path(),
+        "migsafe.toml",
+        "[execution]\nwatch = \"watched.sql\"\n",
+    );
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    write(
+        &migrations,
+        "0001_drop_email_index.sql",
+        "-- no-transaction\n-- owner: @team\n-- expect: succeeds\n-- rollback: irreversible\n\
+         SET lock_timeout = '2s';\nDROP INDEX CONCURRENTLY accounts_email_idx;\n",
+    );
+    let out = migsafe(&[
+        "check",
+        migrations.to_str().unwrap(),
+        "--config",
+        dir.path().join("migsafe.toml").to_str().unwrap(),
+        "--database-url",
+        &db.url,
+        "--disposable",
+        "--format",
+        "json",
+    ]);
+    let report = json(&out);
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "drop-index-in-use")
+        .unwrap_or_else(|| panic!("no drop-index-in-use: {report:#}"));
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("Watched queries whose plans use it: account by email"),
+        "{finding:#}"
+    );
+}

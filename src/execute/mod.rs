@@ -37,6 +37,9 @@ pub struct ExecutionFacts {
     pub checked: HashMap<usize, Vec<Expected>>,
     /// Watched queries whose plans got worse over the run.
     pub regressions: Vec<Regression>,
+    /// The watched queries' plans before the pending migrations ran (for naming the
+    /// queries that use an index a migration drops).
+    pub watched_before: Vec<(watch::WatchedQuery, crate::plan::Plan)>,
 }
 
 /// Runs the reviewed migrations that are not `applied` on the disposable database at
@@ -72,6 +75,7 @@ pub async fn measure(
         watch::plans(&mut conn, &watched).await
     };
 
+    facts.watched_before = watch::explained(&before);
     facts.trace = run_pending(url, &pending, options).await?;
 
     let mut conn = connect_read_only(url).await?;

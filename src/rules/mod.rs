@@ -370,6 +370,8 @@ pub struct ExecutionInputs<'a> {
     /// Watched queries whose plans got worse over the whole run (attributed to the last
     /// migration executed).
     pub regressions: &'a [crate::execute::watch::Regression],
+    /// The watched queries' plans before the pending migrations ran.
+    pub watched_before: &'a [(crate::execute::watch::WatchedQuery, crate::plan::Plan)],
 }
 
 /// The execution rules' risks for one migration: (rule, statement index when the risk
