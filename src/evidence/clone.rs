@@ -6,6 +6,7 @@
 //! connected the error says what to do instead.
 
 use super::connect::{connect_writable, redact_url, SessionLimits};
+use super::restore::with_database;
 use anyhow::{bail, Context as _, Result};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, Connection as _};
@@ -27,23 +28,6 @@ pub struct Clone {
 /// `"name"` with embedded quotes doubled.
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `url` with its database replaced by `database`.
-pub fn with_database(url: &str, database: &str) -> Result<String> {
-    PgConnectOptions::from_str(url)
-        .with_context(|| format!("Failed to parse database URL {}", redact_url(url)))?;
-    let (base, query) = match url.find('?') {
-        Some(q) => (&url[..q], &url[q..]),
-        None => (url, ""),
-    };
-    // postgres://user@host:port/db → replace everything after the authority's first '/'.
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    Ok(format!("{}/{}{}", &base[..path_start], database, query))
 }
 
 fn database_of(url: &str) -> Result<String> {
@@ -69,7 +53,7 @@ impl Clone {
             std::process::id(),
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
-        let admin_url = with_database(url, "postgres")?;
+        let admin_url = with_database(url, "postgres");
         let limits = SessionLimits {
             lock_timeout: Duration::from_secs(30),
             statement_timeout: Duration::from_secs(3600),
@@ -105,7 +89,7 @@ impl Clone {
         let _ = admin.close().await;
         guard.armed = false;
         Ok(Clone {
-            url: with_database(url, &name)?,
+            url: with_database(url, &name),
             name,
             admin_url,
             dropped: false,
