@@ -6,7 +6,7 @@
 //! connected the error says what to do instead.
 
 use super::connect::{connect_writable, redact_url, SessionLimits};
-use super::restore::with_database;
+use super::restore::{quote_ident, with_database};
 use anyhow::{bail, Context as _, Result};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, Connection as _};
@@ -23,11 +23,6 @@ pub struct Clone {
     /// URL of the maintenance database used to create and drop it.
     admin_url: String,
     dropped: bool,
-}
-
-/// `"name"` with embedded quotes doubled.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn database_of(url: &str) -> Result<String> {
@@ -69,8 +64,8 @@ impl Clone {
         };
         let sql = format!(
             "CREATE DATABASE {} TEMPLATE {}",
-            quote(&name),
-            quote(&source)
+            quote_ident(&name),
+            quote_ident(&source)
         );
         if let Err(e) = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut admin).await {
             let _ = admin.close().await;
@@ -133,7 +128,7 @@ impl Drop for CreateGuard {
 /// no backend runs it, then drops the database if it was made.
 async fn abandon(admin_url: &str, name: &str) -> Result<()> {
     let mut admin = connect_writable(admin_url, SessionLimits::default()).await?;
-    let pattern = format!("CREATE DATABASE {}%", quote(name));
+    let pattern = format!("CREATE DATABASE {}%", quote_ident(name));
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(120) {
         let running: Vec<(bool,)> = sqlx::query_as(
@@ -154,7 +149,7 @@ async fn abandon(admin_url: &str, name: &str) -> Result<()> {
 
 async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
     let mut admin = connect_writable(admin_url, SessionLimits::default()).await?;
-    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(name));
+    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name));
     let result = sqlx::raw_sql(AssertSqlSafe(sql))
         .execute(&mut admin)
         .await

@@ -27,14 +27,13 @@
 
 use super::locks::{self, LockBook, Observer, Relations};
 use super::trace::{DbError, Failure, MigrationRun, RollbackRun, StatementRun, Trace, Until};
-use crate::evidence::connect::redact_url;
+use crate::evidence::connect::{connect_writable, redact_url, SessionLimits};
 use crate::evidence::explain::explain_candidate;
 use crate::model::{AlterAction, ParsedMigration, RollbackSource, Statement, StatementKind};
 use crate::plan::Plan;
 use anyhow::{anyhow, bail, Context as _, Result};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
+use sqlx::postgres::{PgConnection, PgDatabaseError};
 use sqlx::{AssertSqlSafe, Connection as _, Row as _};
-use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 
 /// How a run on a disposable database behaves.
@@ -248,18 +247,27 @@ struct Executed {
 
 impl Session {
     async fn open(url: &str, options: &ExecOptions) -> Result<Session> {
-        let mut conn = connect(url, "migsafe", options.connect_timeout).await?;
-        set_limits(&mut conn, options.lock_timeout, options.statement_timeout).await?;
+        let mut conn = connect_writable(
+            url,
+            SessionLimits {
+                lock_timeout: options.lock_timeout,
+                statement_timeout: options.statement_timeout,
+                connect_timeout: options.connect_timeout,
+            },
+        )
+        .await?;
         let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
             .fetch_one(&mut conn)
             .await
             .context("Failed to read the migration session's process id")?;
-        let mut observer = connect(url, "migsafe-observer", options.connect_timeout).await?;
         // The observer only reads pg_locks, which takes no table locks: short limits.
-        set_limits(
-            &mut observer,
-            Duration::from_secs(1),
-            Duration::from_secs(10),
+        let observer = connect_writable(
+            url,
+            SessionLimits {
+                lock_timeout: Duration::from_secs(1),
+                statement_timeout: Duration::from_secs(10),
+                connect_timeout: options.connect_timeout,
+            },
         )
         .await?;
         Ok(Session {
@@ -686,43 +694,6 @@ impl Session {
             stop,
         ))
     }
-}
-
-/// Opens a read-write connection to the disposable database; errors never show the password.
-async fn connect(url: &str, application: &str, timeout: Duration) -> Result<PgConnection> {
-    let shown = redact_url(url);
-    let options = PgConnectOptions::from_str(url)
-        .map_err(|_| anyhow!("Failed to parse database URL {shown}"))?
-        .application_name(application);
-    match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
-        Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(anyhow!(
-            "Failed to connect to the disposable database {shown}: {}",
-            match &e {
-                sqlx::Error::Database(db) => db.message().to_string(),
-                sqlx::Error::Io(io) => io.to_string(),
-                _ => "the connection failed".to_string(),
-            }
-        )),
-        Err(_) => Err(anyhow!(
-            "Failed to connect to the disposable database {shown}: no answer within {}s",
-            timeout.as_secs()
-        )),
-    }
-}
-
-/// Sets the session's `lock_timeout` and `statement_timeout`.
-async fn set_limits(conn: &mut PgConnection, lock: Duration, statement: Duration) -> Result<()> {
-    let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
-    sqlx::query(
-        "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
-    )
-    .bind(ms(lock))
-    .bind(ms(statement))
-    .execute(conn)
-    .await
-    .context("Failed to set lock_timeout and statement_timeout on the disposable database")?;
-    Ok(())
 }
 
 /// Sends a transaction-control command.
