@@ -139,13 +139,70 @@ pub struct Segment {
     pub single_statement: bool,
 }
 
+/// How a project's runner sends one migration part to PostgreSQL (issue #10). This decides
+/// whether `CREATE INDEX CONCURRENTLY` can run, whether a failure leaves earlier statements
+/// applied, and how long locks are held, so it is known from the framework's real behaviour,
+/// the file's own markers or `migsafe.toml`, and `Unknown` where none of them says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transaction {
+    /// The runner wraps the whole part in `BEGIN` … `COMMIT`.
+    File,
+    /// The part is sent as one multi-statement query, which PostgreSQL runs as one implicit
+    /// transaction (atomic, and `CONCURRENTLY` fails in it unless it is the only statement).
+    Implicit,
+    /// Each statement is sent and committed on its own (psql without `-1`, statement-by-
+    /// statement runners, Flyway or goose with their transaction turned off).
+    Statement,
+    /// Nobody said how the part is run (a lone file, a plain folder without a setting).
+    Unknown,
+}
+
+impl Transaction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transaction::File => "file",
+            Transaction::Implicit => "implicit",
+            Transaction::Statement => "statement",
+            Transaction::Unknown => "unknown",
+        }
+    }
+
+    /// The mode a layout's boolean "wrapped in a transaction" maps to.
+    pub fn wrapped(yes: bool) -> Transaction {
+        if yes {
+            Transaction::File
+        } else {
+            Transaction::Statement
+        }
+    }
+
+    /// Whether the statements certainly run inside one transaction.
+    pub fn is_transactional(self) -> bool {
+        matches!(self, Transaction::File | Transaction::Implicit)
+    }
+}
+
+impl fmt::Display for Transaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One direction (up or down) of a migration: which parts of which file hold its SQL.
 #[derive(Debug, Clone)]
 pub struct Part {
     pub file: Arc<SourceFile>,
     pub segments: Vec<Segment>,
-    /// Whether the framework wraps this part in one transaction.
-    pub transactional: bool,
+    /// How the runner sends this part (see [`Transaction`]).
+    pub transaction: Transaction,
+}
+
+impl Part {
+    /// Whether the framework certainly runs this part in one transaction.
+    pub fn transactional(&self) -> bool {
+        self.transaction.is_transactional()
+    }
 }
 
 /// What the loader knows about one migration before parsing.

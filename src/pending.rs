@@ -793,7 +793,7 @@ mod tests {
                     text: text.to_string(),
                 }),
                 segments: Vec::new(),
-                transactional: true,
+                transaction: crate::model::Transaction::File,
             },
             down: None,
             header: 0..0,

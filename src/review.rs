@@ -425,7 +425,7 @@ fn summarize(pm: &ParsedMigration) -> MigrationSummary {
         version: m.version.clone(),
         name: m.name.clone(),
         layout: m.layout,
-        in_transaction: m.up.transactional,
+        in_transaction: m.up.transactional(),
         statements: pm.statements.len(),
         owner: pm.meta.owner.clone(),
         owner_source: pm.meta.owner_source,

@@ -252,7 +252,7 @@ async fn create_index_concurrently_reports_no_write_blocking_lock() {
         "1_items_sku.sql",
         "-- no-transaction\nCREATE INDEX CONCURRENTLY items_sku_idx ON items (sku);\n",
     )];
-    assert!(!migrations[0].migration.up.transactional);
+    assert!(!migrations[0].migration.up.transactional());
     let trace = run(&db, &migrations, &disposable()).await;
     let run0 = &trace.migrations[0];
     assert!(run0.failed.is_none(), "{run0:#?}");

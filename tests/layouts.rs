@@ -65,7 +65,7 @@ fn plain_folder_is_ordered_numerically_with_transaction_markers() {
     assert_eq!(ms[0].path, "fixtures/layouts/plain/1_create_customers.sql");
     // Ordinary files run in a transaction; `BEGIN` first and `-- no-transaction` do not.
     assert_eq!(
-        ms.iter().map(|m| m.up.transactional).collect::<Vec<_>>(),
+        ms.iter().map(|m| m.up.transactional()).collect::<Vec<_>>(),
         [true, true, false, false]
     );
     assert!(sql(&ms[1].up).contains("CREATE INDEX orders_customer_id_idx ON orders (customer_id);"));
@@ -88,18 +88,18 @@ fn sqlx_reversible_pairs_by_version() {
     assert!(ms.iter().all(|m| m.layout == Layout::Sqlx));
     let index = &ms[1];
     assert_eq!(index.name, "add_users_email_index");
-    assert!(!index.up.transactional, "-- no-transaction first line");
+    assert!(!index.up.transactional(), "-- no-transaction first line");
     let down = index
         .down
         .as_ref()
         .expect("down file pairs with the up file");
-    assert!(!down.transactional);
+    assert!(!down.transactional());
     assert_eq!(
         down.file.display,
         "fixtures/layouts/sqlx/20240212141500_add_users_email_index.down.sql"
     );
     assert!(sql(&index.up).contains("CREATE UNIQUE INDEX CONCURRENTLY users_email_idx"));
-    assert!(ms[0].up.transactional && ms[2].up.transactional);
+    assert!(ms[0].up.transactional() && ms[2].up.transactional());
     assert_eq!(
         down_sql(&ms[2]).unwrap().trim(),
         "ALTER TABLE users DROP COLUMN last_login_at;"
@@ -115,7 +115,7 @@ fn sqlx_simple_files_are_detected_by_timestamp_names() {
         .iter()
         .all(|m| m.layout == Layout::Sqlx && m.down.is_none()));
     assert_eq!(
-        ms.iter().map(|m| m.up.transactional).collect::<Vec<_>>(),
+        ms.iter().map(|m| m.up.transactional()).collect::<Vec<_>>(),
         [true, false, true]
     );
 }
@@ -128,7 +128,7 @@ fn golang_migrate_orders_by_integer_version() {
     assert!(ms.iter().all(|m| m.down.is_some()));
     // One multi-statement query is one implicit transaction, unless the file opens its own.
     assert_eq!(
-        ms.iter().map(|m| m.up.transactional).collect::<Vec<_>>(),
+        ms.iter().map(|m| m.up.transactional()).collect::<Vec<_>>(),
         [true, true, false]
     );
     assert!(sql(&ms[1].up).contains("CREATE TABLE transfers"));
@@ -162,14 +162,14 @@ fn diesel_orders_folders_by_dashless_version() {
     );
     assert_eq!(index.name, "add_posts_published_index");
     assert!(
-        !index.up.transactional,
+        !index.up.transactional(),
         "metadata.toml run_in_transaction = false"
     );
-    assert!(!index.down.as_ref().unwrap().transactional);
+    assert!(!index.down.as_ref().unwrap().transactional());
     assert!(ms
         .iter()
         .filter(|m| m.version.as_deref() != Some("20240305101500"))
-        .all(|m| m.up.transactional));
+        .all(|m| m.up.transactional()));
     // diesel's generated comment-only down.sql is kept as a down part without SQL, so that
     // the report can say the down migration is empty.
     let generated = by_version(&ms, "20240115103000")
@@ -222,9 +222,9 @@ fn goose_sections_statement_blocks_and_no_transaction() {
     assert!(header(trigger).contains("-- owner: @catalog-team"));
 
     let index = &ms[2];
-    assert!(!index.up.transactional);
-    assert!(!index.down.as_ref().unwrap().transactional);
-    assert!(ms[0].up.transactional && ms[1].up.transactional);
+    assert!(!index.up.transactional());
+    assert!(!index.down.as_ref().unwrap().transactional());
+    assert!(ms[0].up.transactional() && ms[1].up.transactional());
 }
 
 #[test]
@@ -259,12 +259,12 @@ fn dbmate_blocks_and_transaction_option() {
         .iter()
         .all(|m| m.layout == Layout::Dbmate && m.load_notes.is_empty()));
     let index = &ms[1];
-    assert!(!index.up.transactional);
-    assert!(!index.down.as_ref().unwrap().transactional);
+    assert!(!index.up.transactional());
+    assert!(!index.down.as_ref().unwrap().transactional());
     assert!(sql(&index.up).contains("CREATE INDEX CONCURRENTLY invoices_customer_id_idx"));
     // The rollback annotation mentions DROP INDEX; the down block's statement is not in up.
     assert!(!sql(&index.up).contains("\nDROP INDEX"));
-    assert!(ms[0].up.transactional && ms[2].up.transactional);
+    assert!(ms[0].up.transactional() && ms[2].up.transactional());
     assert_eq!(
         down_sql(&ms[2]).unwrap().trim(),
         "ALTER TABLE invoices DROP COLUMN due_at;"
@@ -287,7 +287,7 @@ fn flyway_versions_undo_conf_and_repeatables() {
 
     let index = by_version(&ms, "1.10");
     assert!(
-        !index.up.transactional,
+        !index.up.transactional(),
         "executeInTransaction=false in .conf"
     );
     let undo = index.down.as_ref().expect("U1.10 is the undo of V1.10");
@@ -295,15 +295,15 @@ fn flyway_versions_undo_conf_and_repeatables() {
         .file
         .display
         .ends_with("U1.10__add_employees_email_index.sql"));
-    assert!(!undo.transactional);
+    assert!(!undo.transactional());
     assert_eq!(
         down_sql(by_version(&ms, "1")).unwrap().trim(),
         "DROP TABLE employees;"
     );
     assert!(by_version(&ms, "1.9").down.is_none());
-    assert!(by_version(&ms, "1.9").up.transactional);
+    assert!(by_version(&ms, "1.9").up.transactional());
     assert!(
-        !by_version(&ms, "3").up.transactional,
+        !by_version(&ms, "3").up.transactional(),
         "inline -- flyway:executeInTransaction=false"
     );
 
@@ -334,7 +334,7 @@ fn alembic_offline_sections_in_one_transaction() {
     assert!(ms
         .iter()
         .all(|m| m.layout == Layout::Alembic && m.path == "-"));
-    assert!(ms.iter().all(|m| m.up.transactional));
+    assert!(ms.iter().all(|m| m.up.transactional()));
     assert_eq!(ms[0].name, "upgrade <base> -> 1975ea83b712");
     let all: Vec<String> = ms.iter().map(|m| sql(&m.up)).collect();
     // The preamble (BEGIN, version table) and the closing COMMIT belong to no revision.
@@ -388,8 +388,8 @@ fn alembic_without_begin_is_not_transactional() {
             "27c6a30d7c24"
         ]
     );
-    assert!(!ms[0].up.transactional && !ms[1].up.transactional);
-    assert!(ms[2..].iter().all(|m| m.up.transactional));
+    assert!(!ms[0].up.transactional() && !ms[1].up.transactional());
+    assert!(ms[2..].iter().all(|m| m.up.transactional()));
 }
 
 #[test]
@@ -404,7 +404,7 @@ fn stdin_is_read_once_and_detected_from_content() {
         ("-", Layout::Plain, None)
     );
     assert!(
-        !m.up.transactional,
+        !m.up.transactional(),
         "sqlmigrate output manages its own transaction"
     );
     assert_eq!(sql(&m.up), django);
@@ -455,7 +455,7 @@ fn layout_override_beats_detection() {
     let ms = load_paths(&["fixtures/layouts/golang-migrate"], Some(Layout::Sqlx));
     assert!(ms
         .iter()
-        .all(|m| m.layout == Layout::Sqlx && m.up.transactional));
+        .all(|m| m.layout == Layout::Sqlx && m.up.transactional()));
 }
 
 #[test]
@@ -473,14 +473,14 @@ fn a_file_given_directly_brings_its_companions() {
         None,
     );
     assert_eq!(versions(&ms), ["1.10"]);
-    assert!(!ms[0].up.transactional && ms[0].down.is_some());
+    assert!(!ms[0].up.transactional() && ms[0].down.is_some());
 
     let ms = load_paths(
         &["fixtures/layouts/diesel/20240305101500_add_posts_published_index/down.sql"],
         None,
     );
     assert_eq!(versions(&ms), ["20240305101500"]);
-    assert!(!ms[0].up.transactional);
+    assert!(!ms[0].up.transactional());
 
     let ms = load_paths(
         &["fixtures/layouts/goose/2_add_products_touch_trigger.sql"],
@@ -584,7 +584,7 @@ fn load_text_is_one_plain_migration_by_default() {
     assert_eq!(ms.len(), 1);
     let m = &ms[0];
     assert_eq!(
-        (m.path.as_str(), m.layout, m.up.transactional),
+        (m.path.as_str(), m.layout, m.up.transactional()),
         ("test.sql", Layout::Plain, true)
     );
     assert_eq!(sql(&m.up), "CREATE INDEX i ON t (a);");
@@ -644,7 +644,7 @@ fn companion_file_problems_are_noted_not_fatal() {
         1,
         "diesel folders outnumber nothing; the loose file is ignored"
     );
-    assert!(ms[0].up.transactional);
+    assert!(ms[0].up.transactional());
     assert!(ms[0].load_notes[0]
         .message
         .contains("metadata.toml is not valid TOML"));

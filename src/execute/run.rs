@@ -117,7 +117,7 @@ pub async fn run_pending(
         session
             .run_statements(
                 &migration.statements,
-                migration.migration.up.transactional,
+                migration.migration.up.transactional(),
                 &mut run,
             )
             .await
@@ -168,7 +168,7 @@ pub fn rollback_sql(migration: &ParsedMigration) -> Option<(Vec<Statement>, bool
                 .migration
                 .down
                 .as_ref()
-                .is_none_or(|d| d.transactional),
+                .is_none_or(|d| d.transactional()),
         )),
         RollbackSource::Annotation => {
             let statements = crate::parse::parse_sql(&rollback.text, false).statements;
@@ -675,7 +675,7 @@ impl Session {
         let mut again = MigrationRun::default();
         self.run_statements(
             &migration.statements,
-            migration.migration.up.transactional,
+            migration.migration.up.transactional(),
             &mut again,
         )
         .await?;

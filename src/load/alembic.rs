@@ -126,7 +126,7 @@ pub(super) fn migrations(loaded: &Loaded) -> Vec<Migration> {
         let part = Part {
             file: file.clone(),
             segments,
-            transactional,
+            transaction: crate::model::Transaction::wrapped(transactional),
         };
         if !section.upgrade {
             let target = out

@@ -160,13 +160,13 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
         up: Part {
             file: file.clone(),
             segments: s.up,
-            transactional: s.up_transactional,
+            transaction: crate::model::Transaction::wrapped(s.up_transactional),
         },
         // An empty or comment-only down block is kept: dbmate runs it as a no-op rollback.
         down: s.has_down.then(|| Part {
             file: file.clone(),
             segments: s.down,
-            transactional: s.down_transactional,
+            transaction: crate::model::Transaction::wrapped(s.down_transactional),
         }),
         header: text::comment_block(&file.text, 0),
         load_notes: notes,

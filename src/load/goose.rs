@@ -243,13 +243,13 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
         up: Part {
             file: file.clone(),
             segments: up,
-            transactional,
+            transaction: crate::model::Transaction::wrapped(transactional),
         },
         // A Down section with only comments is kept: it may say why there is no way back.
         down: has_down.then(|| Part {
             file: file.clone(),
             segments: down,
-            transactional,
+            transaction: crate::model::Transaction::wrapped(transactional),
         }),
         header: text::comment_block(&file.text, 0),
         load_notes: notes,

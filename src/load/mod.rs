@@ -388,7 +388,7 @@ fn file_migration(
         up: Part {
             file: up.file.clone(),
             segments: whole_file(up),
-            transactional,
+            transaction: crate::model::Transaction::wrapped(transactional),
         },
         down: None,
         header: text::comment_block(&up.file.text, 0),
@@ -410,7 +410,7 @@ fn attach_down(m: &mut Migration, down: &Loaded, transactional: bool) {
     m.down = Some(Part {
         file: down.file.clone(),
         segments: whole_file(down),
-        transactional,
+        transaction: crate::model::Transaction::wrapped(transactional),
     });
 }
 

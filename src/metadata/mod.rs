@@ -217,7 +217,7 @@ mod tests {
                 range: 0..text.len(),
                 single_statement: false,
             }],
-            transactional: true,
+            transaction: crate::model::Transaction::File,
         }
     }
 

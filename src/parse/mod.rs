@@ -40,16 +40,16 @@ pub fn parse_part(part: &Part) -> ParsedPart {
         };
         let in_transaction = match kind {
             StatementKind::Begin => {
-                let was = part.transactional || explicit;
+                let was = part.transactional() || explicit;
                 explicit = true;
                 was
             }
             StatementKind::Commit | StatementKind::Rollback => {
-                let was = part.transactional || explicit;
+                let was = part.transactional() || explicit;
                 explicit = false;
                 was
             }
-            _ => part.transactional || explicit,
+            _ => part.transactional() || explicit,
         };
         statements.push(Statement {
             text: stmt_text.to_string(),
@@ -107,7 +107,7 @@ pub fn parse_sql(sql: &str, transactional: bool) -> ParsedPart {
             range: 0..sql.len(),
             single_statement: false,
         }],
-        transactional,
+        transaction: crate::model::Transaction::wrapped(transactional),
     })
 }
 

@@ -47,7 +47,7 @@ struct TxState {
 /// executes them: a BEGIN inside a block is ignored, a COMMIT/ROLLBACK ends whichever block
 /// is open. Only transaction-control statements are looked at, so the replay is cheap.
 fn replay(ctx: &Context) -> TxState {
-    let wrapped = ctx.migration.migration.up.transactional;
+    let wrapped = ctx.migration.migration.up.transactional();
     let mut tx = TxState {
         open: wrapped,
         runner_owns_it: wrapped,

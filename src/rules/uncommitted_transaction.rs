@@ -36,7 +36,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     }
     // Inside the framework's transaction the framework's COMMIT closes it; that misuse is
     // transaction-nesting's finding. A BEGIN nested in an open one is closed by the same COMMIT.
-    if ctx.migration.migration.up.transactional || ctx.state.explicit_transaction {
+    if ctx.migration.migration.up.transactional() || ctx.state.explicit_transaction {
         return None;
     }
     if ctx.later().iter().any(ends_transaction) {
