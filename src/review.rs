@@ -24,13 +24,21 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// Parses a loaded migration and reads its metadata.
-pub fn prepare(migration: Migration, owners: &Owners) -> ParsedMigration {
-    let up = parse::parse_part(&migration.up);
-    let down = migration
+pub fn prepare(mut migration: Migration, owners: &Owners) -> ParsedMigration {
+    let mut up = parse::parse_part(&migration.up);
+    let mut down = migration
         .down
         .as_ref()
         .map(parse::parse_part)
         .unwrap_or_default();
+    // Some frameworks decide from the statements themselves (Flyway and CONCURRENTLY).
+    let (up_changed, down_changed) = load::settle(&mut migration, &up.statements, &down.statements);
+    if up_changed {
+        parse::mark_transactions(&migration.up, &mut up.statements);
+    }
+    if let (true, Some(part)) = (down_changed, &migration.down) {
+        parse::mark_transactions(part, &mut down.statements);
+    }
     let meta = metadata::extract(&migration, &down.statements, owners);
     ParsedMigration {
         migration,
@@ -41,9 +49,21 @@ pub fn prepare(migration: Migration, owners: &Owners) -> ParsedMigration {
     }
 }
 
+/// Loads the migrations under `paths` and applies the runners declared in `settings`
+/// (`[[runner]]`, `--transaction`).
+pub fn load_migrations(
+    paths: &[PathBuf],
+    settings: &Settings,
+    stdin: &mut dyn Read,
+) -> Result<Vec<Migration>> {
+    let mut migrations = load::load(paths, settings.layout, stdin)?;
+    load::declare_runners(&mut migrations, settings);
+    Ok(migrations)
+}
+
 /// A static review of the migrations under `paths` (`-` is stdin).
 pub fn check_paths(paths: &[PathBuf], settings: &Settings, stdin: &mut dyn Read) -> Result<Report> {
-    let migrations = load::load(paths, settings.layout, stdin)?;
+    let migrations = load_migrations(paths, settings, stdin)?;
     let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
     let parsed: Vec<ParsedMigration> = migrations
         .into_iter()
@@ -426,6 +446,8 @@ fn summarize(pm: &ParsedMigration) -> MigrationSummary {
         name: m.name.clone(),
         layout: m.layout,
         in_transaction: m.up.transactional(),
+        transaction: m.up.transaction,
+        transaction_source: m.up.runner.source.clone(),
         statements: pm.statements.len(),
         owner: pm.meta.owner.clone(),
         owner_source: pm.meta.owner_source,
@@ -697,13 +719,15 @@ fn finding(
         owner: pm.meta.owner.clone(),
         table: risk.table.map(|t| t.to_string()),
         facts: risk.facts,
+        direction: crate::model::Direction::Up,
     })
 }
 
 /// Reviews SQL text as one migration file named `display` (layout detected from the text,
 /// plain by default); used by tests, examples and stdin.
 pub fn review_sql(display: &str, sql: &str, settings: &Settings) -> Result<Report> {
-    let migrations = load::load_text(display, sql, settings.layout)?;
+    let mut migrations = load::load_text(display, sql, settings.layout)?;
+    load::declare_runners(&mut migrations, settings);
     let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
     let parsed: Vec<ParsedMigration> = migrations
         .into_iter()
@@ -754,7 +778,7 @@ pub async fn check_on_target(
     all: bool,
 ) -> Result<Report> {
     let url = target.url.as_str();
-    let migrations = load::load(paths, settings.layout, stdin)?;
+    let migrations = load_migrations(paths, settings, stdin)?;
     let layout = settings
         .layout
         .or_else(|| migrations.first().map(|m| m.layout));
@@ -899,6 +923,7 @@ fn drift_findings(
                 owner,
                 table: None,
                 facts: Default::default(),
+                direction: crate::model::Direction::Up,
             }
         })
         .collect()
