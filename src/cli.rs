@@ -99,6 +99,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub layout: Option<String>,
 
+    /// How the project's runner sends every migration given, where the file's own markers do
+    /// not say: file (BEGIN … COMMIT around each file), implicit (each file sent as one
+    /// multi-statement query), statement or none (each statement committed on its own, as
+    /// psql does). Per path: [[runner]] in migsafe.toml. Example: --transaction statement
+    #[arg(long, value_name = "MODE")]
+    pub transaction: Option<String>,
+
     /// A copy of the database to inspect (catalog level): table sizes, existing indexes,
     /// statistics, applied migrations and plain EXPLAIN. Only read-only queries run there.
     /// Example: --database-url postgres://review@copy-host/shop
@@ -204,6 +211,12 @@ impl CheckArgs {
         if let Some(layout) = self.layout {
             settings.layout = Some(crate::config::parse_layout(&layout)?);
         }
+        if let Some(mode) = &self.transaction {
+            settings.transaction =
+                Some(crate::model::Transaction::parse(mode).with_context(|| {
+                    format!("--transaction {mode:?} is not one of file, implicit, statement, none")
+                })?);
+        }
         let paths = if self.paths.is_empty() {
             settings
                 .paths
@@ -280,6 +293,7 @@ impl CheckArgs {
             self.config.as_ref().map(|c| c.to_string_lossy()).as_deref(),
         );
         flag("--layout", self.layout.as_deref());
+        flag("--transaction", self.transaction.as_deref());
         let url = self
             .database_url
             .as_deref()

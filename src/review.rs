@@ -295,6 +295,13 @@ fn executed_summary(
 ) {
     let run = inputs.run;
     summary.not_executed = run.not_executed.clone();
+    if pm.migration.up.transaction == crate::model::Transaction::Unknown
+        && run.not_executed.is_none()
+    {
+        summary
+            .transaction_source
+            .push_str("; on the copy it ran as psql runs a script: each statement on its own");
+    }
     if !inputs.checked.is_empty() {
         summary.expected = inputs.checked.to_vec();
     }
