@@ -733,6 +733,8 @@ pub struct ParsedMigration {
     pub meta: Metadata,
     /// All comments of the up part (suppressions are read from here).
     pub comments: Vec<Comment>,
+    /// All comments of the down part (suppressions of the rollback's findings).
+    pub down_comments: Vec<Comment>,
 }
 
 /// Measured or estimated facts attached to a finding.

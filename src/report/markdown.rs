@@ -31,7 +31,7 @@
 use super::text::{self, RollbackState};
 use super::{Format, RunInfo};
 use crate::model::{
-    ExpectStatus, Finding, MigrationSummary, Report, RollbackStatus, Severity, Summary,
+    ExpectStatus, Finding, MigrationSummary, Report, RollbackStatus, Severity, Summary, Transaction,
 };
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -679,10 +679,11 @@ fn people_facts(m: &MigrationSummary, level: Level, doc: &mut String) {
         Some(o) => format!("{} ({})", code(o), text::owner_source(m.owner_source)),
         None => text::UNOWNED.to_string(),
     };
-    let transaction = if m.in_transaction {
-        "in a transaction"
-    } else {
-        "outside a transaction"
+    let transaction = match m.transaction {
+        Transaction::File => "in one transaction",
+        Transaction::Implicit => "as one query (one implicit transaction)",
+        Transaction::Statement => "each on its own",
+        Transaction::Unknown => "run by an unknown runner",
     };
     let _ = writeln!(
         doc,
@@ -690,6 +691,14 @@ fn people_facts(m: &MigrationSummary, level: Level, doc: &mut String) {
         m.layout,
         text::count(m.statements, "statement", "statements")
     );
+    if !m.transaction_source.is_empty() {
+        let _ = writeln!(
+            doc,
+            "**Transactions:** `{}` — {}\n",
+            m.transaction,
+            inline(&text::one_line(&m.transaction_source))
+        );
+    }
     if m.expected.is_empty() {
         doc.push_str("**Expected result:** none declared\n\n");
     } else {

@@ -553,6 +553,8 @@ fn write_migrations(
         for (m, owner) in migrations.iter().zip(&owners) {
             writeln!(out, "{}", paint.bold(&m.path))?;
             write!(out, "{}", labelled("owner", owner, width, 10))?;
+            let runs = format!("{} — {}", m.transaction, m.transaction_source);
+            write!(out, "{}", labelled("runs", &runs, width, 10))?;
             write!(
                 out,
                 "{}",
@@ -573,10 +575,14 @@ fn write_migrations(
         _ => new_table(term, &["Migration / Owner", "Expected result", "Rollback"]),
     };
     for (m, owner) in migrations.iter().zip(&owners) {
+        // The mode only; its source is in the block layout, JSON and Markdown.
+        let runs = format!("runs: {}", m.transaction);
         let mut cells = match (layout, &m.owner) {
-            (Layout::Columns, _) => vec![Cell::new(&m.path), Cell::new(owner)],
-            (_, Some(_)) => vec![Cell::new(format!("{}\nowner: {owner}", m.path))],
-            (_, None) => vec![Cell::new(format!("{}\n{owner}", m.path))],
+            (Layout::Columns, _) => {
+                vec![Cell::new(format!("{}\n{runs}", m.path)), Cell::new(owner)]
+            }
+            (_, Some(_)) => vec![Cell::new(format!("{}\n{runs}\nowner: {owner}", m.path))],
+            (_, None) => vec![Cell::new(format!("{}\n{runs}\n{owner}", m.path))],
         };
         cells.push(Cell::new(expected_lines(m).join("\n")));
         cells.push(Cell::new(rollback_lines(m).join("\n")));
