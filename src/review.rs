@@ -646,6 +646,57 @@ const NOT_FOR_ROLLBACK: &[&str] = &[
     "json-column",
 ];
 
+/// Tables (and their indexes) the up migration creates. Its rollback removing them is judged
+/// as the up migration judges its own new tables: only the deploy being rolled back has used
+/// them, so their locks block nobody who was there before.
+struct CreatedByUp {
+    tables: Vec<crate::model::QualifiedName>,
+    indexes: Vec<crate::model::QualifiedName>,
+}
+
+fn created_by(statements: &[Statement]) -> CreatedByUp {
+    use crate::model::StatementKind;
+    let mut created = CreatedByUp {
+        tables: Vec::new(),
+        indexes: Vec::new(),
+    };
+    for s in statements {
+        match &s.kind {
+            StatementKind::CreateTable { name, .. } | StatementKind::CreateView { name, .. } => {
+                created.tables.push(name.clone());
+            }
+            StatementKind::CreateIndex {
+                name: Some(name),
+                table,
+                ..
+            } if created.tables.iter().any(|t| t.matches(table)) => {
+                created.indexes.push(name.clone())
+            }
+            _ => {}
+        }
+    }
+    created
+}
+
+impl CreatedByUp {
+    /// Whether a rollback's risk is about something the up migration created.
+    fn covers(&self, risk: &Risk, stmt: &Statement) -> bool {
+        use crate::model::StatementKind;
+        if let Some(table) = &risk.table {
+            return self.tables.iter().any(|t| t.matches(table));
+        }
+        match &stmt.kind {
+            StatementKind::DropIndex { names, .. } => {
+                !names.is_empty()
+                    && names
+                        .iter()
+                        .all(|n| self.indexes.iter().any(|i| i.matches(n)))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The down migration's findings (issue #10, item 3): every statement rule over the down
 /// part as its runner sends it, located in the down file, marked `direction: down` and worded
 /// as a risk of running the rollback in production. Static evidence only: the copy's sizes
@@ -673,6 +724,7 @@ fn down_candidates(pm: &ParsedMigration, settings: &Settings) -> Vec<Candidate> 
         comments: pm.down_comments.clone(),
         down_comments: Vec::new(),
     };
+    let created = created_by(&pm.statements);
     let mut out = Vec::new();
     let mut state = MigrationState::default();
     for (index, stmt) in flipped.statements.iter().enumerate() {
@@ -694,6 +746,9 @@ fn down_candidates(pm: &ParsedMigration, settings: &Settings) -> Vec<Candidate> 
             let Some(mut risk) = check(&ctx, stmt) else {
                 continue;
             };
+            if created.covers(&risk, stmt) {
+                continue;
+            }
             risk.message = format!(
                 "Rollback (runs in production when this migration is rolled back): {}",
                 risk.message

@@ -280,6 +280,15 @@ fn down_migrations_are_reviewed_as_the_rollback_path() {
     assert!(undo[0].file.ends_with("U3__index_employees_manager.sql"));
     assert_eq!(undo[0].direction, Direction::Down);
 
+    // Dropping the table the up migration created locks nobody who was there before.
+    let golang = review("golang-migrate", &Settings::default());
+    let rollback_of_create: Vec<_> = golang
+        .findings
+        .iter()
+        .filter(|f| f.direction == Direction::Down && f.file.contains("000001_"))
+        .collect();
+    assert!(rollback_of_create.is_empty(), "{rollback_of_create:#?}");
+
     // Up findings stay up.
     assert!(of(&diesel, "concurrently-in-transaction")
         .iter()
