@@ -1,6 +1,11 @@
 //! Reading migration files: the paths reports show, folder listings, UTF-8 decoding (a BOM is
 //! dropped; invalid UTF-8 becomes a note instead of an error) and a per-run cache so that
-//! detection and building read each file once.
+//! detection and building read each file once and list each folder once.
+//!
+//! Listing a folder costs one `getdents` walk and no `stat` per entry: the entry type comes
+//! from the directory itself, and only symbolic links are followed with a `stat` (a linked
+//! migration or folder counts like a real one). Special files (FIFOs, sockets, devices) are
+//! marked so that nothing ever opens them: reading a FIFO would block the run forever.
 
 use crate::model::{LoadNote, SourceFile};
 use anyhow::{anyhow, Context, Result};
@@ -22,10 +27,27 @@ pub(super) struct Loaded {
 /// One entry of a migrations folder.
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
+    /// The name layouts parse: the file name, without a dialect marker once
+    /// [`super::dialect::split_entries`] has taken it off (`1_a.sql.postgres` → `1_a.sql`).
     pub name: String,
     pub path: PathBuf,
     pub display: String,
     pub is_dir: bool,
+    /// Neither a regular file nor a folder (FIFO, socket, device, dangling link target
+    /// excepted): never opened.
+    pub special: bool,
+}
+
+impl Entry {
+    /// The file name as it is on disk (the last part of `display`).
+    pub fn file_name(&self) -> &str {
+        self.display.rsplit('/').next().unwrap_or(&self.display)
+    }
+
+    /// A regular file (or a link to one) that layouts may read.
+    pub fn is_file(&self) -> bool {
+        !self.is_dir && !self.special
+    }
 }
 
 /// The path as reports show it: relative to the current directory when under it, else as given,
@@ -116,13 +138,52 @@ pub(super) fn decode(display: &str, bytes: Vec<u8>) -> Loaded {
     }
 }
 
-/// Reads each file once per run.
+/// Reads each file once per run, and lists each folder once per run.
 #[derive(Debug, Default)]
 pub(super) struct Reader {
     cache: HashMap<PathBuf, Loaded>,
+    listings: HashMap<PathBuf, Arc<Vec<Entry>>>,
 }
 
 impl Reader {
+    /// The entries of `dir` sorted by name, hidden entries (`.keep`, `.git`) and names that
+    /// are not UTF-8 left out, listed at most once per run.
+    pub fn list(&mut self, dir: &Path, display: &str) -> Result<Arc<Vec<Entry>>> {
+        if let Some(hit) = self.listings.get(dir) {
+            return Ok(hit.clone());
+        }
+        let mut out = Vec::new();
+        list_into(dir, display, false, &mut out)?;
+        let out = Arc::new(out);
+        self.listings.insert(dir.to_path_buf(), out.clone());
+        Ok(out)
+    }
+
+    /// The entries of `dir` and of every folder below it, each folder listed once per run.
+    pub fn list_recursive(&mut self, dir: &Path, display: &str) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        self.walk(dir, display, &mut out)?;
+        Ok(out)
+    }
+
+    fn walk(&mut self, dir: &Path, display: &str, out: &mut Vec<Entry>) -> Result<()> {
+        let entries = self.list(dir, display)?;
+        for entry in entries.iter() {
+            out.push(entry.clone());
+            if entry.is_dir {
+                self.walk(&entry.path, &entry.display, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `dir` holds an entry named `name` that is a regular file, from its listing.
+    pub fn has_file(&mut self, dir: &Path, display: &str, name: &str) -> bool {
+        self.list(dir, display)
+            .map(|entries| entries.iter().any(|e| e.file_name() == name && e.is_file()))
+            .unwrap_or(false)
+    }
+
     pub fn read(&mut self, path: &Path, display: &str) -> Result<Loaded> {
         if let Some(hit) = self.cache.get(path) {
             return Ok(hit.clone());
@@ -134,14 +195,8 @@ impl Reader {
     }
 }
 
-/// The entries of `dir` sorted by name; hidden entries (`.keep`, `.git`) and names that are not
-/// UTF-8 are skipped. `recursive` descends into sub-folders (Flyway scans its locations so).
-pub(super) fn list_dir(dir: &Path, display: &str, recursive: bool) -> Result<Vec<Entry>> {
-    let mut out = Vec::new();
-    list_into(dir, display, recursive, &mut out)?;
-    Ok(out)
-}
-
+/// Lists `dir` into `out` sorted by name; hidden entries (`.keep`, `.git`) and names that are
+/// not UTF-8 are skipped. `recursive` descends into sub-folders.
 fn list_into(dir: &Path, display: &str, recursive: bool, out: &mut Vec<Entry>) -> Result<()> {
     let reader = std::fs::read_dir(dir).map_err(|e| read_error(display, e))?;
     let mut entries = Vec::new();
@@ -154,13 +209,13 @@ fn list_into(dir: &Path, display: &str, recursive: bool, out: &mut Vec<Entry>) -
             continue;
         }
         let path = item.path();
-        // Follows symlinks, so a linked migration or folder counts like a real one.
-        let is_dir = path.is_dir();
+        let (is_dir, special) = entry_kind(&item, &path);
         entries.push(Entry {
             display: join_display(display, &name),
             name,
             path,
             is_dir,
+            special,
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -174,6 +229,28 @@ fn list_into(dir: &Path, display: &str, recursive: bool, out: &mut Vec<Entry>) -
         }
     }
     Ok(())
+}
+
+/// `(is_dir, special)` of a directory entry: from the directory's own record of its type, with
+/// a `stat` only for symbolic links (followed, so a linked migration counts like a real one; a
+/// dangling link stays a file, so that reading it reports the broken link).
+fn entry_kind(item: &std::fs::DirEntry, path: &Path) -> (bool, bool) {
+    let kind = match item.file_type() {
+        Ok(kind) if kind.is_symlink() => match std::fs::metadata(path) {
+            Ok(meta) => meta.file_type(),
+            Err(_) => return (false, false),
+        },
+        Ok(kind) => kind,
+        Err(_) => match std::fs::metadata(path) {
+            Ok(meta) => meta.file_type(),
+            Err(_) => return (false, false),
+        },
+    };
+    if kind.is_dir() {
+        (true, false)
+    } else {
+        (false, !kind.is_file())
+    }
 }
 
 #[cfg(test)]
