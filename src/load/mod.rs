@@ -183,6 +183,10 @@ impl Default for Options {
 pub struct Outcome {
     pub migrations: Vec<Migration>,
     pub not_reviewed: Vec<NotReviewed>,
+    /// How many folders were listed and files read from disk: each at most once per run,
+    /// however many of a folder's files were given.
+    pub folders_listed: usize,
+    pub files_read: usize,
 }
 
 /// Loads every migration under `paths` (`-` reads `stdin`), in the framework's order. The
@@ -254,6 +258,8 @@ pub fn load_all(paths: &[PathBuf], options: &Options, stdin: &mut dyn Read) -> R
         .retain(|m| seen.insert((m.path.clone(), m.version.clone(), m.name.clone())));
     let mut seen = HashSet::new();
     out.not_reviewed.retain(|n| seen.insert(n.clone()));
+    out.folders_listed = loader.reader.listed;
+    out.files_read = loader.reader.read;
     Ok(out)
 }
 
@@ -394,13 +400,22 @@ impl Loader {
         let mut kept = Vec::with_capacity(migrations.len());
         for m in migrations {
             let display = m.up.file.display.clone();
-            let engine = *verdicts.entry(display.clone()).or_insert_with(|| {
-                if postgres_named.contains(&display) {
-                    None
-                } else {
-                    dialect::detect(&m.up.file.text).map(|d| d.engine)
-                }
-            });
+            // A file of several migrations (Liquibase changesets, alembic sections) is judged
+            // per migration: a `dbms:mysql` changeset does not make its neighbours MySQL.
+            let shared = m.up.segments.len() != 1
+                || m.up
+                    .segments
+                    .first()
+                    .is_some_and(|s| s.range != (0..m.up.file.text.len()));
+            let engine = if postgres_named.contains(&display) {
+                None
+            } else if shared {
+                part_engine(&m.up)
+            } else {
+                *verdicts
+                    .entry(display.clone())
+                    .or_insert_with(|| part_engine(&m.up))
+            };
             match engine {
                 Some(engine) if engine != Engine::Postgres => {
                     let reason = dialect::content_reason(engine);
@@ -519,6 +534,12 @@ impl Loader {
             return Ok(());
         }
 
+        if let Some(reason) = skipped::not_sql(&name) {
+            if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                out.not_reviewed.push(NotReviewed::new(display, reason));
+                return Ok(());
+            }
+        }
         let loaded = self.reader.read(path, display)?;
         let ms = from_text(&loaded, Some(&name), layout, &mut out.not_reviewed);
         let named = match dialect::split_name(&name).1 {
@@ -534,6 +555,17 @@ impl Loader {
             .extend(self.screen(ms, &named, &mut out.not_reviewed));
         Ok(())
     }
+}
+
+/// The engine another engine's syntax in any of `part`'s segments names.
+fn part_engine(part: &Part) -> Option<Engine> {
+    part.segments.iter().find_map(|s| {
+        part.file
+            .text
+            .get(s.range.clone())
+            .and_then(dialect::detect)
+            .map(|d| d.engine)
+    })
 }
 
 fn parent_of(path: &Path) -> PathBuf {
@@ -663,7 +695,16 @@ fn residual(layout: Layout, entries: &[Entry], view: &mut View) {
             }
         }
     }
-    let listed: HashSet<String> = view.not_reviewed.iter().map(|n| n.path.clone()).collect();
+    let mut listed: HashSet<String> = HashSet::new();
+    for n in &view.not_reviewed {
+        // A folder whose files are listed already (a Prisma migration of another provider).
+        let mut at = n.path.as_str();
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            listed.insert(parent.to_string());
+            at = parent;
+        }
+        listed.insert(n.path.clone());
+    }
     let mut extra = Vec::new();
     for entry in entries {
         if used.contains(entry.display.as_str()) || listed.contains(&entry.display) {

@@ -63,6 +63,20 @@ fn is_companion(lower: &str) -> bool {
     .any(|ext| lower.ends_with(ext))
 }
 
+/// The reason of a regular file named on the command line that is documentation or a
+/// companion (`README.md`, `atlas.sum`, `manifest.json`): not read as SQL. Files with any other
+/// name are read, since `<(alembic upgrade --sql)` and hand-named scripts have no `.sql`.
+pub fn not_sql(file_name: &str) -> Option<String> {
+    let lower = file_name.to_ascii_lowercase();
+    if !is_companion(&lower) {
+        return None;
+    }
+    let ext = file_name.rsplit_once('.').map_or("", |(_, e)| e);
+    Some(format!(
+        "a .{ext} file, not SQL: migsafe reviews SQL migrations only"
+    ))
+}
+
 /// What a layout's migration names look like, for "does not fit" reasons.
 pub fn naming(layout: Layout) -> &'static str {
     match layout {
@@ -131,7 +145,8 @@ pub fn reason(layout: Layout, entry: &Entry) -> Option<String> {
             "its version does not fit sqlx's BIGINT: sqlx refuses it".to_string()
         }
         _ => format!(
-            "its name does not fit the {layout} layout ({}): the framework does not run it",
+            "its name does not fit the {layout} layout ({}): the framework does not run it \
+             (name the file to review it on its own)",
             naming(layout)
         ),
     })

@@ -143,6 +143,9 @@ pub(super) fn decode(display: &str, bytes: Vec<u8>) -> Loaded {
 pub(super) struct Reader {
     cache: HashMap<PathBuf, Loaded>,
     listings: HashMap<PathBuf, Arc<Vec<Entry>>>,
+    /// Folders listed and files read from disk so far (cache misses).
+    pub listed: usize,
+    pub read: usize,
 }
 
 impl Reader {
@@ -154,6 +157,7 @@ impl Reader {
         }
         let mut out = Vec::new();
         list_into(dir, display, false, &mut out)?;
+        self.listed += 1;
         let out = Arc::new(out);
         self.listings.insert(dir.to_path_buf(), out.clone());
         Ok(out)
@@ -189,6 +193,7 @@ impl Reader {
             return Ok(hit.clone());
         }
         let bytes = std::fs::read(path).map_err(|e| read_error(display, e))?;
+        self.read += 1;
         let loaded = decode(display, bytes);
         self.cache.insert(path.to_path_buf(), loaded.clone());
         Ok(loaded)

@@ -28,6 +28,12 @@ pub struct ParsedPart {
 pub fn parse_part(part: &Part) -> ParsedPart {
     let text = part.file.text.as_str();
     let split = split::split(text, &part.segments);
+    // One statement sent alone as a simple query runs outside any transaction block; several
+    // in one query share an implicit one (PostgreSQL's multi-statement rule).
+    let wrapped = match part.transaction {
+        crate::model::Transaction::Implicit => split.statements.len() > 1,
+        _ => part.transactional(),
+    };
     let mut statements = Vec::with_capacity(split.statements.len());
     // Inside an explicit BEGIN ... COMMIT written in the file.
     let mut explicit = false;
@@ -40,16 +46,16 @@ pub fn parse_part(part: &Part) -> ParsedPart {
         };
         let in_transaction = match kind {
             StatementKind::Begin => {
-                let was = part.transactional() || explicit;
+                let was = wrapped || explicit;
                 explicit = true;
                 was
             }
             StatementKind::Commit | StatementKind::Rollback => {
-                let was = part.transactional() || explicit;
+                let was = wrapped || explicit;
                 explicit = false;
                 was
             }
-            _ => part.transactional() || explicit,
+            _ => wrapped || explicit,
         };
         statements.push(Statement {
             text: stmt_text.to_string(),
