@@ -4,9 +4,15 @@
 //! their shape under `fixtures/layouts/`; files given one by one read like their folder;
 //! nothing dropped silently; other engines' SQL recognised and not reviewed.
 
+mod common;
+
+use common::TestDb;
 use migsafe::config::Settings;
+use migsafe::evidence::connect::connect_read_only;
+use migsafe::evidence::history::{read_applied, AppliedMigrations};
 use migsafe::load::{load_all, NotReviewed, Options, Outcome};
 use migsafe::model::{Layout, Migration, Part, Report, Transaction};
+use migsafe::pending::{classify, DriftKind, Pending, State};
 use migsafe::review::check_paths;
 use std::collections::BTreeSet;
 use std::io;
@@ -682,4 +688,221 @@ fn other_engines_files_given_alone_are_not_reviewed() {
     assert!(report.skipped_migrations[0]
         .reason
         .starts_with("written for MySQL/MariaDB"));
+}
+
+async fn history(db: &TestDb, layout: Layout) -> AppliedMigrations {
+    let mut conn = connect_read_only(&db.url).await.unwrap();
+    read_applied(&mut conn, layout, None)
+        .await
+        .unwrap()
+        .expect("this layout keeps a history table")
+}
+
+/// `(version, state)` per migration, in order.
+fn states<'a>(ms: &'a [Migration], p: &Pending) -> Vec<(&'a str, State)> {
+    p.migrations
+        .iter()
+        .map(|s| (ms[s.index].version.as_deref().unwrap_or("-"), s.state))
+        .collect()
+}
+
+fn drift(p: &Pending) -> Vec<(DriftKind, &str)> {
+    p.drift
+        .iter()
+        .map(|d| (d.kind, d.version.as_deref().unwrap_or("-")))
+        .collect()
+}
+
+#[tokio::test]
+async fn popx_pending_from_schema_migration_with_legacy_versions() {
+    let ms = outcome(&["fixtures/layouts/popx"]).migrations;
+    let db = TestDb::with_fixture("layouts_popx", "catalog/history/popx.sql").await;
+    // The first version recorded under its 14-digit legacy name, as pop's old migrator did.
+    db.execute(
+        "INSERT INTO schema_migration (version) VALUES ('20150100000001'), \
+         ('20200519101057000000')",
+    )
+    .await;
+    let applied = history(&db, Layout::Popx).await;
+    let p = classify(&ms, Some(&applied), Layout::Popx);
+    assert_eq!(
+        states(&ms, &p),
+        [
+            ("20150100000001000000", State::Applied),
+            ("20200519101057000000", State::Applied),
+            ("20210410175418000000", State::Pending),
+            ("20220301000000000001", State::Pending),
+        ]
+    );
+    assert!(p.drift.is_empty(), "{:?}", p.drift);
+}
+
+#[tokio::test]
+async fn prisma_pending_failed_and_changed_from_prisma_migrations() {
+    let ms = outcome(&["fixtures/layouts/prisma/migrations"]).migrations;
+    let db = TestDb::with_fixture("layouts_prisma", "catalog/history/prisma.sql").await;
+    let sha256 = |m: &Migration| {
+        use sha2::{Digest, Sha256};
+        let bytes = std::fs::read(&m.path).unwrap();
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    db.execute(&format!(
+        "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at) \
+         VALUES ('a', '{}', now(), '20240110120000_init', now() - interval '2 days'), \
+                ('b', '{}', now(), '20240215093000_session_website_index', now() - interval '1 day'), \
+                ('c', 'ff', NULL, '20240301100000_session_created_at_concurrently', now())",
+        sha256(&ms[0]),
+        "00".repeat(32),
+    ))
+    .await;
+    let applied = history(&db, Layout::Prisma).await;
+    let p = classify(&ms, Some(&applied), Layout::Prisma);
+    assert_eq!(
+        states(&ms, &p),
+        [
+            ("20240110120000_init", State::Applied),
+            ("20240215093000_session_website_index", State::Applied),
+            (
+                "20240301100000_session_created_at_concurrently",
+                State::Pending
+            ),
+        ]
+    );
+    assert_eq!(
+        drift(&p),
+        [
+            (
+                DriftKind::ChecksumChanged,
+                "20240215093000_session_website_index"
+            ),
+            (
+                DriftKind::Failed,
+                "20240301100000_session_created_at_concurrently"
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn atlas_pending_from_its_own_schema_with_a_partial_revision() {
+    let ms = outcome(&["fixtures/layouts/atlas/migrations"]).migrations;
+    let db = TestDb::with_fixture("layouts_atlas", "catalog/history/atlas.sql").await;
+    db.execute(
+        "INSERT INTO atlas_schema_revisions.atlas_schema_revisions \
+         (version, description, type, applied, total, executed_at, execution_time, error, hash, operator_version) VALUES \
+         ('.atlas_cloud_identifier', '', 2, 0, 0, now(), 0, NULL, '', 'v0.21'), \
+         ('20240101000000', 'init', 2, 1, 1, now(), 10, NULL, 'h', 'v0.21'), \
+         ('20240102000000', 'orders_customer_idx', 2, 0, 1, now(), 10, 'deadlock detected', 'h', 'v0.21')",
+    )
+    .await;
+    let applied = history(&db, Layout::Atlas).await;
+    assert_eq!(
+        applied.table,
+        "atlas_schema_revisions.atlas_schema_revisions"
+    );
+    let p = classify(&ms, Some(&applied), Layout::Atlas);
+    assert_eq!(
+        states(&ms, &p),
+        [
+            ("20240101000000", State::Applied),
+            ("20240102000000", State::Pending),
+            ("20240103000000", State::Pending),
+        ]
+    );
+    assert_eq!(drift(&p), [(DriftKind::Failed, "20240102000000")]);
+}
+
+#[tokio::test]
+async fn liquibase_pending_changesets_from_databasechangelog() {
+    let ms = outcome(&["fixtures/layouts/liquibase/changelog"]).migrations;
+    let db = TestDb::with_fixture("layouts_liquibase", "catalog/history/liquibase.sql").await;
+    db.execute(
+        "INSERT INTO databasechangelog (id, author, filename, dateexecuted, orderexecuted, exectype) VALUES \
+         ('1', 'alice', 'changelog/001-create-users.sql', now(), 1, 'EXECUTED'), \
+         ('2', 'alice', 'changelog/001-create-users.sql', now(), 2, 'EXECUTED'), \
+         ('99', 'carol', 'changelog/000-removed.sql', now(), 3, 'EXECUTED')",
+    )
+    .await;
+    let applied = history(&db, Layout::Liquibase).await;
+    let p = classify(&ms, Some(&applied), Layout::Liquibase);
+    assert_eq!(
+        states(&ms, &p),
+        [
+            ("alice:1", State::Applied),
+            ("alice:2", State::Applied),
+            ("bob:3", State::Pending),
+            ("bob:5", State::Pending),
+        ]
+    );
+    assert_eq!(drift(&p), [(DriftKind::MissingFile, "carol:99")]);
+}
+
+#[tokio::test]
+async fn temporal_dolphinscheduler_and_authelia_record_their_current_version() {
+    let ms = outcome(&["fixtures/layouts/temporal/versioned"]).migrations;
+    let db = TestDb::with_fixture("layouts_temporal", "catalog/history/temporal.sql").await;
+    db.execute(
+        "INSERT INTO schema_version (version_partition, db_name, curr_version, min_compatible_version) \
+         VALUES (0, 'temporal', '1.9', '1.0')",
+    )
+    .await;
+    let p = classify(
+        &ms,
+        Some(&history(&db, Layout::Temporal).await),
+        Layout::Temporal,
+    );
+    assert_eq!(
+        states(&ms, &p),
+        [
+            ("1.0", State::Applied),
+            ("1.1", State::Applied),
+            ("1.9", State::Applied),
+            ("1.10", State::Pending),
+        ]
+    );
+
+    let ms = outcome(&["fixtures/layouts/dolphinscheduler/upgrade"]).migrations;
+    let db = TestDb::with_fixture("layouts_ds", "catalog/history/dolphinscheduler.sql").await;
+    db.execute("INSERT INTO t_ds_version VALUES (1, '3.0.0')")
+        .await;
+    let p = classify(
+        &ms,
+        Some(&history(&db, Layout::Dolphinscheduler).await),
+        Layout::Dolphinscheduler,
+    );
+    assert_eq!(
+        states(&ms, &p),
+        [
+            ("3.0.0", State::Applied),
+            ("3.0.0", State::Applied),
+            ("3.1.0", State::Pending),
+            ("3.1.0", State::Pending),
+        ]
+    );
+
+    let ms = outcome(&["fixtures/layouts/authelia/migrations"]).migrations;
+    let db = TestDb::with_fixture("layouts_authelia", "catalog/history/authelia.sql").await;
+    // Up to 3, then down to 2: the latest row is the current version.
+    db.execute(
+        "INSERT INTO migrations (applied, version_before, version_after, application_version) VALUES \
+         (now(), NULL, 1, 'v4.33.0'), (now(), 1, 3, 'v4.34.2'), (now(), 3, 2, 'v4.34.0')",
+    )
+    .await;
+    let p = classify(
+        &ms,
+        Some(&history(&db, Layout::Authelia).await),
+        Layout::Authelia,
+    );
+    assert_eq!(
+        states(&ms, &p),
+        [
+            ("1", State::Applied),
+            ("2", State::Applied),
+            ("3", State::Pending)
+        ]
+    );
+    assert!(p.drift.is_empty(), "{:?}", p.drift);
 }
