@@ -906,3 +906,54 @@ async fn temporal_dolphinscheduler_and_authelia_record_their_current_version() {
     );
     assert!(p.drift.is_empty(), "{:?}", p.drift);
 }
+
+/// The `.sql` files (any case, synapse suffixes too) under `dir`.
+fn sql_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().to_ascii_lowercase().contains(".sql"))
+        .collect()
+}
+
+#[test]
+fn engine_detector_on_both_kinds_of_fixtures() {
+    use migsafe::load::dialect::{detect, Engine};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut missed = Vec::new();
+    for (sub, engine) in [("engines/mysql", Engine::Mysql), ("engines/sqlite", Engine::Sqlite)] {
+        let files = sql_files(&root.join(sub));
+        assert!(files.len() >= 6, "{sub}: {files:?}");
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            match detect(&text) {
+                Some(d) if d.engine == engine => {}
+                other => missed.push((f.display().to_string(), other)),
+            }
+        }
+    }
+    assert!(missed.is_empty(), "not recognised: {missed:#?}");
+
+    // Every other fixture is PostgreSQL, also where it mentions backticks, ENGINE= or
+    // AUTO_INCREMENT in comments and strings, quotes identifiers, or uses dollar quotes.
+    // Fixtures that are another engine's on purpose say so in their path.
+    let mut false_positives = Vec::new();
+    let mut checked = 0;
+    for f in sql_files(&root) {
+        let shown = f.display().to_string();
+        let other_engine = ["/engines/", "mysql", "sqlite", "cockroach", "engine-specific"]
+            .iter()
+            .any(|m| shown.contains(m));
+        if other_engine || shown.contains("/dolphinscheduler/upgrade/") && shown.contains("/mysql/") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue; // not UTF-8 on purpose (hostile fixtures)
+        };
+        checked += 1;
+        if let Some(d) = detect(&text) {
+            false_positives.push((shown, d));
+        }
+    }
+    assert!(checked > 100, "only {checked} PostgreSQL fixtures found");
+    assert!(false_positives.is_empty(), "PostgreSQL files taken for another engine: {false_positives:#?}");
+}

@@ -121,10 +121,10 @@ pub fn split_name(name: &str) -> (String, Option<Engine>) {
         None => (stem, false),
     };
     let Some((base, word)) = stem.rsplit_once('.') else {
-        return (name.to_string(), None);
+        return (name.to_string(), name_token(stem));
     };
     let Some(engine) = Engine::from_word(word) else {
-        return (name.to_string(), None);
+        return (name.to_string(), name_token(stem));
     };
     if base.is_empty() {
         return (name.to_string(), None);
@@ -139,6 +139,40 @@ pub fn split_name(name: &str) -> (String, Option<Engine>) {
     }
     out.push_str(".sql");
     (out, Some(engine))
+}
+
+/// The engine a file name's first word (after its version) or last word names, as in
+/// camunda's `mysql_engine_7.14_to_7.15.sql` or `003_init_postgresql.sql`. Only unambiguous
+/// engine words count (`pg` or `oracle` inside a name may mean anything).
+fn name_token(stem: &str) -> Option<Engine> {
+    let words: Vec<&str> = stem
+        .split(['_', '-', '.'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    let first = words
+        .iter()
+        .find(|w| !w.bytes().all(|b| b.is_ascii_digit()))?;
+    let last = words.last()?;
+    let found = [*first, *last].into_iter().find_map(|w| {
+        let lower = w.to_ascii_lowercase();
+        matches!(
+            lower.as_str(),
+            "mysql"
+                | "mariadb"
+                | "sqlite"
+                | "sqlite3"
+                | "mssql"
+                | "sqlserver"
+                | "h2"
+                | "postgres"
+                | "postgresql"
+                | "cockroach"
+                | "cockroachdb"
+        )
+        .then(|| Engine::from_word(&lower))
+        .flatten()
+    });
+    found
 }
 
 /// What [`detect`] found: the engine and the first marker, with its byte offset.
@@ -201,6 +235,10 @@ pub fn detect(text: &str) -> Option<Detected> {
     // The token before `last`, and the token before the last word.
     let mut before_last = Tok::None;
     let mut last_word_end = usize::MAX;
+    // The first words of the current statement (`alter table`, `insert`), for markers that
+    // only mean something in one kind of statement.
+    let mut first: [&str; 2] = ["", ""];
+    let mut words_in_statement = 0usize;
     let found = |engine, marker, offset| {
         Some(Detected {
             engine,
@@ -294,12 +332,31 @@ pub fn detect(text: &str) -> Option<Detected> {
                 }
                 let word = text.get(start..i).unwrap_or("");
                 let lower = word.to_ascii_lowercase();
+                if let Some(slot) = first.get_mut(words_in_statement) {
+                    *slot = word;
+                }
+                words_in_statement += 1;
+                let statement = |a: &str, b: &str| {
+                    first[0].eq_ignore_ascii_case(a) && (b.is_empty() || first[1].eq_ignore_ascii_case(b))
+                };
+                let alter_table = statement("alter", "table");
+                let create_table = statement("create", "table");
+                let next = next_significant(bytes, i);
+                // In `ALTER TABLE t <word>` or after a `,` of its action list.
+                let action_position = alter_table
+                    && (last == Tok::Punct(b',')
+                        || (matches!(last, Tok::Word(_) | Tok::Quoted) && before_last.is_word("table")));
                 let marker = match lower.as_str() {
                     "engine"
-                        if last == Tok::Punct(b')') && next_significant(bytes, i) == Some(b'=') =>
+                        if next == Some(b'=')
+                            && (last == Tok::Punct(b')') || action_position) =>
                     {
                         Some((Engine::Mysql, "ENGINE="))
                     }
+                    "charset" if last == Tok::Punct(b')') || last.is_word("default") => {
+                        Some((Engine::Mysql, "DEFAULT CHARSET"))
+                    }
+                    "utf8mb4" | "utf8mb3" => Some((Engine::Mysql, "utf8mb4 character set")),
                     "auto_increment" => Some((Engine::Mysql, "AUTO_INCREMENT")),
                     "autoincrement" => Some((Engine::Sqlite, "AUTOINCREMENT")),
                     "unsigned"
@@ -307,6 +364,57 @@ pub fn detect(text: &str) -> Option<Detected> {
                             || NUMERIC_WORDS.iter().any(|n| last.is_word(n)) =>
                     {
                         Some((Engine::Mysql, "UNSIGNED"))
+                    }
+                    "int" | "integer" | "bigint" | "smallint" | "tinyint" | "mediumint"
+                        if next == Some(b'(')
+                            && matches!(last, Tok::Word(_) | Tok::Quoted)
+                            && (create_table || alter_table) =>
+                    {
+                        Some((Engine::Mysql, "int(N) display width"))
+                    }
+                    "comment"
+                        if (create_table || alter_table)
+                            && (next == Some(b'\'') || (next == Some(b'=') && last == Tok::Punct(b')'))) =>
+                    {
+                        Some((Engine::Mysql, "COMMENT '…' column option"))
+                    }
+                    "modify" | "change" if action_position => {
+                        Some((Engine::Mysql, "ALTER TABLE … MODIFY/CHANGE"))
+                    }
+                    "index" | "key"
+                        if alter_table
+                            && last.is_word("add")
+                            && index_definition_follows(text, i) =>
+                    {
+                        Some((Engine::Mysql, "ALTER TABLE … ADD INDEX"))
+                    }
+                    "foreign_key_checks" | "unique_checks" | "sql_mode" | "time_zone"
+                    | "sql_notes"
+                        if statement("set", "") =>
+                    {
+                        Some((Engine::Mysql, "SET of a MySQL variable"))
+                    }
+                    "ignore" if last.is_word("insert") => Some((Engine::Mysql, "INSERT IGNORE")),
+                    "into" if last.is_word("replace") && words_in_statement == 2 => {
+                        Some((Engine::Mysql, "REPLACE INTO"))
+                    }
+                    "key" if last.is_word("duplicate") => {
+                        Some((Engine::Mysql, "ON DUPLICATE KEY UPDATE"))
+                    }
+                    "table" if last.is_word("rename") && words_in_statement == 2 => {
+                        Some((Engine::Mysql, "RENAME TABLE"))
+                    }
+                    "on" if statement("drop", "index") => Some((Engine::Mysql, "DROP INDEX … ON")),
+                    "replace" | "ignore" | "abort" | "fail" | "rollback"
+                        if last.is_word("or") && statement("insert", "") && words_in_statement == 3 =>
+                    {
+                        Some((Engine::Sqlite, "INSERT OR …"))
+                    }
+                    "strict" if last == Tok::Punct(b')') && create_table => {
+                        Some((Engine::Sqlite, "STRICT table"))
+                    }
+                    "conflict" if last.is_word("on") && create_table => {
+                        Some((Engine::Sqlite, "ON CONFLICT column clause"))
                     }
                     "pragma" if matches!(last, Tok::None | Tok::Punct(b';')) => {
                         Some((Engine::Sqlite, "PRAGMA"))
@@ -341,11 +449,45 @@ pub fn detect(text: &str) -> Option<Detected> {
             }
             _ => {
                 push(&mut last, &mut before_last, Tok::Punct(b));
+                if b == b';' {
+                    first = ["", ""];
+                    words_in_statement = 0;
+                }
                 i += 1;
             }
         }
     }
     None
+}
+
+/// Whether `ADD INDEX|KEY` at `i` goes on with an index definition (`[name] (columns)`), not a
+/// column named `index` or `key` (`ADD key int`, valid PostgreSQL).
+fn index_definition_follows(text: &str, i: usize) -> bool {
+    let bytes = text.as_bytes();
+    let mut j = i;
+    while bytes.get(j).is_some_and(u8::is_ascii_whitespace) {
+        j += 1;
+    }
+    if bytes.get(j) == Some(&b'(') {
+        return true;
+    }
+    // One name, quoted or not, then `(`.
+    match bytes.get(j) {
+        Some(b'`') | Some(b'"') => {
+            let quote = bytes.get(j).copied().unwrap_or(b'"');
+            j = skip_quoted(bytes, j, quote, false);
+        }
+        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
+            while bytes
+                .get(j)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            {
+                j += 1;
+            }
+        }
+        _ => return false,
+    }
+    next_significant(bytes, j) == Some(b'(')
 }
 
 fn push<'a>(last: &mut Tok<'a>, before_last: &mut Tok<'a>, tok: Tok<'a>) {
@@ -459,6 +601,17 @@ mod tests {
             Some(Engine::Sqlite)
         );
         assert_eq!(split_name("1_init.up.sql"), ("1_init.up.sql".into(), None));
+        assert_eq!(
+            split_name("mysql_engine_7.14_to_7.15.sql"),
+            ("mysql_engine_7.14_to_7.15.sql".into(), Some(Engine::Mysql))
+        );
+        assert_eq!(
+            split_name("postgres_engine_7.14_to_7.15.sql").1,
+            Some(Engine::Postgres)
+        );
+        assert_eq!(split_name("003_init_h2.sql").1, Some(Engine::H2));
+        assert_eq!(split_name("004_import_mysql_users.sql").1, None);
+        assert_eq!(split_name("005_add_pg_trgm.sql").1, None);
         assert_eq!(split_name("1_v1.2.sql"), ("1_v1.2.sql".into(), None));
         assert_eq!(split_name("pg.sql"), ("pg.sql".into(), None));
     }

@@ -625,11 +625,28 @@ fn build_view(
         residual(Layout::Popx, &regular, &mut view);
         return Ok(view);
     }
+    // A folder named for another engine (`sql/mysql/`) holds that engine's files.
+    let folder_engine = dir
+        .file_name()
+        .and_then(|n| Engine::from_word(&n.to_string_lossy()))
+        .filter(|e| *e != Engine::Postgres);
     let mut entries: Vec<Entry> = Vec::with_capacity(regular.len());
     for mut entry in regular {
         if entry.is_dir {
             entries.push(entry);
             continue;
+        }
+        if let Some(engine) = folder_engine {
+            if entry.name.to_ascii_lowercase().contains(".sql") {
+                view.not_reviewed.push(NotReviewed::new(
+                    entry.display.clone(),
+                    format!(
+                        "in a folder named for {engine}, not PostgreSQL: migsafe reviews \
+                         PostgreSQL migrations only"
+                    ),
+                ));
+                continue;
+            }
         }
         match dialect::split_name(&entry.name) {
             (name, Some(Engine::Postgres)) => {
