@@ -151,7 +151,7 @@ pub use skipped::NotReviewed;
 use crate::model::{Layout, LoadNote, Migration, Part, Segment, Transaction};
 use anyhow::{bail, Context, Result};
 use dialect::Engine;
-use source::{display_path, read_error, Entry, Loaded, Reader};
+use source::{read_error, Entry, Loaded, Reader};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::ops::Range;
@@ -337,7 +337,7 @@ struct Loader {
 
 impl Loader {
     fn load_path(&mut self, path: &Path, out: &mut Outcome) -> Result<Found> {
-        let display = display_path(path);
+        let display = self.reader.display(path);
         let meta = std::fs::metadata(path).map_err(|e| read_error(&display, e))?;
         if meta.is_dir() {
             let layout = self.options.layout;
@@ -453,7 +453,7 @@ impl Loader {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| display.to_string());
         let parent = parent_of(path);
-        let parent_display = display_path(&parent);
+        let parent_display = self.reader.display(&parent);
 
         // A diesel migration's files stand for the whole migration folder.
         let diesel_file = matches!(name.as_str(), "up.sql" | "down.sql" | "metadata.toml");
@@ -508,7 +508,7 @@ impl Loader {
         }
         let target = flyway::script_of_conf(display).unwrap_or_else(|| display.to_string());
         for (root, root_layout) in roots {
-            let root_display = display_path(&root);
+            let root_display = self.reader.display(&root);
             let Ok(view) = self.view(&root, &root_display, root_layout) else {
                 continue;
             };

@@ -9,7 +9,7 @@
 
 use crate::model::{LoadNote, SourceFile};
 use anyhow::{anyhow, Context, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -53,13 +53,22 @@ impl Entry {
 /// The path as reports show it: relative to the current directory when under it, else as given,
 /// always with `/` separators and without `./` noise.
 pub(super) fn display_path(path: &Path) -> String {
+    display_from(path, &current_bases())
+}
+
+/// The current directory as given and resolved, the bases displays are made relative to.
+fn current_bases() -> Vec<PathBuf> {
+    match std::env::current_dir() {
+        Ok(cwd) => vec![cwd.clone(), cwd.canonicalize().unwrap_or(cwd)],
+        Err(_) => Vec::new(),
+    }
+}
+
+fn display_from(path: &Path, bases: &[PathBuf]) -> String {
     if path.is_absolute() {
-        if let Ok(cwd) = std::env::current_dir() {
-            let bases = [cwd.clone(), cwd.canonicalize().unwrap_or(cwd)];
-            for base in &bases {
-                if let Ok(rel) = path.strip_prefix(base) {
-                    return join_components(rel);
-                }
+        for base in bases {
+            if let Ok(rel) = path.strip_prefix(base) {
+                return join_components(rel);
             }
         }
         return path.to_string_lossy().into_owned();
@@ -143,6 +152,10 @@ pub(super) fn decode(display: &str, bytes: Vec<u8>) -> Loaded {
 pub(super) struct Reader {
     cache: HashMap<PathBuf, Loaded>,
     listings: HashMap<PathBuf, Arc<Vec<Entry>>>,
+    /// Per listed folder, the names of its regular files (for [`Reader::has_file`]).
+    file_names: HashMap<PathBuf, HashSet<String>>,
+    /// The current directory, resolved once per run (see [`Reader::display`]).
+    bases: Option<Vec<PathBuf>>,
     /// Folders listed and files read from disk so far (cache misses).
     pub listed: usize,
     pub read: usize,
@@ -181,11 +194,30 @@ impl Reader {
         Ok(())
     }
 
-    /// Whether `dir` holds an entry named `name` that is a regular file, from its listing.
+    /// Whether `dir` holds an entry named `name` that is a regular file, from its listing
+    /// (a set per folder, so asking for each of a folder's files stays linear).
     pub fn has_file(&mut self, dir: &Path, display: &str, name: &str) -> bool {
-        self.list(dir, display)
-            .map(|entries| entries.iter().any(|e| e.file_name() == name && e.is_file()))
-            .unwrap_or(false)
+        if let Some(names) = self.file_names.get(dir) {
+            return names.contains(name);
+        }
+        let Ok(entries) = self.list(dir, display) else {
+            return false;
+        };
+        let names: HashSet<String> = entries
+            .iter()
+            .filter(|e| e.is_file())
+            .map(|e| e.file_name().to_string())
+            .collect();
+        let found = names.contains(name);
+        self.file_names.insert(dir.to_path_buf(), names);
+        found
+    }
+
+    /// [`display_path`] with the current directory looked up once per run instead of once
+    /// per path.
+    pub fn display(&mut self, path: &Path) -> String {
+        let bases = self.bases.get_or_insert_with(current_bases);
+        display_from(path, bases)
     }
 
     pub fn read(&mut self, path: &Path, display: &str) -> Result<Loaded> {
