@@ -95,6 +95,33 @@ fn best(program: &Path, args: &[String]) -> Measured {
     out
 }
 
+/// CPU time this process has used so far (user + system).
+fn self_cpu() -> Duration {
+    // SAFETY: getrusage fills in the plain C struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// CPU of loading alone (listing, reading, detection, pairing), in this process, best of RUNS.
+fn load_cpu(paths: &[PathBuf]) -> (Duration, usize, usize) {
+    let mut best = Duration::MAX;
+    let mut counts = (0, 0);
+    for _ in 0..RUNS {
+        let start = self_cpu();
+        let out = migsafe::load::load_all(
+            paths,
+            &migsafe::load::Options::default(),
+            &mut std::io::empty(),
+        )
+        .expect("load");
+        best = best.min(self_cpu().saturating_sub(start));
+        counts = (out.folders_listed, out.files_read);
+    }
+    (best, counts.0, counts.1)
+}
+
 fn main() {
     let files: usize = std::env::var("FILES")
         .ok()
@@ -137,12 +164,23 @@ fn main() {
         ("migsafe check <files>", best(&migsafe, &as_files)),
         ("squawk <files>", best(&squawk, &paths)),
     ];
+    let file_paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+    let loads = [
+        ("load_all(<folder>)", load_cpu(&[dir.path().to_path_buf()])),
+        ("load_all(<files>)", load_cpu(&file_paths)),
+    ];
     for (name, m) in &rows {
         // migsafe exits 1 on findings at fail_on; 2 would mean it could not run.
-        assert!(m.status < 2 || name.starts_with("squawk"), "{name} exited {}", m.status);
+        assert!(
+            m.status < 2 || name.starts_with("squawk"),
+            "{name} exited {}",
+            m.status
+        );
     }
     let squawk_cpu = rows[2].1.cpu.as_secs_f64().max(1e-6);
-    println!("{files} migrations, {statements} statements; best of {RUNS} runs; CPU = user + system");
+    println!(
+        "{files} migrations, {statements} statements; best of {RUNS} runs; CPU = user + system"
+    );
     println!(
         "{:<26} {:>9} {:>9} {:>10} {:>14}",
         "", "CPU s", "wall s", "peak MB", "CPU vs squawk"
@@ -155,6 +193,13 @@ fn main() {
             m.wall.as_secs_f64(),
             m.peak_kib as f64 / 1024.0,
             m.cpu.as_secs_f64() / squawk_cpu
+        );
+    }
+    for (name, (cpu, listed, read)) in &loads {
+        println!(
+            "{:<26} {:>9.3}   (in-process; {listed} folder listed, {read} files read)",
+            name,
+            cpu.as_secs_f64()
         );
     }
 }

@@ -920,7 +920,10 @@ fn engine_detector_on_both_kinds_of_fixtures() {
     use migsafe::load::dialect::{detect, Engine};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut missed = Vec::new();
-    for (sub, engine) in [("engines/mysql", Engine::Mysql), ("engines/sqlite", Engine::Sqlite)] {
+    for (sub, engine) in [
+        ("engines/mysql", Engine::Mysql),
+        ("engines/sqlite", Engine::Sqlite),
+    ] {
         let files = sql_files(&root.join(sub));
         assert!(files.len() >= 6, "{sub}: {files:?}");
         for f in files {
@@ -940,10 +943,17 @@ fn engine_detector_on_both_kinds_of_fixtures() {
     let mut checked = 0;
     for f in sql_files(&root) {
         let shown = f.display().to_string();
-        let other_engine = ["/engines/", "mysql", "sqlite", "cockroach", "engine-specific"]
-            .iter()
-            .any(|m| shown.contains(m));
-        if other_engine || shown.contains("/dolphinscheduler/upgrade/") && shown.contains("/mysql/") {
+        let other_engine = [
+            "/engines/",
+            "mysql",
+            "sqlite",
+            "cockroach",
+            "engine-specific",
+        ]
+        .iter()
+        .any(|m| shown.contains(m));
+        if other_engine || shown.contains("/dolphinscheduler/upgrade/") && shown.contains("/mysql/")
+        {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(&f) else {
@@ -955,5 +965,8 @@ fn engine_detector_on_both_kinds_of_fixtures() {
         }
     }
     assert!(checked > 100, "only {checked} PostgreSQL fixtures found");
-    assert!(false_positives.is_empty(), "PostgreSQL files taken for another engine: {false_positives:#?}");
+    assert!(
+        false_positives.is_empty(),
+        "PostgreSQL files taken for another engine: {false_positives:#?}"
+    );
 }

@@ -337,7 +337,8 @@ pub fn detect(text: &str) -> Option<Detected> {
                 }
                 words_in_statement += 1;
                 let statement = |a: &str, b: &str| {
-                    first[0].eq_ignore_ascii_case(a) && (b.is_empty() || first[1].eq_ignore_ascii_case(b))
+                    first[0].eq_ignore_ascii_case(a)
+                        && (b.is_empty() || first[1].eq_ignore_ascii_case(b))
                 };
                 let alter_table = statement("alter", "table");
                 let create_table = statement("create", "table");
@@ -345,11 +346,11 @@ pub fn detect(text: &str) -> Option<Detected> {
                 // In `ALTER TABLE t <word>` or after a `,` of its action list.
                 let action_position = alter_table
                     && (last == Tok::Punct(b',')
-                        || (matches!(last, Tok::Word(_) | Tok::Quoted) && before_last.is_word("table")));
+                        || (matches!(last, Tok::Word(_) | Tok::Quoted)
+                            && before_last.is_word("table")));
                 let marker = match lower.as_str() {
                     "engine"
-                        if next == Some(b'=')
-                            && (last == Tok::Punct(b')') || action_position) =>
+                        if next == Some(b'=') && (last == Tok::Punct(b')') || action_position) =>
                     {
                         Some((Engine::Mysql, "ENGINE="))
                     }
@@ -374,7 +375,8 @@ pub fn detect(text: &str) -> Option<Detected> {
                     }
                     "comment"
                         if (create_table || alter_table)
-                            && (next == Some(b'\'') || (next == Some(b'=') && last == Tok::Punct(b')'))) =>
+                            && (next == Some(b'\'')
+                                || (next == Some(b'=') && last == Tok::Punct(b')'))) =>
                     {
                         Some((Engine::Mysql, "COMMENT '…' column option"))
                     }
@@ -406,7 +408,9 @@ pub fn detect(text: &str) -> Option<Detected> {
                     }
                     "on" if statement("drop", "index") => Some((Engine::Mysql, "DROP INDEX … ON")),
                     "replace" | "ignore" | "abort" | "fail" | "rollback"
-                        if last.is_word("or") && statement("insert", "") && words_in_statement == 3 =>
+                        if last.is_word("or")
+                            && statement("insert", "")
+                            && words_in_statement == 3 =>
                     {
                         Some((Engine::Sqlite, "INSERT OR …"))
                     }
