@@ -26,6 +26,10 @@ use std::cmp::Ordering;
 
 pub(super) const MANIFEST: &str = "manifest.json";
 
+/// Loads a version folder of no known tree kind as a folder of its own.
+pub(super) type Nested<'a> =
+    dyn FnMut(&Entry, &mut Reader) -> Result<(Vec<Migration>, Vec<NotReviewed>)> + 'a;
+
 /// The version a sub-folder name stands for (`v1.10` → `1.10`, `3.1.0_schema` → `3.1.0`).
 pub(super) fn version_of(dir_name: &str) -> Option<&str> {
     let v = dir_name.strip_suffix("_schema").unwrap_or(dir_name);
@@ -261,7 +265,7 @@ pub(super) fn build(
     entries: &[Entry],
     reader: &mut Reader,
     skipped: &mut Vec<NotReviewed>,
-    nested: &mut dyn FnMut(&Entry, &mut Reader) -> Result<(Vec<Migration>, Vec<NotReviewed>)>,
+    nested: &mut Nested<'_>,
 ) -> Result<Vec<Migration>> {
     let mut dirs: Vec<(&Entry, &str)> = entries
         .iter()
