@@ -449,8 +449,8 @@ fn mixed_folder_reviews_postgres_and_lists_everything_else() {
             .unwrap_or_else(|| panic!("{name} is not listed: {reasons:#?}"))
             .1
     };
-    assert!(reason("002_mysql_port.sql").starts_with("written for MySQL/MariaDB"));
-    assert!(reason("004_sqlite_cache.sql").starts_with("written for SQLite"));
+    assert!(reason("002_ledger_port.sql").starts_with("written for MySQL/MariaDB"));
+    assert!(reason("004_cache.sql").starts_with("written for SQLite"));
     assert!(reason("003_ADD_INDEX.SQL").starts_with("upper-case .SQL extension"));
     assert!(reason("007_seed.go").starts_with("a .go file, not SQL"));
     assert!(reason("fix_permissions.sql").contains("does not fit the plain layout"));
@@ -462,8 +462,7 @@ fn mixed_folder_reviews_postgres_and_lists_everything_else() {
     assert!(report
         .findings
         .iter()
-        .all(|f| !f.file.ends_with("002_mysql_port.sql")
-            && !f.file.ends_with("004_sqlite_cache.sql")));
+        .all(|f| !f.file.ends_with("002_ledger_port.sql") && !f.file.ends_with("004_cache.sql")));
 }
 
 #[test]
@@ -478,8 +477,8 @@ fn forcing_postgres_reviews_every_file() {
         file_names(&o.migrations),
         [
             "001_create_accounts.sql",
-            "002_mysql_port.sql",
-            "004_sqlite_cache.sql",
+            "002_ledger_port.sql",
+            "004_cache.sql",
             "006_add_status.sql"
         ]
     );
@@ -681,7 +680,7 @@ fn special_files_are_listed_without_being_opened() {
 
 #[test]
 fn other_engines_files_given_alone_are_not_reviewed() {
-    let report = review(&["fixtures/layouts/mixed/002_mysql_port.sql"]);
+    let report = review(&["fixtures/layouts/mixed/002_ledger_port.sql"]);
     assert!(report.migrations.is_empty());
     assert!(report.findings.is_empty());
     assert_eq!(report.skipped_migrations.len(), 1);
@@ -949,6 +948,8 @@ fn engine_detector_on_both_kinds_of_fixtures() {
             "sqlite",
             "cockroach",
             "engine-specific",
+            "002_ledger_port",
+            "004_cache",
         ]
         .iter()
         .any(|m| shown.contains(m));

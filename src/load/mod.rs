@@ -373,7 +373,13 @@ impl Loader {
         if let Some(hit) = self.views.get(&key) {
             return Ok(hit.clone());
         }
-        let mut view = build_view(dir, display, layout, &mut self.reader)?;
+        let mut view = build_view(
+            dir,
+            display,
+            layout,
+            self.options.detect_engines,
+            &mut self.reader,
+        )?;
         if self.options.detect_engines {
             let named = std::mem::take(&mut view.migrations);
             let postgres_named = postgres_named(dir, display, &mut self.reader)?;
@@ -603,6 +609,7 @@ fn build_view(
     dir: &Path,
     display: &str,
     layout: Option<Layout>,
+    detect_engines: bool,
     reader: &mut Reader,
 ) -> Result<View> {
     let raw = reader.list(dir, display)?;
@@ -629,7 +636,7 @@ fn build_view(
     let folder_engine = dir
         .file_name()
         .and_then(|n| Engine::from_word(&n.to_string_lossy()))
-        .filter(|e| *e != Engine::Postgres);
+        .filter(|e| *e != Engine::Postgres && detect_engines);
     let mut entries: Vec<Entry> = Vec::with_capacity(regular.len());
     for mut entry in regular {
         if entry.is_dir {
@@ -671,7 +678,7 @@ fn build_view(
         let kind = layout.or(tree_kind);
         let mut nested =
             |entry: &Entry, reader: &mut Reader| -> Result<(Vec<Migration>, Vec<NotReviewed>)> {
-                let v = build_view(&entry.path, &entry.display, None, reader)?;
+                let v = build_view(&entry.path, &entry.display, None, detect_engines, reader)?;
                 Ok((v.migrations, v.not_reviewed))
             };
         let tree_layout = kind.filter(|k| matches!(k, Layout::Temporal | Layout::Dolphinscheduler));
