@@ -97,7 +97,8 @@ pub struct CheckArgs {
     pub config: Option<PathBuf>,
 
     /// Override layout detection: plain, sqlx, diesel, golang-migrate, goose, dbmate,
-    /// flyway or alembic. Example: --layout goose
+    /// flyway, alembic, popx, prisma, atlas, liquibase, temporal, dolphinscheduler or authelia.
+    /// Example: --layout goose
     #[arg(long)]
     pub layout: Option<String>,
 

@@ -198,6 +198,9 @@ struct ConfigFile {
     /// Default paths when none are given on the command line.
     paths: Option<Vec<PathBuf>>,
     layout: Option<String>,
+    /// `auto` (default): other engines' SQL is listed as not reviewed; `postgres`: every file
+    /// is reviewed as PostgreSQL.
+    dialect: Option<String>,
     fail_on: Option<String>,
     /// Owner used when neither an annotation nor CODEOWNERS names one.
     owner: Option<String>,
@@ -235,6 +238,9 @@ pub struct Settings {
     pub default_owner: Option<String>,
     pub thresholds: Thresholds,
     pub layout: Option<Layout>,
+    /// `dialect = "postgres"`: review every file as PostgreSQL, without recognising other
+    /// engines' SQL (issue #10).
+    pub force_postgres: bool,
     pub paths: Vec<PathBuf>,
     pub fail_on: FailOn,
     /// Directory the config file was found in (CODEOWNERS and relative paths start here).
@@ -253,6 +259,7 @@ impl Default for Settings {
             default_owner: None,
             thresholds: Thresholds::default(),
             layout: None,
+            force_postgres: false,
             paths: Vec::new(),
             fail_on: FailOn::Severity(Severity::Error),
             root: PathBuf::from("."),
@@ -264,6 +271,14 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// How the loader reads the paths.
+    pub fn load_options(&self) -> crate::load::Options {
+        crate::load::Options {
+            layout: self.layout,
+            detect_engines: !self.force_postgres,
+        }
+    }
+
     /// The severity a rule runs at, or `None` when it is off.
     pub fn level(&self, rule: &crate::rules::Rule) -> Option<Severity> {
         match self.rules.get(rule.name) {
@@ -298,6 +313,13 @@ impl Settings {
         }
         if let Some(layout) = file.layout {
             settings.layout = Some(parse_layout(&layout)?);
+        }
+        if let Some(dialect) = file.dialect {
+            settings.force_postgres = match dialect.to_ascii_lowercase().as_str() {
+                "auto" => false,
+                "postgres" | "postgresql" => true,
+                _ => bail!("dialect = {dialect:?} is not one of auto, postgres"),
+            };
         }
         if let Some(fail_on) = file.fail_on {
             settings.fail_on = FailOn::parse(&fail_on).with_context(|| {

@@ -72,10 +72,24 @@ pub enum Layout {
     Dbmate,
     Flyway,
     Alembic,
+    /// ory's popx (kratos, hydra, keto): `<version>_<name>[.<dialect>][.autocommit].{up,down}.sql`.
+    Popx,
+    /// Prisma Migrate: `<timestamp>_<name>/migration.sql` next to `migration_lock.toml`.
+    Prisma,
+    /// Atlas versioned migrations: `<version>_<name>.sql` with an `atlas.sum`.
+    Atlas,
+    /// Liquibase formatted SQL: `--liquibase formatted sql` files of `--changeset`s.
+    Liquibase,
+    /// temporal/cadence schema trees: `v<version>/manifest.json` naming the version's files.
+    Temporal,
+    /// DolphinScheduler-style trees: `<version>_schema/<engine>/*.sql`.
+    Dolphinscheduler,
+    /// authelia: `V<version>.<name>[.<provider>].{up,down}.sql`.
+    Authelia,
 }
 
 impl Layout {
-    pub const ALL: [Layout; 8] = [
+    pub const ALL: [Layout; 15] = [
         Layout::Plain,
         Layout::Sqlx,
         Layout::Diesel,
@@ -84,6 +98,13 @@ impl Layout {
         Layout::Dbmate,
         Layout::Flyway,
         Layout::Alembic,
+        Layout::Popx,
+        Layout::Prisma,
+        Layout::Atlas,
+        Layout::Liquibase,
+        Layout::Temporal,
+        Layout::Dolphinscheduler,
+        Layout::Authelia,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +117,13 @@ impl Layout {
             Layout::Dbmate => "dbmate",
             Layout::Flyway => "flyway",
             Layout::Alembic => "alembic",
+            Layout::Popx => "popx",
+            Layout::Prisma => "prisma",
+            Layout::Atlas => "atlas",
+            Layout::Liquibase => "liquibase",
+            Layout::Temporal => "temporal",
+            Layout::Dolphinscheduler => "dolphinscheduler",
+            Layout::Authelia => "authelia",
         }
     }
 

@@ -222,6 +222,13 @@ fn framework(layout: Layout) -> &'static str {
         Layout::Dbmate => "dbmate",
         Layout::Flyway => "Flyway",
         Layout::Alembic => "alembic",
+        Layout::Popx => "popx",
+        Layout::Prisma => "Prisma",
+        Layout::Atlas => "Atlas",
+        Layout::Liquibase => "Liquibase",
+        Layout::Temporal => "the temporal schema tool",
+        Layout::Dolphinscheduler => "DolphinScheduler's upgrade tool",
+        Layout::Authelia => "authelia",
     }
 }
 
@@ -424,7 +431,7 @@ fn repeatable(
         Some(Checksum::Crc32(stored)) => *stored == flyway_checksum(m.up.file.text.as_bytes()),
         // No checksum recorded: Flyway cannot tell either, and does not re-run it.
         None => true,
-        Some(Checksum::Sha384(_)) => false,
+        Some(Checksum::Sha384(_) | Checksum::Sha256(_)) => false,
     };
     if unchanged {
         state(
@@ -507,7 +514,17 @@ fn out_of_order_consequence(layout: Layout) -> &'static str {
              written for"
         }
         Layout::GolangMigrate => "golang-migrate never runs it",
-        Layout::Plain | Layout::Alembic => "it runs after the later versions",
+        Layout::Atlas => {
+            "`atlas migrate apply` refuses a file added out of order unless run with \
+             --exec-order linear-skip or non-linear"
+        }
+        Layout::Temporal | Layout::Dolphinscheduler | Layout::Authelia => {
+            "the tool records only its current version and never runs it"
+        }
+        Layout::Popx => "popx runs it after the later versions, on a schema newer than the one it was written for",
+        Layout::Plain | Layout::Alembic | Layout::Prisma | Layout::Liquibase => {
+            "it runs after the later versions"
+        }
     }
 }
 
@@ -589,7 +606,12 @@ fn compare_versions(layout: Layout, a: &str, b: &str) -> Option<Ordering> {
             Some(a.len().cmp(&b.len()).then_with(|| a.cmp(&b)))
         }
         Layout::Flyway => Some(flyway_parts(a)?.cmp(&flyway_parts(b)?)),
-        Layout::Alembic | Layout::Plain => None,
+        // Atlas orders its files by name.
+        Layout::Atlas => Some(a.cmp(b)),
+        Layout::Popx | Layout::Temporal | Layout::Dolphinscheduler | Layout::Authelia => {
+            crate::evidence::history::compare_versions(layout, a, b)
+        }
+        Layout::Alembic | Layout::Plain | Layout::Prisma | Layout::Liquibase => None,
     }
 }
 

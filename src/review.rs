@@ -57,20 +57,44 @@ pub fn load_migrations(
     settings: &Settings,
     stdin: &mut dyn Read,
 ) -> Result<Vec<Migration>> {
-    let mut migrations = load::load(paths, settings.layout, stdin)?;
-    load::declare_runners(&mut migrations, settings);
-    Ok(migrations)
+    Ok(load_outcome(paths, settings, stdin)?.migrations)
+}
+
+/// Loads the migrations under `paths` with the runners declared in `settings` applied, and
+/// the files found but not reviewed.
+pub fn load_outcome(
+    paths: &[PathBuf],
+    settings: &Settings,
+    stdin: &mut dyn Read,
+) -> Result<load::Outcome> {
+    let mut loaded = load::load_all(paths, &settings.load_options(), stdin)?;
+    load::declare_runners(&mut loaded.migrations, settings);
+    Ok(loaded)
 }
 
 /// A static review of the migrations under `paths` (`-` is stdin).
 pub fn check_paths(paths: &[PathBuf], settings: &Settings, stdin: &mut dyn Read) -> Result<Report> {
-    let migrations = load_migrations(paths, settings, stdin)?;
+    let loaded = load_outcome(paths, settings, stdin)?;
     let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
-    let parsed: Vec<ParsedMigration> = migrations
+    let parsed: Vec<ParsedMigration> = loaded
+        .migrations
         .into_iter()
         .map(|m| prepare(m, &owners))
         .collect();
-    Ok(review(&parsed, settings))
+    let mut report = review(&parsed, settings);
+    report
+        .skipped_migrations
+        .extend(not_reviewed(loaded.not_reviewed));
+    Ok(report)
+}
+
+/// The files the loader found and did not review, as the report lists them.
+fn not_reviewed(files: Vec<load::NotReviewed>) -> impl Iterator<Item = SkippedMigration> {
+    files.into_iter().map(|n| SkippedMigration {
+        path: n.path,
+        version: n.version,
+        reason: n.reason,
+    })
 }
 
 /// Plans of the reviewed migrations' statements, keyed by (migration index, statement
@@ -973,7 +997,8 @@ pub async fn check_on_target(
     all: bool,
 ) -> Result<Report> {
     let url = target.url.as_str();
-    let migrations = load_migrations(paths, settings, stdin)?;
+    let loaded = load_outcome(paths, settings, stdin)?;
+    let migrations = loaded.migrations;
     let layout = settings
         .layout
         .or_else(|| migrations.first().map(|m| m.layout));
@@ -1060,6 +1085,9 @@ pub async fn check_on_target(
         }),
     );
     report.skipped_migrations = skipped;
+    report
+        .skipped_migrations
+        .extend(not_reviewed(loaded.not_reviewed));
     report.phases = phases;
     if let Some(p) = &pending {
         let fallback = paths

@@ -13,6 +13,16 @@
 //! | goose          | `goose_db_version`            | a log: the latest row per version wins    |
 //! | flyway         | `flyway_schema_history`       | a log with baseline/undo rows; CRC32      |
 //! | alembic        | `alembic_version`             | the current head revision(s) only         |
+//! | popx           | `schema_migration`            | one per applied version (14-digit legacy) |
+//! | Prisma         | `_prisma_migrations`          | a log: finished / rolled back; SHA-256    |
+//! | Atlas          | `atlas_schema_revisions`      | one per version: statements applied/total |
+//! | Liquibase      | `databasechangelog`           | one per changeset run: `author:id`        |
+//! | temporal       | `schema_version`              | the current version only                  |
+//! | DolphinScheduler | `t_ds_version`              | the current version only                  |
+//! | authelia       | `migrations`                  | a log: the latest row's `version_after`   |
+//!
+//! Atlas keeps its table in its own schema (`atlas_schema_revisions.atlas_schema_revisions`)
+//! unless `--revisions-schema` says otherwise; the unqualified name is tried next.
 //!
 //! A missing table means nothing was applied yet; it is not an error. Unqualified table names
 //! resolve through the session's `search_path`, as the frameworks' own unqualified queries do.
@@ -20,7 +30,7 @@
 use crate::model::{Layout, QualifiedName};
 use anyhow::{Context as _, Result};
 use serde::{Serialize, Serializer};
-use sha2::{Digest, Sha384};
+use sha2::{Digest, Sha256, Sha384};
 use sqlx::postgres::PgConnection;
 use std::cmp::Ordering;
 
@@ -30,7 +40,8 @@ use std::cmp::Ordering;
 pub enum Semantics {
     /// Every listed version is applied (sqlx, diesel, dbmate, goose, flyway).
     PerVersion,
-    /// golang-migrate: the single listed version and every version below it are applied.
+    /// golang-migrate, temporal, DolphinScheduler, authelia: the single listed version (the
+    /// current one) and every version below it are applied.
     UpTo,
     /// alembic: the listed revisions are the current heads; their ancestors (known only from
     /// the migration files' `down_revision`s) are applied too.
@@ -44,6 +55,8 @@ pub enum Checksum {
     Sha384(Vec<u8>),
     /// Flyway: CRC32 over the file's lines (see [`flyway_checksum`]).
     Crc32(i32),
+    /// Prisma: SHA-256 of `migration.sql`, stored as hex.
+    Sha256(Vec<u8>),
 }
 
 impl Serialize for Checksum {
@@ -54,6 +67,10 @@ impl Serialize for Checksum {
                 s.serialize_str(&format!("sha384:{hex}"))
             }
             Checksum::Crc32(c) => s.serialize_str(&format!("crc32:{c}")),
+            Checksum::Sha256(bytes) => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                s.serialize_str(&format!("sha256:{hex}"))
+            }
         }
     }
 }
@@ -148,6 +165,7 @@ impl AppliedMigrations {
         match self.find(version)?.checksum.as_ref()? {
             Checksum::Sha384(stored) => Some(*stored == sqlx_checksum(file)),
             Checksum::Crc32(stored) => Some(*stored == flyway_checksum(file)),
+            Checksum::Sha256(stored) => Some(*stored == Sha256::digest(file).to_vec()),
         }
     }
 
@@ -163,7 +181,7 @@ impl AppliedMigrations {
 }
 
 /// Compares two versions as `layout` orders them; `None` when they are not comparable.
-fn compare_versions(layout: Layout, a: &str, b: &str) -> Option<Ordering> {
+pub(crate) fn compare_versions(layout: Layout, a: &str, b: &str) -> Option<Ordering> {
     match layout {
         Layout::Sqlx | Layout::GolangMigrate | Layout::Goose => {
             match (a.trim().parse::<i64>(), b.trim().parse::<i64>()) {
@@ -183,8 +201,51 @@ fn compare_versions(layout: Layout, a: &str, b: &str) -> Option<Ordering> {
         Layout::Flyway => flyway_version_parts(a)
             .zip(flyway_version_parts(b))
             .map(|(a, b)| a.cmp(&b)),
-        Layout::Dbmate | Layout::Alembic | Layout::Plain => (a == b).then_some(Ordering::Equal),
+        // popx orders its digit strings as strings (all of one length in practice) and counts
+        // a row of the 14-digit legacy version as the 20-digit version it prefixes.
+        Layout::Popx => {
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+            let (a, b) = (a.trim(), b.trim());
+            if !(digits(a) && digits(b)) {
+                return (a == b).then_some(Ordering::Equal);
+            }
+            let legacy = |long: &str, short: &str| {
+                short.len() == 14 && long.len() > 14 && long.starts_with(short)
+            };
+            if legacy(a, b) || legacy(b, a) {
+                return Some(Ordering::Equal);
+            }
+            let (x, y) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+            Some(x.len().cmp(&y.len()).then_with(|| x.cmp(y)))
+        }
+        Layout::Authelia => match (a.trim().parse::<i64>(), b.trim().parse::<i64>()) {
+            (Ok(a), Ok(b)) => Some(a.cmp(&b)),
+            _ => (a == b).then_some(Ordering::Equal),
+        },
+        Layout::Temporal | Layout::Dolphinscheduler => {
+            dotted_parts(a).zip(dotted_parts(b)).map(|(a, b)| a.cmp(&b))
+        }
+        Layout::Dbmate
+        | Layout::Alembic
+        | Layout::Plain
+        | Layout::Prisma
+        | Layout::Atlas
+        | Layout::Liquibase => (a == b).then_some(Ordering::Equal),
     }
+}
+
+/// A dotted version (`1.10`, `v3.1.0`) as integer parts, trailing zero parts dropped.
+fn dotted_parts(version: &str) -> Option<Vec<u128>> {
+    let v = version.trim();
+    let v = v.strip_prefix(['v', 'V']).unwrap_or(v);
+    let mut parts = v
+        .split('.')
+        .map(|p| p.parse::<u128>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    while parts.len() > 1 && parts.last() == Some(&0) {
+        parts.pop();
+    }
+    Some(parts)
 }
 
 /// Flyway's version as comparable parts: `V1_2__x`, `1.2` and `1.02.0` are all `[1, 2]`
@@ -212,6 +273,13 @@ pub fn default_history_table(layout: Layout) -> Option<&'static str> {
         Layout::Goose => "goose_db_version",
         Layout::Flyway => "flyway_schema_history",
         Layout::Alembic => "alembic_version",
+        Layout::Popx => "schema_migration",
+        Layout::Prisma => "_prisma_migrations",
+        Layout::Atlas => "atlas_schema_revisions",
+        Layout::Liquibase => "databasechangelog",
+        Layout::Temporal => "schema_version",
+        Layout::Dolphinscheduler => "t_ds_version",
+        Layout::Authelia => "migrations",
         Layout::Plain => return None,
     })
 }
@@ -230,7 +298,9 @@ pub async fn read_applied(
         (None, None) => return Ok(None),
     };
     let semantics = match layout {
-        Layout::GolangMigrate => Semantics::UpTo,
+        Layout::GolangMigrate | Layout::Temporal | Layout::Dolphinscheduler | Layout::Authelia => {
+            Semantics::UpTo
+        }
         Layout::Alembic => Semantics::Heads,
         _ => Semantics::PerVersion,
     };
@@ -242,7 +312,14 @@ pub async fn read_applied(
         versions: Vec::new(),
         baseline: None,
     };
-    let Some(found) = find_table(conn, &name).await? else {
+    let mut found = find_table(conn, &name).await?;
+    // Atlas's default home is its own schema; a configured revisions schema or an older setup
+    // puts the table on the search path.
+    if found.is_none() && layout == Layout::Atlas && table.is_none() {
+        let own = QualifiedName::new(Some("atlas_schema_revisions"), "atlas_schema_revisions");
+        found = find_table(conn, &own).await?;
+    }
+    let Some(found) = found else {
         return Ok(Some(applied));
     };
     applied.table = found.to_string();
@@ -264,6 +341,13 @@ pub async fn read_applied(
             applied.baseline = baseline;
         }
         Layout::Alembic => applied.versions = read_alembic(conn, &ident, &found).await?,
+        Layout::Popx => applied.versions = read_version_list(conn, &ident, &found, layout).await?,
+        Layout::Prisma => applied.versions = read_prisma(conn, &ident, &found).await?,
+        Layout::Atlas => applied.versions = read_atlas(conn, &ident, &found).await?,
+        Layout::Liquibase => applied.versions = read_liquibase(conn, &ident, &found).await?,
+        Layout::Temporal | Layout::Dolphinscheduler | Layout::Authelia => {
+            applied.versions = read_current(conn, &ident, &found, layout).await?
+        }
         Layout::Plain => return Ok(None),
     }
     Ok(Some(applied))
@@ -320,7 +404,7 @@ async fn read_sqlx(
         .collect())
 }
 
-/// Reads a one-row-per-applied-version table (diesel, dbmate): `version` only.
+/// Reads a one-row-per-applied-version table (diesel, dbmate, popx): `version` only.
 async fn read_version_list(
     conn: &mut PgConnection,
     ident: &str,
@@ -455,6 +539,145 @@ async fn read_alembic(
         .await
         .with_context(|| format!("Failed to read alembic migration history from {table}"))?;
     Ok(rows.into_iter().map(applied).collect())
+}
+
+/// Reads Prisma's `_prisma_migrations` log: a migration whose latest attempt finished is
+/// applied; one that started and neither finished nor was rolled back failed (Prisma refuses to
+/// migrate until `prisma migrate resolve`); rolled-back attempts do not count.
+async fn read_prisma(
+    conn: &mut PgConnection,
+    ident: &str,
+    table: &QualifiedName,
+) -> Result<Vec<AppliedVersion>> {
+    let sql = format!(
+        "SELECT migration_name::text, checksum::text, finished_at IS NOT NULL,                 rolled_back_at IS NOT NULL          FROM {ident} ORDER BY started_at, migration_name"
+    );
+    let rows: Vec<(String, String, bool, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await
+        .with_context(|| format!("Failed to read Prisma migration history from {table}"))?;
+    let mut versions: Vec<AppliedVersion> = Vec::new();
+    for (name, checksum, finished, rolled_back) in rows {
+        if rolled_back {
+            continue;
+        }
+        versions.retain(|v| v.version != name);
+        versions.push(AppliedVersion {
+            version: name,
+            description: None,
+            checksum: from_hex(&checksum).map(Checksum::Sha256),
+            success: finished,
+        });
+    }
+    Ok(versions)
+}
+
+fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    let hex = hex.trim();
+    if !hex.len().is_multiple_of(2) || hex.is_empty() {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect()
+}
+
+/// Reads Atlas's revisions: a version is applied when all its statements were
+/// (`applied = total`) without an error; Atlas's own bookkeeping rows (`.atlas_cloud_identifier`)
+/// are not versions.
+async fn read_atlas(
+    conn: &mut PgConnection,
+    ident: &str,
+    table: &QualifiedName,
+) -> Result<Vec<AppliedVersion>> {
+    let sql = format!(
+        "SELECT version::text, description::text, applied::int8, total::int8,                 coalesce(error::text, '')          FROM {ident} ORDER BY version"
+    );
+    let rows: Vec<(String, String, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await
+        .with_context(|| format!("Failed to read Atlas migration history from {table}"))?;
+    Ok(rows
+        .into_iter()
+        .filter(|(version, ..)| !version.starts_with('.'))
+        .map(
+            |(version, description, done, total, error)| AppliedVersion {
+                version,
+                description: Some(description),
+                checksum: None,
+                success: done >= total && error.is_empty(),
+            },
+        )
+        .collect())
+}
+
+/// Reads Liquibase's `databasechangelog`: one row per changeset run, as `author:id`; a
+/// `FAILED` run is recorded as failed.
+async fn read_liquibase(
+    conn: &mut PgConnection,
+    ident: &str,
+    table: &QualifiedName,
+) -> Result<Vec<AppliedVersion>> {
+    let sql = format!(
+        "SELECT author::text, id::text, coalesce(exectype::text, 'EXECUTED')          FROM {ident} ORDER BY orderexecuted"
+    );
+    let rows: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await
+        .with_context(|| format!("Failed to read Liquibase changelog history from {table}"))?;
+    let mut versions: Vec<AppliedVersion> = Vec::new();
+    for (author, id, exectype) in rows {
+        let version = format!("{author}:{id}");
+        versions.retain(|v| v.version != version);
+        versions.push(AppliedVersion {
+            version,
+            description: None,
+            checksum: None,
+            success: !exectype.eq_ignore_ascii_case("failed"),
+        });
+    }
+    Ok(versions)
+}
+
+/// Reads a current-version history: temporal's `schema_version.curr_version` (the highest of
+/// its rows, one per database name), DolphinScheduler's `t_ds_version.version`, authelia's
+/// latest `migrations.version_after` (0 is the empty schema: nothing applied).
+async fn read_current(
+    conn: &mut PgConnection,
+    ident: &str,
+    table: &QualifiedName,
+    layout: Layout,
+) -> Result<Vec<AppliedVersion>> {
+    let sql = match layout {
+        Layout::Authelia => {
+            format!("SELECT version_after::text FROM {ident} ORDER BY id DESC LIMIT 1")
+        }
+        Layout::Temporal => format!("SELECT curr_version::text FROM {ident}"),
+        _ => format!("SELECT version::text FROM {ident}"),
+    };
+    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await
+        .with_context(|| format!("Failed to read {layout} schema version from {table}"))?;
+    let mut best: Option<String> = None;
+    for v in rows {
+        let v = v.trim().to_string();
+        if v.is_empty() || (layout == Layout::Authelia && v == "0") {
+            continue;
+        }
+        let higher = match &best {
+            None => true,
+            Some(b) => compare_versions(layout, &v, b) == Some(Ordering::Greater),
+        };
+        if higher {
+            best = Some(v);
+        }
+    }
+    Ok(best.map(applied).into_iter().collect())
 }
 
 fn applied(version: String) -> AppliedVersion {

@@ -3,14 +3,16 @@
 
 use super::source::{Entry, Reader};
 use super::text::leading_digits;
-use super::{alembic, dbmate, diesel, flyway, goose, pairs};
+use super::{alembic, atlas, authelia, dbmate, diesel, flyway, goose, liquibase, pairs, prisma};
 use crate::model::Layout;
 use anyhow::Result;
 
-/// The framework a text's markers name, if any: alembic sections, then goose annotations, then
-/// dbmate directives.
+/// The framework a text's markers name, if any: a Liquibase header, alembic sections, then
+/// goose annotations, then dbmate directives.
 pub(super) fn marked(text: &str) -> Option<Layout> {
-    if alembic::has_markers(text) {
+    if liquibase::has_header(text) {
+        Some(Layout::Liquibase)
+    } else if alembic::has_markers(text) {
         Some(Layout::Alembic)
     } else if goose::has_markers(text) {
         Some(Layout::Goose)
@@ -54,8 +56,17 @@ pub(super) fn folder(entries: &[Entry], reader: &mut Reader) -> Result<Option<La
         .filter(|e| leading_digits(&e.name).is_some())
         .collect();
 
+    if prisma::is_root(entries, reader) {
+        return Ok(Some(Layout::Prisma));
+    }
+    if atlas::is_root(entries) {
+        return Ok(Some(Layout::Atlas));
+    }
     if diesel_dirs > 0 && diesel_dirs >= numbered.len().max(flyway_files) {
         return Ok(Some(Layout::Diesel));
+    }
+    if authelia::is_folder(entries) {
+        return Ok(Some(Layout::Authelia));
     }
     if flyway_files > 0 && flyway_files >= numbered.len() {
         return Ok(Some(Layout::Flyway));
@@ -64,6 +75,7 @@ pub(super) fn folder(entries: &[Entry], reader: &mut Reader) -> Result<Option<La
     // Markers inside the files beat naming: goose, dbmate and alembic all use plain-looking
     // numbered (or arbitrary) names.
     let mut votes = [
+        (Layout::Liquibase, 0usize),
         (Layout::Goose, 0usize),
         (Layout::Dbmate, 0),
         (Layout::Alembic, 0),
@@ -83,7 +95,7 @@ pub(super) fn folder(entries: &[Entry], reader: &mut Reader) -> Result<Option<La
             reversible_unmarked += 1;
         }
     }
-    // Most files win; a tie goes to the earlier of goose, dbmate, alembic.
+    // Most files win; a tie goes to the earlier of Liquibase, goose, dbmate, alembic.
     let mut best: Option<(Layout, usize)> = None;
     for (layout, n) in votes {
         if n > 0 && best.is_none_or(|(_, b)| n > b) {
@@ -122,6 +134,10 @@ mod tests {
     fn text_markers() {
         assert_eq!(text("-- Running upgrade  -> a\nSELECT 1;"), Layout::Alembic);
         assert_eq!(text("-- +goose Up\nSELECT 1;"), Layout::Goose);
+        assert_eq!(
+            text("--liquibase formatted sql\n--changeset a:1\nSELECT 1;"),
+            Layout::Liquibase
+        );
         assert_eq!(
             text("-- migrate:up\nSELECT 1;\n-- migrate:down\n"),
             Layout::Dbmate

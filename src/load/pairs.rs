@@ -113,14 +113,32 @@ fn golang_like(digits: &str) -> bool {
 
 /// sqlx or golang-migrate for a folder holding `.up.sql`/`.down.sql` files. sqlx when anything
 /// only sqlx understands is present (a `-- no-transaction` first line, a non-reversible
-/// `<version>_<name>.sql` without goose/dbmate/alembic markers), golang-migrate when every version looks like golang-migrate's,
-/// sqlx otherwise (the ambiguous case, e.g. 14-digit timestamps both can make).
+/// `<version>_<name>.sql` without goose/dbmate/alembic markers), unless most up files have no
+/// down file: that is golang-migrate (`sqlx migrate add -r` always writes both, golang-migrate
+/// projects such as harbor keep ups only); golang-migrate also when every version looks like golang-migrate's; sqlx otherwise
+/// (the ambiguous case, e.g. 14-digit timestamps both can make).
 pub(super) fn classify(entries: &[Entry], reader: &mut Reader) -> Result<Layout> {
     let names: Vec<(&Entry, Name)> = entries
         .iter()
         .filter(|e| !e.is_dir)
         .filter_map(|e| parse_name(&e.name).map(|n| (e, n)))
         .collect();
+    let ups: Vec<&Name> = names
+        .iter()
+        .map(|(_, n)| n)
+        .filter(|n| n.kind == Kind::Up)
+        .collect();
+    let unpaired = ups
+        .iter()
+        .filter(|u| {
+            !names
+                .iter()
+                .any(|(_, d)| d.kind == Kind::Down && d.value == u.value)
+        })
+        .count();
+    if !ups.is_empty() && unpaired * 2 > ups.len() {
+        return Ok(Layout::GolangMigrate);
+    }
     for (entry, name) in &names {
         let loaded = reader.read(&entry.path, &entry.display)?;
         if !sqlx_transactional(&loaded.file.text) {

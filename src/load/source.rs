@@ -1,10 +1,15 @@
 //! Reading migration files: the paths reports show, folder listings, UTF-8 decoding (a BOM is
 //! dropped; invalid UTF-8 becomes a note instead of an error) and a per-run cache so that
-//! detection and building read each file once.
+//! detection and building read each file once and list each folder once.
+//!
+//! Listing a folder costs one `getdents` walk and no `stat` per entry: the entry type comes
+//! from the directory itself, and only symbolic links are followed with a `stat` (a linked
+//! migration or folder counts like a real one). Special files (FIFOs, sockets, devices) are
+//! marked so that nothing ever opens them: reading a FIFO would block the run forever.
 
 use crate::model::{LoadNote, SourceFile};
 use anyhow::{anyhow, Context, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -22,22 +27,48 @@ pub(super) struct Loaded {
 /// One entry of a migrations folder.
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
+    /// The name layouts parse: the file name, without a dialect marker once
+    /// [`super::dialect::split_entries`] has taken it off (`1_a.sql.postgres` → `1_a.sql`).
     pub name: String,
     pub path: PathBuf,
     pub display: String,
     pub is_dir: bool,
+    /// Neither a regular file nor a folder (FIFO, socket, device, dangling link target
+    /// excepted): never opened.
+    pub special: bool,
+}
+
+impl Entry {
+    /// The file name as it is on disk (the last part of `display`).
+    pub fn file_name(&self) -> &str {
+        self.display.rsplit('/').next().unwrap_or(&self.display)
+    }
+
+    /// A regular file (or a link to one) that layouts may read.
+    pub fn is_file(&self) -> bool {
+        !self.is_dir && !self.special
+    }
 }
 
 /// The path as reports show it: relative to the current directory when under it, else as given,
 /// always with `/` separators and without `./` noise.
 pub(super) fn display_path(path: &Path) -> String {
+    display_from(path, &current_bases())
+}
+
+/// The current directory as given and resolved, the bases displays are made relative to.
+fn current_bases() -> Vec<PathBuf> {
+    match std::env::current_dir() {
+        Ok(cwd) => vec![cwd.clone(), cwd.canonicalize().unwrap_or(cwd)],
+        Err(_) => Vec::new(),
+    }
+}
+
+fn display_from(path: &Path, bases: &[PathBuf]) -> String {
     if path.is_absolute() {
-        if let Ok(cwd) = std::env::current_dir() {
-            let bases = [cwd.clone(), cwd.canonicalize().unwrap_or(cwd)];
-            for base in &bases {
-                if let Ok(rel) = path.strip_prefix(base) {
-                    return join_components(rel);
-                }
+        for base in bases {
+            if let Ok(rel) = path.strip_prefix(base) {
+                return join_components(rel);
             }
         }
         return path.to_string_lossy().into_owned();
@@ -116,32 +147,93 @@ pub(super) fn decode(display: &str, bytes: Vec<u8>) -> Loaded {
     }
 }
 
-/// Reads each file once per run.
+/// Reads each file once per run, and lists each folder once per run.
 #[derive(Debug, Default)]
 pub(super) struct Reader {
     cache: HashMap<PathBuf, Loaded>,
+    listings: HashMap<PathBuf, Arc<Vec<Entry>>>,
+    /// Per listed folder, the names of its regular files (for [`Reader::has_file`]).
+    file_names: HashMap<PathBuf, HashSet<String>>,
+    /// The current directory, resolved once per run (see [`Reader::display`]).
+    bases: Option<Vec<PathBuf>>,
+    /// Folders listed and files read from disk so far (cache misses).
+    pub listed: usize,
+    pub read: usize,
 }
 
 impl Reader {
+    /// The entries of `dir` sorted by name, hidden entries (`.keep`, `.git`) and names that
+    /// are not UTF-8 left out, listed at most once per run.
+    pub fn list(&mut self, dir: &Path, display: &str) -> Result<Arc<Vec<Entry>>> {
+        if let Some(hit) = self.listings.get(dir) {
+            return Ok(hit.clone());
+        }
+        let mut out = Vec::new();
+        list_into(dir, display, false, &mut out)?;
+        self.listed += 1;
+        let out = Arc::new(out);
+        self.listings.insert(dir.to_path_buf(), out.clone());
+        Ok(out)
+    }
+
+    /// The entries of `dir` and of every folder below it, each folder listed once per run.
+    pub fn list_recursive(&mut self, dir: &Path, display: &str) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        self.walk(dir, display, &mut out)?;
+        Ok(out)
+    }
+
+    fn walk(&mut self, dir: &Path, display: &str, out: &mut Vec<Entry>) -> Result<()> {
+        let entries = self.list(dir, display)?;
+        for entry in entries.iter() {
+            out.push(entry.clone());
+            if entry.is_dir {
+                self.walk(&entry.path, &entry.display, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `dir` holds an entry named `name` that is a regular file, from its listing
+    /// (a set per folder, so asking for each of a folder's files stays linear).
+    pub fn has_file(&mut self, dir: &Path, display: &str, name: &str) -> bool {
+        if let Some(names) = self.file_names.get(dir) {
+            return names.contains(name);
+        }
+        let Ok(entries) = self.list(dir, display) else {
+            return false;
+        };
+        let names: HashSet<String> = entries
+            .iter()
+            .filter(|e| e.is_file())
+            .map(|e| e.file_name().to_string())
+            .collect();
+        let found = names.contains(name);
+        self.file_names.insert(dir.to_path_buf(), names);
+        found
+    }
+
+    /// [`display_path`] with the current directory looked up once per run instead of once
+    /// per path.
+    pub fn display(&mut self, path: &Path) -> String {
+        let bases = self.bases.get_or_insert_with(current_bases);
+        display_from(path, bases)
+    }
+
     pub fn read(&mut self, path: &Path, display: &str) -> Result<Loaded> {
         if let Some(hit) = self.cache.get(path) {
             return Ok(hit.clone());
         }
         let bytes = std::fs::read(path).map_err(|e| read_error(display, e))?;
+        self.read += 1;
         let loaded = decode(display, bytes);
         self.cache.insert(path.to_path_buf(), loaded.clone());
         Ok(loaded)
     }
 }
 
-/// The entries of `dir` sorted by name; hidden entries (`.keep`, `.git`) and names that are not
-/// UTF-8 are skipped. `recursive` descends into sub-folders (Flyway scans its locations so).
-pub(super) fn list_dir(dir: &Path, display: &str, recursive: bool) -> Result<Vec<Entry>> {
-    let mut out = Vec::new();
-    list_into(dir, display, recursive, &mut out)?;
-    Ok(out)
-}
-
+/// Lists `dir` into `out` sorted by name; hidden entries (`.keep`, `.git`) and names that are
+/// not UTF-8 are skipped. `recursive` descends into sub-folders.
 fn list_into(dir: &Path, display: &str, recursive: bool, out: &mut Vec<Entry>) -> Result<()> {
     let reader = std::fs::read_dir(dir).map_err(|e| read_error(display, e))?;
     let mut entries = Vec::new();
@@ -154,13 +246,13 @@ fn list_into(dir: &Path, display: &str, recursive: bool, out: &mut Vec<Entry>) -
             continue;
         }
         let path = item.path();
-        // Follows symlinks, so a linked migration or folder counts like a real one.
-        let is_dir = path.is_dir();
+        let (is_dir, special) = entry_kind(&item, &path);
         entries.push(Entry {
             display: join_display(display, &name),
             name,
             path,
             is_dir,
+            special,
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -174,6 +266,28 @@ fn list_into(dir: &Path, display: &str, recursive: bool, out: &mut Vec<Entry>) -
         }
     }
     Ok(())
+}
+
+/// `(is_dir, special)` of a directory entry: from the directory's own record of its type, with
+/// a `stat` only for symbolic links (followed, so a linked migration counts like a real one; a
+/// dangling link stays a file, so that reading it reports the broken link).
+fn entry_kind(item: &std::fs::DirEntry, path: &Path) -> (bool, bool) {
+    let kind = match item.file_type() {
+        Ok(kind) if kind.is_symlink() => match std::fs::metadata(path) {
+            Ok(meta) => meta.file_type(),
+            Err(_) => return (false, false),
+        },
+        Ok(kind) => kind,
+        Err(_) => match std::fs::metadata(path) {
+            Ok(meta) => meta.file_type(),
+            Err(_) => return (false, false),
+        },
+    };
+    if kind.is_dir() {
+        (true, false)
+    } else {
+        (false, !kind.is_file())
+    }
 }
 
 #[cfg(test)]

@@ -16,13 +16,52 @@ use std::io::Write;
 pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
     annotations(report, run, out)?;
     execution_log(report, run, out)?;
+    not_reviewed_log(report, run, out)?;
+    let mut migrations = text::count(report.migrations.len(), "migration", "migrations");
+    if !report.skipped_migrations.is_empty() {
+        migrations.push_str(&format!(
+            ", {} not reviewed",
+            report.skipped_migrations.len()
+        ));
+    }
     writeln!(
         out,
-        "migsafe: {} in {} (evidence: {})",
+        "migsafe: {} in {migrations} (evidence: {})",
         text::severity_counts(&report.summary),
-        text::count(report.migrations.len(), "migration", "migrations"),
         report.evidence
     )?;
+    Ok(())
+}
+
+/// The files the loader does not review (another engine's SQL, a down file without an up…),
+/// one log line each with the reason, in a collapsed group: nothing is skipped silently, and
+/// the annotations stay for findings. Migrations the copy already applied are only counted.
+fn not_reviewed_log(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
+    let files: Vec<_> = report
+        .skipped_migrations
+        .iter()
+        .filter(|m| {
+            !m.reason.contains("on the copy")
+                && !m.reason.starts_with(crate::changed::UNCHANGED_PREFIX)
+        })
+        .collect();
+    if files.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "::group::{} not reviewed",
+        text::count(files.len(), "file", "files")
+    )?;
+    for m in files {
+        writeln!(
+            out,
+            "{}: {}",
+            text::one_line(&run.display_path(&m.path)),
+            text::one_line(&m.reason)
+        )?;
+    }
+    writeln!(out, "::endgroup::")?;
     Ok(())
 }
 

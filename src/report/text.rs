@@ -420,9 +420,16 @@ pub fn migration_skip_head(group: &MigrationSkipGroup) -> String {
 }
 
 /// What brings a group of skipped migrations back into the review: leaving out
-/// `--changed-since` for those it left out, `--all` for the others.
+/// `--changed-since` for those it left out, `--all` for those the copy has applied; nothing
+/// for files the loader does not review (another engine's, a down file without an up…), whose
+/// reason says what to do.
 pub fn migration_skip_hint(group: &MigrationSkipGroup) -> &'static str {
     let many = group.migrations.len() != 1;
+    if !group.reason.starts_with(crate::changed::UNCHANGED_PREFIX)
+        && !group.reason.contains("on the copy")
+    {
+        return "";
+    }
     if group.reason.starts_with(crate::changed::UNCHANGED_PREFIX) {
         if many {
             "Run without --changed-since to review them."
