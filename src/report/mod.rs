@@ -23,6 +23,7 @@ pub mod rules;
 pub mod sarif;
 pub mod table;
 pub mod text;
+pub mod verdict;
 
 use crate::model::Report;
 use anyhow::Result;
