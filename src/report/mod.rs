@@ -15,6 +15,7 @@
 //! input holds for static and catalog evidence only; below execution level none of it
 //! appears (JSON keeps its keys, empty).
 
+pub mod concise;
 pub mod github;
 pub mod gitlab;
 pub mod json;
@@ -36,7 +37,10 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
+    /// One line per finding (`path:line:col: severity code name: message`), for scripts.
+    Concise,
     Markdown,
+
     Json,
     Sarif,
     Github,
@@ -45,8 +49,9 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order `--help` and error messages list them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Table,
+        Format::Concise,
         Format::Markdown,
         Format::Json,
         Format::Sarif,
@@ -58,6 +63,7 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Table => "table",
+            Format::Concise => "concise",
             Format::Markdown => "markdown",
             Format::Json => "json",
             Format::Sarif => "sarif",
@@ -80,7 +86,12 @@ impl Format {
         Format::ALL.into_iter().find(|f| f.as_str() == name)
     }
 
-    /// `table, markdown, json, sarif, github or gitlab`: for messages that list the choices.
+    /// Whether the output is for a terminal: laid out at its width and coloured by `--color`.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Format::Table | Format::Concise)
+    }
+
+    /// `table, concise, markdown, …, github or gitlab`: for messages that list the choices.
     pub fn names() -> String {
         let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
         match names.split_last() {
@@ -139,20 +150,63 @@ impl Terminal {
     /// The real terminal's width and colour support when stdout is a terminal, else `plain`.
     /// Colour follows the NO_COLOR convention (https://no-color.org) and `TERM=dumb`.
     pub fn detect() -> Terminal {
-        if !std::io::stdout().is_terminal() {
-            return Terminal::plain();
-        }
-        // comfy-table already asks the terminal for its size; reusing it avoids a second
-        // terminal dependency.
-        let width = comfy_table::Table::new()
-            .width()
-            .unwrap_or(Terminal::PLAIN_WIDTH)
-            .max(60);
+        Terminal::detect_with(ColorChoice::Auto)
+    }
+
+    /// Like `detect`, with colour as `--color` asks: the width is the terminal's only when
+    /// stdout is one, whatever the colour.
+    pub fn detect_with(choice: ColorChoice) -> Terminal {
+        let tty = std::io::stdout().is_terminal();
+        let width = if tty {
+            // comfy-table already asks the terminal for its size; reusing it avoids a second
+            // terminal dependency.
+            comfy_table::Table::new()
+                .width()
+                .unwrap_or(Terminal::PLAIN_WIDTH)
+                .max(60)
+        } else {
+            Terminal::PLAIN_WIDTH
+        };
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         Terminal {
             width,
-            color: !no_color && !dumb,
+            color: choice.colors(tty, no_color, dumb),
+        }
+    }
+}
+
+/// `--color auto|always|never` (issue #13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal, `NO_COLOR` is unset or empty and `TERM` is not
+    /// `dumb`.
+    #[default]
+    Auto,
+    /// Always colour, even into a pipe or file and whatever `NO_COLOR` says: a flag typed for
+    /// this run overrides the environment (no-color.org).
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    pub const NAMES: [&'static str; 3] = ["auto", "always", "never"];
+
+    pub fn parse(name: &str) -> Option<ColorChoice> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(ColorChoice::Auto),
+            "always" => Some(ColorChoice::Always),
+            "never" => Some(ColorChoice::Never),
+            _ => None,
+        }
+    }
+
+    /// Whether to colour, given what `detect_with` found out.
+    pub fn colors(self, tty: bool, no_color: bool, dumb: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !no_color && !dumb,
         }
     }
 }
@@ -236,6 +290,7 @@ pub fn render_run(
 ) -> Result<()> {
     match format {
         Format::Table => table::render(report, terminal, out),
+        Format::Concise => concise::render(report, terminal, out),
         Format::Markdown => markdown::render(report, run, out),
         Format::Json => json::render(report, out),
         Format::Sarif => sarif::render(report, run, out),
@@ -366,8 +421,31 @@ mod tests {
         let err = "yaml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format \"yaml\"; expected table, markdown, json, sarif, github or gitlab"
+            "unknown format \"yaml\"; expected table, concise, markdown, json, sarif, github or \
+             gitlab"
         );
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
+        use ColorChoice::*;
+        // (choice, tty, NO_COLOR set, TERM=dumb) -> colour
+        for (choice, tty, no_color, dumb, expected) in [
+            (Auto, true, false, false, true),
+            (Auto, false, false, false, false),
+            (Auto, true, true, false, false),
+            (Auto, true, false, true, false),
+            (Always, false, true, true, true),
+            (Never, true, false, false, false),
+        ] {
+            assert_eq!(
+                choice.colors(tty, no_color, dumb),
+                expected,
+                "{choice:?} tty={tty} NO_COLOR={no_color} dumb={dumb}"
+            );
+        }
+        assert_eq!(ColorChoice::parse("ALWAYS"), Some(Always));
+        assert_eq!(ColorChoice::parse("sometimes"), None);
     }
 
     #[test]

@@ -566,29 +566,28 @@ fn rollback_lines(m: &MigrationSummary) -> Vec<String> {
     lines
 }
 
-/// ANSI styling for text outside the tables, or none at all. Inside cells only comfy-table's
-/// own styling is used: escapes written into cell text would be counted as width.
+/// ANSI styling of the terminal formats (table, concise), or none at all.
 #[derive(Clone, Copy)]
-struct Paint(bool);
+pub(crate) struct Paint(pub(crate) bool);
 
 impl Paint {
-    fn wrap(self, code: &str, s: &str) -> String {
+    pub(crate) fn wrap(self, code: &str, s: &str) -> String {
         if self.0 {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()
         }
     }
-    fn bold(self, s: &str) -> String {
+    pub(crate) fn bold(self, s: &str) -> String {
         self.wrap("1", s)
     }
-    fn dim(self, s: &str) -> String {
+    pub(crate) fn dim(self, s: &str) -> String {
         self.wrap("2", s)
     }
-    fn green(self, s: &str) -> String {
+    pub(crate) fn green(self, s: &str) -> String {
         self.wrap("32", s)
     }
-    fn severity(self, severity: Severity, s: &str) -> String {
+    pub(crate) fn severity(self, severity: Severity, s: &str) -> String {
         match severity {
             Severity::Error => self.wrap("1;31", s),
             Severity::Warning => self.wrap("33", s),
