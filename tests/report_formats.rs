@@ -104,7 +104,7 @@ fn markdown_is_a_pr_comment() {
     let verdict = lines.next().unwrap_or_default();
     assert!(verdict.starts_with("### "), "verdict: {verdict}");
     assert!(verdict.contains("migsafe (static evidence)"));
-    assert!(out.contains("| Migration | Owner |"));
+    assert!(out.contains("| Migration | Verdict | Owner |"));
     assert!(out.contains("```sql"));
 }
 

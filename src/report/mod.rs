@@ -16,6 +16,7 @@
 //! appears (JSON keeps its keys, empty).
 
 pub mod concise;
+pub mod docs;
 pub mod github;
 pub mod gitlab;
 pub mod json;
