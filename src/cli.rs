@@ -430,6 +430,9 @@ fn run_info(config: &CheckConfig) -> Result<report::RunInfo> {
     Ok(report::RunInfo {
         prefix,
         root: Some(root),
+        home: std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute() && h.as_os_str().len() > 1),
         command: Some(config.command.clone()),
         reports: config
             .reports
@@ -476,11 +479,12 @@ fn write_outputs(
         out,
     )?;
     if config.github_annotations && config.format != Format::Github {
+        let (report, run) = report::relative::prepare(report, Format::Github, &run);
         if config.format == Format::Table {
-            report::github::annotations(report, &run, out)?;
+            report::github::annotations(&report, &run, out)?;
         } else {
             let mut err = std::io::stderr().lock();
-            report::github::annotations(report, &run, &mut err)?;
+            report::github::annotations(&report, &run, &mut err)?;
         }
     }
     Ok(())

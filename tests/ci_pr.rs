@@ -166,12 +166,13 @@ fn uncommitted_and_untracked_migrations_count_as_changed() {
         })
         .collect();
     reviewed.sort();
+    // JSON names paths from the repository root, wherever the run started (issue #14).
     assert_eq!(
         reviewed,
         vec![
-            "0001_create_orders.sql",
-            "0003_index_status.sql",
-            "0004_more.sql"
+            "migrations/0001_create_orders.sql",
+            "migrations/0003_index_status.sql",
+            "migrations/0004_more.sql"
         ]
     );
     assert_eq!(v["skipped_migrations"].as_array().unwrap().len(), 1);

@@ -21,6 +21,7 @@ pub mod github;
 pub mod gitlab;
 pub mod json;
 pub mod markdown;
+pub mod relative;
 pub mod rules;
 pub mod sarif;
 pub mod table;
@@ -223,6 +224,8 @@ pub struct RunInfo {
     /// The repository root (or the current directory outside one), canonical: absolute paths
     /// under it are made relative to it.
     pub root: Option<PathBuf>,
+    /// The home directory, written `~` in reports.
+    pub home: Option<PathBuf>,
     /// `migsafe check …` as typed, without `--format`/`--report` and with any password
     /// redacted; `None` when unknown (library callers).
     pub command: Option<String>,
@@ -281,7 +284,8 @@ pub fn render_with(
     render_run(report, format, terminal, &RunInfo::default(), out)
 }
 
-/// Renders `report` in `format` with what is known about the run.
+/// Renders `report` in `format` with what is known about the run, its paths made relative
+/// first (`relative`).
 pub fn render_run(
     report: &Report,
     format: Format,
@@ -289,6 +293,8 @@ pub fn render_run(
     run: &RunInfo,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let (report, run) = relative::prepare(report, format, run);
+    let (report, run) = (&report, &run);
     match format {
         Format::Table => table::render(report, terminal, out),
         Format::Concise => concise::render(report, terminal, out),
