@@ -19,6 +19,7 @@ pub mod concise;
 pub mod docs;
 pub mod github;
 pub mod gitlab;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod relative;
@@ -42,6 +43,8 @@ pub enum Format {
     /// One line per finding (`path:line:col: severity code name: message`), for scripts.
     Concise,
     Markdown,
+    /// One self-contained page with the verdicts, findings, lock timelines and plans.
+    Html,
 
     Json,
     Sarif,
@@ -51,10 +54,11 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order `--help` and error messages list them.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Table,
         Format::Concise,
         Format::Markdown,
+        Format::Html,
         Format::Json,
         Format::Sarif,
         Format::Github,
@@ -67,6 +71,7 @@ impl Format {
             Format::Table => "table",
             Format::Concise => "concise",
             Format::Markdown => "markdown",
+            Format::Html => "html",
             Format::Json => "json",
             Format::Sarif => "sarif",
             Format::Github => "github",
@@ -299,6 +304,7 @@ pub fn render_run(
         Format::Table => table::render(report, terminal, out),
         Format::Concise => concise::render(report, terminal, out),
         Format::Markdown => markdown::render(report, run, out),
+        Format::Html => html::render(report, run, out),
         Format::Json => json::render(report, out),
         Format::Sarif => sarif::render(report, run, out),
         Format::Github => github::render(report, run, out),
@@ -428,8 +434,8 @@ mod tests {
         let err = "yaml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format \"yaml\"; expected table, concise, markdown, json, sarif, github or \
-             gitlab"
+            "unknown format \"yaml\"; expected table, concise, markdown, html, json, sarif, github \
+             or gitlab"
         );
     }
 
