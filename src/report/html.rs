@@ -105,7 +105,13 @@ fn verdict_section(report: &Report, verdicts: &[Verdict], doc: &mut String) {
     if verdicts.is_empty() {
         return;
     }
-    doc.push_str("<section id=\"verdicts\"><h2>Verdicts</h2>\n<table class=\"verdicts\">\n");
+    let paths: Vec<&str> = verdicts.iter().map(|v| v.path.as_str()).collect();
+    let dir = text::common_dir(&paths);
+    doc.push_str("<section id=\"verdicts\"><h2>Verdicts</h2>\n");
+    if !dir.is_empty() {
+        let _ = writeln!(doc, "<p>Migrations in <code>{}</code>:</p>", esc(dir));
+    }
+    doc.push_str("<table class=\"verdicts\">\n");
     doc.push_str("<tr><th></th><th>Migration</th><th>What it will do</th><th>Owner</th></tr>\n");
     for (i, (v, m)) in verdicts.iter().zip(&report.migrations).enumerate() {
         let (class, word) = verdict_mark(v);
@@ -114,7 +120,7 @@ fn verdict_section(report: &Report, verdicts: &[Verdict], doc: &mut String) {
             "<tr class=\"verdict kind-{}\"><td class=\"mark {class}\">{word}</td>\
              <td><a href=\"#m{i}\"><code>{}</code></a></td><td>{}</td><td>{}</td></tr>",
             v.kind.as_str(),
-            esc(&v.path),
+            esc(v.path.strip_prefix(dir).unwrap_or(&v.path)),
             esc(&v.text),
             esc(m.owner.as_deref().unwrap_or(text::UNOWNED))
         );
@@ -459,8 +465,11 @@ fn timeline_svg(m: &MigrationSummary, doc: &mut String) {
         if let Some(rows) = t.rows {
             note.push(text::exact_rows(rows));
         }
-        // The note starts at the bar, or ends at the right edge when the bar starts late.
-        let (nx, anchor) = if x > f64::from(TIMELINE_AXIS_X) + area * 0.55 {
+        // The note starts at the bar, or ends at the right edge when it would run past it
+        // (11 px text is about 6 px a character).
+        let note = note.join(" · ");
+        let wide = 6.0 * note.chars().count() as f64;
+        let (nx, anchor) = if x + wide > f64::from(TIMELINE_WIDTH) - 4.0 {
             (f64::from(TIMELINE_WIDTH) - 4.0, "end")
         } else {
             (x, "start")
@@ -469,7 +478,7 @@ fn timeline_svg(m: &MigrationSummary, doc: &mut String) {
             doc,
             "<text x=\"{nx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" class=\"note\">{}</text></g>",
             y + 33.0,
-            esc(&note.join(" · "))
+            esc(&note)
         );
     }
     // The axis: five ticks from 0 to the end.
