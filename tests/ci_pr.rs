@@ -356,7 +356,10 @@ fn report_files_are_written_next_to_stdout() {
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("::"), "{}", stdout(&out));
+    // The github format leads with the verdicts as log lines, then the annotations.
+    let text = stdout(&out);
+    assert!(text.starts_with("migsafe: migrations/0001_"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("::warning ")), "{text}");
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("out/m.sarif")).unwrap()).unwrap();
     assert_valid_sarif(&sarif);
