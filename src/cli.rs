@@ -30,6 +30,8 @@ pub struct Cli {
     pub color: String,
 }
 
+// Parsed once per run: the size of the `check` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Review migrations (files, folders, or - for stdin).
@@ -106,6 +108,13 @@ pub struct CheckArgs {
     /// flyway or alembic. Example: --layout goose
     #[arg(long)]
     pub layout: Option<String>,
+
+    /// How the project's runner sends every migration given, where the file's own markers do
+    /// not say: file (BEGIN … COMMIT around each file), implicit (each file sent as one
+    /// multi-statement query), statement or none (each statement committed on its own, as
+    /// psql does). Per path: [[runner]] in migsafe.toml. Example: --transaction statement
+    #[arg(long, value_name = "MODE")]
+    pub transaction: Option<String>,
 
     /// A copy of the database to inspect (catalog level): table sizes, existing indexes,
     /// statistics, applied migrations and plain EXPLAIN. Only read-only queries run there.
@@ -214,6 +223,12 @@ impl CheckArgs {
         if let Some(layout) = self.layout {
             settings.layout = Some(crate::config::parse_layout(&layout)?);
         }
+        if let Some(mode) = &self.transaction {
+            settings.transaction =
+                Some(crate::model::Transaction::parse(mode).with_context(|| {
+                    format!("--transaction {mode:?} is not one of file, implicit, statement, none")
+                })?);
+        }
         let paths = if self.paths.is_empty() {
             settings
                 .paths
@@ -291,6 +306,7 @@ impl CheckArgs {
             self.config.as_ref().map(|c| c.to_string_lossy()).as_deref(),
         );
         flag("--layout", self.layout.as_deref());
+        flag("--transaction", self.transaction.as_deref());
         let url = self
             .database_url
             .as_deref()

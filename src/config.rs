@@ -3,7 +3,7 @@
 //! The file is found upward from the current directory (or named with `--config`). Unknown
 //! keys are an error naming the key, so that a typo never silently disables a check.
 
-use crate::model::{Layout, Severity};
+use crate::model::{Layout, Severity, Transaction};
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -133,6 +133,64 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(seconds))
 }
 
+/// `[[runner]]` as written: how the project's runner sends the migrations under `path`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunnerFile {
+    path: Option<String>,
+    transaction: Option<String>,
+    note: Option<String>,
+}
+
+/// A declared runner for the migrations whose files match `path` (issue #10): for runners
+/// migsafe cannot know (temporal's schema tool, Jisql, a deploy script), or a framework
+/// setting it cannot see (golang-migrate's `x-multi-statement`, Flyway's `mixed`).
+#[derive(Debug, Clone)]
+pub struct RunnerRule {
+    /// The glob as written, relative to the folder of migsafe.toml (`schema/**`).
+    pub path: String,
+    pub matcher: globset::GlobMatcher,
+    pub transaction: Transaction,
+    /// Free text shown as the mode's source, e.g. "temporal-sql-tool runs each statement".
+    pub note: Option<String>,
+}
+
+impl RunnerRule {
+    /// Compiles one `[[runner]]` entry; `index` is its position, for messages.
+    fn from_file(index: usize, r: RunnerFile) -> Result<RunnerRule> {
+        let at = format!("runner[{index}]");
+        let path = r.path.with_context(|| {
+            format!(
+                "{at}.path is missing: name the migrations it is for, e.g. path = \"schema/**\""
+            )
+        })?;
+        let value = r.transaction.with_context(|| {
+            format!(
+                "{at}.transaction is missing: one of file, implicit, statement, none \
+                 (e.g. transaction = \"statement\")"
+            )
+        })?;
+        let transaction = Transaction::parse(&value).with_context(|| {
+            format!(
+                "{at}.transaction = {value:?} is not one of file (BEGIN … COMMIT around each \
+                 file), implicit (the file sent as one multi-statement query), statement or \
+                 none (each statement committed on its own)"
+            )
+        })?;
+        let matcher = globset::GlobBuilder::new(path.trim_start_matches("./"))
+            .literal_separator(true)
+            .build()
+            .with_context(|| format!("{at}.path = {path:?} is not a valid glob"))?
+            .compile_matcher();
+        Ok(RunnerRule {
+            path,
+            matcher,
+            transaction,
+            note: r.note,
+        })
+    }
+}
+
 /// The file as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +205,7 @@ struct ConfigFile {
     rules: Option<BTreeMap<String, String>>,
     thresholds: Option<Thresholds>,
     execution: Option<ExecutionFile>,
+    runner: Option<Vec<RunnerFile>>,
 }
 
 /// The threshold that decides the exit code.
@@ -181,6 +240,10 @@ pub struct Settings {
     /// Directory the config file was found in (CODEOWNERS and relative paths start here).
     pub root: PathBuf,
     pub execution: Execution,
+    /// `[[runner]]`: declared runners by path, first match wins.
+    pub runners: Vec<RunnerRule>,
+    /// `--transaction`: how every migration given is run, where its own markers do not say.
+    pub transaction: Option<Transaction>,
 }
 
 impl Default for Settings {
@@ -194,6 +257,8 @@ impl Default for Settings {
             fail_on: FailOn::Severity(Severity::Error),
             root: PathBuf::from("."),
             execution: Execution::default(),
+            runners: Vec::new(),
+            transaction: None,
         }
     }
 }
@@ -290,6 +355,9 @@ impl Settings {
                 }
             }
         }
+        for (index, r) in file.runner.unwrap_or_default().into_iter().enumerate() {
+            settings.runners.push(RunnerRule::from_file(index, r)?);
+        }
         for (name, value) in file.rules.unwrap_or_default() {
             let Some(rule) = crate::rules::find(&name) else {
                 bail!("rules.{name}: unknown rule (run `migsafe rules` for the catalog)");
@@ -352,6 +420,41 @@ mod tests {
         assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("-1s"), None);
+    }
+
+    #[test]
+    fn runners_parse_and_bad_values_name_the_key() {
+        let s = Settings::from_toml(
+            "[[runner]]\npath = \"schema/**\"\ntransaction = \"statement\"\nnote = \"temporal-sql-tool\"\n\
+             [[runner]]\npath = \"./db/*.sql\"\ntransaction = \"none\"\n",
+            ".".into(),
+        )
+        .unwrap();
+        assert_eq!(s.runners.len(), 2);
+        assert_eq!(s.runners[0].transaction, Transaction::Statement);
+        assert_eq!(s.runners[1].transaction, Transaction::Statement);
+        assert!(s.runners[0].matcher.is_match("schema/v1/001.sql"));
+        assert!(s.runners[1].matcher.is_match("db/1.sql"));
+        assert!(!s.runners[1].matcher.is_match("db/x/1.sql"));
+        for (toml, key) in [
+            (
+                "[[runner]]\npath = \"a\"\ntransaction = \"autocommit\"\n",
+                "runner[0].transaction",
+            ),
+            ("[[runner]]\ntransaction = \"file\"\n", "runner[0].path"),
+            ("[[runner]]\npath = \"a\"\n", "runner[0].transaction"),
+            (
+                "[[runner]]\npath = \"a[\"\ntransaction = \"file\"\n",
+                "runner[0].path",
+            ),
+            (
+                "[[runner]]\npath = \"a\"\ntransaction = \"file\"\nmode = 1\n",
+                "mode",
+            ),
+        ] {
+            let err = Settings::from_toml(toml, ".".into()).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{toml}: {err:#}");
+        }
     }
 
     #[test]

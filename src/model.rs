@@ -62,7 +62,8 @@ impl fmt::Display for Evidence {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
-    /// Numbered `.sql` files, each run in its own transaction.
+    /// Numbered `.sql` files run by a runner migsafe does not know (psql, a deploy script):
+    /// their transaction mode is `Unknown` unless the file or migsafe.toml says.
     Plain,
     Sqlx,
     Diesel,
@@ -181,11 +182,64 @@ impl Transaction {
     pub fn is_transactional(self) -> bool {
         matches!(self, Transaction::File | Transaction::Implicit)
     }
+
+    /// Parses a mode as `migsafe.toml` and `--transaction` write it; `none` is `statement`.
+    pub fn parse(text: &str) -> Option<Transaction> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "file" => Transaction::File,
+            "implicit" => Transaction::Implicit,
+            "statement" | "none" => Transaction::Statement,
+            _ => return None,
+        })
+    }
 }
 
 impl fmt::Display for Transaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Where a part's [`Transaction`] mode comes from and how the runner sends the part, so that
+/// reports can say why migsafe believes it and the parser and executor can follow it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Runner {
+    /// Who says so, for reports: `sqlx: wraps each migration in BEGIN … COMMIT`,
+    /// `migsafe.toml [[runner]] path = "schema/**"`.
+    pub source: String,
+    /// The part's own marker decided (`-- no-transaction`, `-- +goose NO TRANSACTION`,
+    /// `metadata.toml`, `executeInTransaction`): the framework honours it, so a per-path
+    /// setting in migsafe.toml does not override it.
+    pub marker: bool,
+    /// The runner sends the whole part as one query string (sqlx, diesel, dbmate,
+    /// golang-migrate), rather than statement by statement (goose, Flyway, psql). Inside a
+    /// `File` transaction this decides what follows an explicit `COMMIT` in the file: in one
+    /// query string the rest still runs in one implicit transaction.
+    pub one_query: bool,
+}
+
+impl Runner {
+    /// The framework's default for the layout.
+    pub fn default_of(source: impl Into<String>) -> Runner {
+        Runner {
+            source: source.into(),
+            ..Runner::default()
+        }
+    }
+
+    /// Decided by the part's own marker.
+    pub fn marker(source: impl Into<String>) -> Runner {
+        Runner {
+            source: source.into(),
+            marker: true,
+            one_query: false,
+        }
+    }
+
+    /// The runner sends the part as one query string.
+    pub fn one_query(mut self) -> Runner {
+        self.one_query = true;
+        self
     }
 }
 
@@ -196,6 +250,8 @@ pub struct Part {
     pub segments: Vec<Segment>,
     /// How the runner sends this part (see [`Transaction`]).
     pub transaction: Transaction,
+    /// Why migsafe believes `transaction`, and how the part is sent.
+    pub runner: Runner,
 }
 
 impl Part {
@@ -677,6 +733,8 @@ pub struct ParsedMigration {
     pub meta: Metadata,
     /// All comments of the up part (suppressions are read from here).
     pub comments: Vec<Comment>,
+    /// All comments of the down part (suppressions of the rollback's findings).
+    pub down_comments: Vec<Comment>,
 }
 
 /// Measured or estimated facts attached to a finding.
@@ -706,6 +764,24 @@ impl Facts {
     }
 }
 
+/// Which way a migration runs: forward, or its rollback (down/undo part).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
 /// One risk found in one statement (or migration), ready for every report format.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -725,6 +801,9 @@ pub struct Finding {
     pub table: Option<String>,
     #[serde(skip_serializing_if = "Facts::is_empty")]
     pub facts: Facts,
+    /// `down`: found in the migration's rollback (down/undo part), which runs in production
+    /// when the migration is rolled back.
+    pub direction: Direction,
 }
 
 /// A rule that could not run, and why (PRODUCT.md §3: never silently passed).
@@ -783,6 +862,10 @@ pub struct MigrationSummary {
     pub name: String,
     pub layout: Layout,
     pub in_transaction: bool,
+    /// How the runner sends the up part (`file`, `implicit`, `statement`, `unknown`).
+    pub transaction: Transaction,
+    /// Why migsafe believes that, e.g. `golang-migrate: one multi-statement Exec`.
+    pub transaction_source: String,
     pub statements: usize,
     pub owner: Option<String>,
     pub owner_source: OwnerSource,

@@ -794,6 +794,7 @@ mod tests {
                 }),
                 segments: Vec::new(),
                 transaction: crate::model::Transaction::File,
+                runner: crate::model::Runner::default(),
             },
             down: None,
             header: 0..0,

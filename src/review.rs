@@ -7,8 +7,8 @@ use crate::evidence::copy::CopyFacts;
 use crate::execute::ExecutionFacts;
 use crate::metadata::{self, Owners};
 use crate::model::{
-    Evidence, Finding, Migration, MigrationSummary, ParsedMigration, Position, Report, Severity,
-    SkippedMigration, SkippedRule, Statement, Summary,
+    Direction, Evidence, Finding, Migration, MigrationSummary, ParsedMigration, Position, Report,
+    Severity, SkippedMigration, SkippedRule, Statement, Summary,
 };
 use crate::model::{Expected, LockedTable, Phase, RollbackStatus, TimelineEntry};
 use crate::plan::PlanOutcome;
@@ -24,13 +24,21 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// Parses a loaded migration and reads its metadata.
-pub fn prepare(migration: Migration, owners: &Owners) -> ParsedMigration {
-    let up = parse::parse_part(&migration.up);
-    let down = migration
+pub fn prepare(mut migration: Migration, owners: &Owners) -> ParsedMigration {
+    let mut up = parse::parse_part(&migration.up);
+    let mut down = migration
         .down
         .as_ref()
         .map(parse::parse_part)
         .unwrap_or_default();
+    // Some frameworks decide from the statements themselves (Flyway and CONCURRENTLY).
+    let (up_changed, down_changed) = load::settle(&mut migration, &up.statements, &down.statements);
+    if up_changed {
+        parse::mark_transactions(&migration.up, &mut up.statements);
+    }
+    if let (true, Some(part)) = (down_changed, &migration.down) {
+        parse::mark_transactions(part, &mut down.statements);
+    }
     let meta = metadata::extract(&migration, &down.statements, owners);
     ParsedMigration {
         migration,
@@ -38,12 +46,25 @@ pub fn prepare(migration: Migration, owners: &Owners) -> ParsedMigration {
         down_statements: down.statements,
         meta,
         comments: up.comments,
+        down_comments: down.comments,
     }
+}
+
+/// Loads the migrations under `paths` and applies the runners declared in `settings`
+/// (`[[runner]]`, `--transaction`).
+pub fn load_migrations(
+    paths: &[PathBuf],
+    settings: &Settings,
+    stdin: &mut dyn Read,
+) -> Result<Vec<Migration>> {
+    let mut migrations = load::load(paths, settings.layout, stdin)?;
+    load::declare_runners(&mut migrations, settings);
+    Ok(migrations)
 }
 
 /// A static review of the migrations under `paths` (`-` is stdin).
 pub fn check_paths(paths: &[PathBuf], settings: &Settings, stdin: &mut dyn Read) -> Result<Report> {
-    let migrations = load::load(paths, settings.layout, stdin)?;
+    let migrations = load_migrations(paths, settings, stdin)?;
     let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
     let parsed: Vec<ParsedMigration> = migrations
         .into_iter()
@@ -275,6 +296,13 @@ fn executed_summary(
 ) {
     let run = inputs.run;
     summary.not_executed = run.not_executed.clone();
+    if pm.migration.up.transaction == crate::model::Transaction::Unknown
+        && run.not_executed.is_none()
+    {
+        summary
+            .transaction_source
+            .push_str("; on the copy it ran as psql runs a script: each statement on its own");
+    }
     if !inputs.checked.is_empty() {
         summary.expected = inputs.checked.to_vec();
     }
@@ -426,6 +454,8 @@ fn summarize(pm: &ParsedMigration) -> MigrationSummary {
         name: m.name.clone(),
         layout: m.layout,
         in_transaction: m.up.transactional(),
+        transaction: m.up.transaction,
+        transaction_source: m.up.runner.source.clone(),
         statements: pm.statements.len(),
         owner: pm.meta.owner.clone(),
         owner_source: pm.meta.owner_source,
@@ -593,34 +623,221 @@ fn review_migration(
         }
     }
 
+    candidates.extend(down_candidates(pm, settings));
     apply_suppressions(pm, settings, candidates)
 }
 
+/// Rules that stay quiet on a down migration: what they flag (dropping or renaming what the
+/// up migration added, relaxing the constraint it set, the column types of the schema it
+/// restores) is what a rollback is for, and the people who roll back have decided to lose
+/// that. Everything about locks, rewrites, transactions and failures still applies: the
+/// rollback runs in production, on the real tables. (notes/runner-model.md)
+const NOT_FOR_ROLLBACK: &[&str] = &[
+    "drop-column",
+    "drop-table",
+    "drop-schema",
+    "truncate-table",
+    "rename-column",
+    "rename-table",
+    "drop-not-null",
+    "int-primary-key",
+    "timestamp-without-time-zone",
+    "char-column",
+    "json-column",
+];
+
+/// Tables (and their indexes) the up migration creates. Its rollback removing them is judged
+/// as the up migration judges its own new tables: only the deploy being rolled back has used
+/// them, so their locks block nobody who was there before.
+struct CreatedByUp {
+    tables: Vec<crate::model::QualifiedName>,
+    indexes: Vec<crate::model::QualifiedName>,
+}
+
+fn created_by(statements: &[Statement]) -> CreatedByUp {
+    use crate::model::StatementKind;
+    let mut created = CreatedByUp {
+        tables: Vec::new(),
+        indexes: Vec::new(),
+    };
+    for s in statements {
+        match &s.kind {
+            StatementKind::CreateTable { name, .. } | StatementKind::CreateView { name, .. } => {
+                created.tables.push(name.clone());
+            }
+            StatementKind::CreateIndex {
+                name: Some(name),
+                table,
+                ..
+            } if created.tables.iter().any(|t| t.matches(table)) => {
+                created.indexes.push(name.clone())
+            }
+            _ => {}
+        }
+    }
+    created
+}
+
+impl CreatedByUp {
+    /// Whether a rollback's risk is about something the up migration created.
+    fn covers(&self, risk: &Risk, stmt: &Statement) -> bool {
+        use crate::model::StatementKind;
+        if let Some(table) = &risk.table {
+            return self.tables.iter().any(|t| t.matches(table));
+        }
+        match &stmt.kind {
+            StatementKind::DropIndex { names, .. } => {
+                !names.is_empty()
+                    && names
+                        .iter()
+                        .all(|n| self.indexes.iter().any(|i| i.matches(n)))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The down migration's findings (issue #10, item 3): every statement rule over the down
+/// part as its runner sends it, located in the down file, marked `direction: down` and worded
+/// as a risk of running the rollback in production. Static evidence only: the copy's sizes
+/// describe the schema before the up migration, not the one a rollback starts from.
+fn down_candidates(pm: &ParsedMigration, settings: &Settings) -> Vec<Candidate> {
+    let Some(down) = &pm.migration.down else {
+        return Vec::new();
+    };
+    if pm.down_statements.is_empty() {
+        return Vec::new();
+    }
+    // The down part seen as a migration of its own, so that every rule (and its view of
+    // earlier and later statements, and of the runner's mode) reads the rollback.
+    let flipped = ParsedMigration {
+        migration: Migration {
+            path: down.file.display.clone(),
+            up: down.clone(),
+            down: None,
+            load_notes: Vec::new(),
+            ..pm.migration.clone()
+        },
+        statements: pm.down_statements.clone(),
+        down_statements: Vec::new(),
+        meta: pm.meta.clone(),
+        comments: pm.down_comments.clone(),
+        down_comments: Vec::new(),
+    };
+    let created = created_by(&pm.statements);
+    let mut out = Vec::new();
+    let mut state = MigrationState::default();
+    for (index, stmt) in flipped.statements.iter().enumerate() {
+        let ctx = Context {
+            migration: &flipped,
+            index,
+            state: &state,
+            settings,
+            schema: None,
+            plan: None,
+        };
+        for rule in RULES {
+            let Check::Statement(check) = rule.check else {
+                continue;
+            };
+            if settings.level(rule).is_none() || NOT_FOR_ROLLBACK.contains(&rule.name) {
+                continue;
+            }
+            let Some(mut risk) = check(&ctx, stmt) else {
+                continue;
+            };
+            if created.covers(&risk, stmt) {
+                continue;
+            }
+            risk.message = format!(
+                "Rollback (runs in production when this migration is rolled back): {}",
+                risk.message
+            );
+            if let Some(mut f) = finding(rule, settings, &flipped, Some(stmt), risk) {
+                f.direction = Direction::Down;
+                out.push(Candidate {
+                    statement: Some(index),
+                    finding: f,
+                });
+            }
+        }
+        state.apply(index, stmt);
+    }
+    out
+}
+
 /// Removes suppressed findings and reports suppressions that lack a reason or match nothing.
+/// The up part's suppressions silence up findings; the down part's silence down findings,
+/// and where both parts share a file (goose, dbmate, alembic) a file-wide one silences both.
 fn apply_suppressions(
     pm: &ParsedMigration,
     settings: &Settings,
     candidates: Vec<Candidate>,
 ) -> Vec<Finding> {
-    let sups = suppress::collect(&pm.comments, &pm.statements);
-    let mut used = vec![false; sups.len()];
+    let up = suppress::collect(&pm.comments, &pm.statements);
+    let down = suppress::collect(&pm.down_comments, &pm.down_statements);
+    let shared_file = pm
+        .migration
+        .down
+        .as_ref()
+        .is_some_and(|d| std::sync::Arc::ptr_eq(&d.file, &pm.migration.up.file));
+    let mut used_up = vec![false; up.len()];
+    let mut used_down = vec![false; down.len()];
     let mut kept = Vec::new();
     for c in candidates {
-        let hit = sups.iter().position(|s| {
+        let matches = |s: &suppress::Suppression, statement: Option<usize>, file_only: bool| {
             s.reason.is_some()
                 && (s.rule.eq_ignore_ascii_case(c.finding.rule)
                     || s.rule.eq_ignore_ascii_case(c.finding.code))
                 && match s.scope {
                     Scope::File => true,
-                    Scope::Statement(i) => i.is_some() && i == c.statement,
+                    Scope::Statement(_) if file_only => false,
+                    Scope::Statement(i) => i.is_some() && i == statement,
                 }
-        });
+        };
+        let hit = match c.finding.direction {
+            Direction::Up => up
+                .iter()
+                .position(|s| matches(s, c.statement, false))
+                .map(|i| &mut used_up[i]),
+            Direction::Down => match down.iter().position(|s| matches(s, c.statement, false)) {
+                Some(i) => Some(&mut used_down[i]),
+                None if shared_file => up
+                    .iter()
+                    .position(|s| matches(s, None, true))
+                    .map(|i| &mut used_up[i]),
+                None => None,
+            },
+        };
         match hit {
-            Some(i) => used[i] = true,
+            Some(used) => *used = true,
             None => kept.push(c.finding),
         }
     }
-    for (s, used) in sups.iter().zip(used) {
+    let down_file = pm.migration.down.as_ref().map(|d| d.file.display.clone());
+    let mut reported = suppression_findings(pm, settings, &up, &used_up);
+    let mut of_down = suppression_findings(pm, settings, &down, &used_down);
+    for f in &mut of_down {
+        f.direction = Direction::Down;
+        if let Some(file) = &down_file {
+            f.file = file.clone();
+        }
+    }
+    reported.append(&mut of_down);
+    kept.append(&mut reported);
+    kept
+}
+
+/// `suppression-without-reason` and `unused-suppression` findings for one part's
+/// suppressions.
+fn suppression_findings(
+    pm: &ParsedMigration,
+    settings: &Settings,
+    sups: &[suppress::Suppression],
+    used: &[bool],
+) -> Vec<Finding> {
+    let mut kept = Vec::new();
+    for (s, used) in sups.iter().zip(used.iter().copied()) {
         let position = Some(s.position);
         if s.reason.is_none() {
             let risk = Risk {
@@ -697,13 +914,15 @@ fn finding(
         owner: pm.meta.owner.clone(),
         table: risk.table.map(|t| t.to_string()),
         facts: risk.facts,
+        direction: crate::model::Direction::Up,
     })
 }
 
 /// Reviews SQL text as one migration file named `display` (layout detected from the text,
 /// plain by default); used by tests, examples and stdin.
 pub fn review_sql(display: &str, sql: &str, settings: &Settings) -> Result<Report> {
-    let migrations = load::load_text(display, sql, settings.layout)?;
+    let mut migrations = load::load_text(display, sql, settings.layout)?;
+    load::declare_runners(&mut migrations, settings);
     let owners = Owners::discover(&settings.root, settings.default_owner.clone())?;
     let parsed: Vec<ParsedMigration> = migrations
         .into_iter()
@@ -754,7 +973,7 @@ pub async fn check_on_target(
     all: bool,
 ) -> Result<Report> {
     let url = target.url.as_str();
-    let migrations = load::load(paths, settings.layout, stdin)?;
+    let migrations = load_migrations(paths, settings, stdin)?;
     let layout = settings
         .layout
         .or_else(|| migrations.first().map(|m| m.layout));
@@ -899,6 +1118,7 @@ fn drift_findings(
                 owner,
                 table: None,
                 facts: Default::default(),
+                direction: crate::model::Direction::Up,
             }
         })
         .collect()

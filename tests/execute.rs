@@ -15,9 +15,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Parses `sql` as the migration file `name` (layout detected from the text, plain by default).
+/// Parses `sql` as the migration file `name` (layout detected from the text, plain by
+/// default) of a project whose runner wraps each file in a transaction (`--transaction file`;
+/// the file's own `-- no-transaction` still wins).
 fn migration(name: &str, sql: &str) -> ParsedMigration {
-    let loaded = migsafe::load::load_text(name, sql, None).unwrap();
+    let mut loaded = migsafe::load::load_text(name, sql, None).unwrap();
+    migsafe::load::declare(
+        &mut loaded,
+        &[],
+        Some(migsafe::model::Transaction::File),
+        std::path::Path::new("."),
+    );
     migsafe::review::prepare(loaded.into_iter().next().unwrap(), &Owners::default())
 }
 

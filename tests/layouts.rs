@@ -2,7 +2,7 @@
 //! pairing, transaction semantics, segments, headers, stdin, `--layout` and the error cases.
 
 use migsafe::load::{load, load_text};
-use migsafe::model::{Layout, Migration, Part};
+use migsafe::model::{Layout, Migration, Part, Transaction};
 use std::io::{self, Cursor};
 use std::path::PathBuf;
 
@@ -23,6 +23,10 @@ fn versions(migrations: &[Migration]) -> Vec<&str> {
 }
 
 /// The SQL of a part as the parser will see it: its segments, in order.
+fn modes(migrations: &[Migration]) -> Vec<Transaction> {
+    migrations.iter().map(|m| m.up.transaction).collect()
+}
+
 fn sql(part: &Part) -> String {
     part.segments
         .iter()
@@ -63,10 +67,16 @@ fn plain_folder_is_ordered_numerically_with_transaction_markers() {
         ]
     );
     assert_eq!(ms[0].path, "fixtures/layouts/plain/1_create_customers.sql");
-    // Ordinary files run in a transaction; `BEGIN` first and `-- no-transaction` do not.
+    // Nobody says how a plain folder is run, also for a file that opens its own
+    // transaction; `-- no-transaction` says each statement runs on its own.
     assert_eq!(
-        ms.iter().map(|m| m.up.transactional()).collect::<Vec<_>>(),
-        [true, true, false, false]
+        modes(&ms),
+        [
+            Transaction::Unknown,
+            Transaction::Unknown,
+            Transaction::Unknown,
+            Transaction::Statement
+        ]
     );
     assert!(sql(&ms[1].up).contains("CREATE INDEX orders_customer_id_idx ON orders (customer_id);"));
     assert!(sql(&ms[2].up).contains("BEGIN;\nSET LOCAL lock_timeout = '2s';"));
@@ -88,18 +98,22 @@ fn sqlx_reversible_pairs_by_version() {
     assert!(ms.iter().all(|m| m.layout == Layout::Sqlx));
     let index = &ms[1];
     assert_eq!(index.name, "add_users_email_index");
-    assert!(!index.up.transactional(), "-- no-transaction first line");
+    // `-- no-transaction`: one query without BEGIN, an implicit transaction.
+    assert_eq!(index.up.transaction, Transaction::Implicit);
     let down = index
         .down
         .as_ref()
         .expect("down file pairs with the up file");
-    assert!(!down.transactional());
+    assert_eq!(down.transaction, Transaction::Implicit);
     assert_eq!(
         down.file.display,
         "fixtures/layouts/sqlx/20240212141500_add_users_email_index.down.sql"
     );
     assert!(sql(&index.up).contains("CREATE UNIQUE INDEX CONCURRENTLY users_email_idx"));
-    assert!(ms[0].up.transactional() && ms[2].up.transactional());
+    assert_eq!(
+        (ms[0].up.transaction, ms[2].up.transaction),
+        (Transaction::File, Transaction::File)
+    );
     assert_eq!(
         down_sql(&ms[2]).unwrap().trim(),
         "ALTER TABLE users DROP COLUMN last_login_at;"
@@ -115,8 +129,8 @@ fn sqlx_simple_files_are_detected_by_timestamp_names() {
         .iter()
         .all(|m| m.layout == Layout::Sqlx && m.down.is_none()));
     assert_eq!(
-        ms.iter().map(|m| m.up.transactional()).collect::<Vec<_>>(),
-        [true, false, true]
+        modes(&ms),
+        [Transaction::File, Transaction::Implicit, Transaction::File]
     );
 }
 
@@ -126,11 +140,9 @@ fn golang_migrate_orders_by_integer_version() {
     assert_eq!(versions(&ms), ["1", "2", "10"]);
     assert!(ms.iter().all(|m| m.layout == Layout::GolangMigrate));
     assert!(ms.iter().all(|m| m.down.is_some()));
-    // One multi-statement query is one implicit transaction, unless the file opens its own.
-    assert_eq!(
-        ms.iter().map(|m| m.up.transactional()).collect::<Vec<_>>(),
-        [true, true, false]
-    );
+    // The driver sends each file in one Exec: one implicit transaction, also for a file
+    // that opens its own (its BEGIN makes the implicit transaction explicit).
+    assert_eq!(modes(&ms), [Transaction::Implicit; 3]);
     assert!(sql(&ms[1].up).contains("CREATE TABLE transfers"));
     assert_eq!(
         down_sql(&ms[0]).unwrap().trim(),
@@ -161,15 +173,16 @@ fn diesel_orders_folders_by_dashless_version() {
         "fixtures/layouts/diesel/20240305101500_add_posts_published_index/up.sql"
     );
     assert_eq!(index.name, "add_posts_published_index");
-    assert!(
-        !index.up.transactional(),
-        "metadata.toml run_in_transaction = false"
+    // metadata.toml run_in_transaction = false: one batch_execute, an implicit transaction.
+    assert_eq!(index.up.transaction, Transaction::Implicit);
+    assert_eq!(
+        index.down.as_ref().unwrap().transaction,
+        Transaction::Implicit
     );
-    assert!(!index.down.as_ref().unwrap().transactional());
     assert!(ms
         .iter()
         .filter(|m| m.version.as_deref() != Some("20240305101500"))
-        .all(|m| m.up.transactional()));
+        .all(|m| m.up.transaction == Transaction::File));
     // diesel's generated comment-only down.sql is kept as a down part without SQL, so that
     // the report can say the down migration is empty.
     let generated = by_version(&ms, "20240115103000")
@@ -259,12 +272,17 @@ fn dbmate_blocks_and_transaction_option() {
         .iter()
         .all(|m| m.layout == Layout::Dbmate && m.load_notes.is_empty()));
     let index = &ms[1];
-    assert!(!index.up.transactional());
-    assert!(!index.down.as_ref().unwrap().transactional());
+    // transaction:false on each block: one Exec without BEGIN, an implicit transaction.
+    assert_eq!(index.up.transaction, Transaction::Implicit);
+    assert_eq!(
+        index.down.as_ref().unwrap().transaction,
+        Transaction::Implicit
+    );
     assert!(sql(&index.up).contains("CREATE INDEX CONCURRENTLY invoices_customer_id_idx"));
     // The rollback annotation mentions DROP INDEX; the down block's statement is not in up.
     assert!(!sql(&index.up).contains("\nDROP INDEX"));
     assert!(ms[0].up.transactional() && ms[2].up.transactional());
+    assert_eq!(ms[0].up.transaction, Transaction::File);
     assert_eq!(
         down_sql(&ms[2]).unwrap().trim(),
         "ALTER TABLE invoices DROP COLUMN due_at;"
@@ -480,7 +498,7 @@ fn a_file_given_directly_brings_its_companions() {
         None,
     );
     assert_eq!(versions(&ms), ["20240305101500"]);
-    assert!(!ms[0].up.transactional());
+    assert_eq!(ms[0].up.transaction, Transaction::Implicit);
 
     let ms = load_paths(
         &["fixtures/layouts/goose/2_add_products_touch_trigger.sql"],
@@ -583,9 +601,10 @@ fn load_text_is_one_plain_migration_by_default() {
     let ms = load_text("test.sql", "CREATE INDEX i ON t (a);", None).unwrap();
     assert_eq!(ms.len(), 1);
     let m = &ms[0];
+    // A lone plain file: nobody says how it is run.
     assert_eq!(
-        (m.path.as_str(), m.layout, m.up.transactional()),
-        ("test.sql", Layout::Plain, true)
+        (m.path.as_str(), m.layout, m.up.transaction),
+        ("test.sql", Layout::Plain, Transaction::Unknown)
     );
     assert_eq!(sql(&m.up), "CREATE INDEX i ON t (a);");
     assert_eq!(m.header, 0..0);

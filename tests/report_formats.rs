@@ -177,6 +177,8 @@ fn executed() -> migsafe::model::Report {
         name: "m".into(),
         layout: Layout::Plain,
         in_transaction: true,
+        transaction: migsafe::model::Transaction::File,
+        transaction_source: "sqlx: BEGIN … COMMIT around the file, sent as one query".into(),
         statements: 4,
         owner: None,
         owner_source: OwnerSource::None,

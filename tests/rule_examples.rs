@@ -13,7 +13,7 @@ mod common;
 
 use common::TestDb;
 use migsafe::config::Settings;
-use migsafe::model::Evidence;
+use migsafe::model::{Evidence, Transaction};
 use migsafe::review::{check_on_target, check_paths, Target};
 use migsafe::rules::{Rule, RULES};
 use std::collections::BTreeSet;
@@ -27,10 +27,19 @@ fn describe(report: &migsafe::model::Report) -> Vec<String> {
         .collect()
 }
 
+/// The examples are written for a runner that wraps each file in a transaction (sqlx's,
+/// diesel's, goose's and Flyway's default); a lone plain file's runner is otherwise unknown.
+fn wrapped(settings: Settings) -> Settings {
+    Settings {
+        transaction: Some(Transaction::File),
+        ..settings
+    }
+}
+
 fn static_fired(path: &Path) -> Vec<String> {
     let report = check_paths(
         &[path.to_path_buf()],
-        &Settings::default(),
+        &wrapped(Settings::default()),
         &mut std::io::empty(),
     )
     .unwrap_or_else(|e| panic!("{} did not load: {e:#}", path.display()));
@@ -57,8 +66,10 @@ fn example_settings(setup: &str) -> Settings {
             toml.push_str(&format!("watch = \"{}\"\n", path.trim()));
         }
     }
-    Settings::from_toml(&toml, PathBuf::from("."))
-        .unwrap_or_else(|e| panic!("bad thresholds line in setup.sql: {e:#}"))
+    wrapped(
+        Settings::from_toml(&toml, PathBuf::from("."))
+            .unwrap_or_else(|e| panic!("bad thresholds line in setup.sql: {e:#}")),
+    )
 }
 
 /// Findings of `example` reviewed against a fresh copy built from the rule's setup.sql.

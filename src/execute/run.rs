@@ -1,6 +1,6 @@
 //! The executor: runs pending migrations on a disposable database exactly as their framework
-//! would (one transaction per migration unless it opts out, explicit BEGIN/COMMIT honoured,
-//! statements that cannot run in a transaction outside one) and measures each statement:
+//! would (the part's runner model, see [`Grouping`]; explicit BEGIN/COMMIT honoured) and
+//! measures each statement:
 //! wall time, rows, the table locks it held and for how long, the relations it rewrote, the
 //! plan of its DML, and PostgreSQL's error when it fails.
 //!
@@ -9,6 +9,14 @@
 //! session sets `lock_timeout` and `statement_timeout`.
 //!
 //! Decisions:
+//! - Statements are grouped into transactions as the part's runner groups them (issue #10):
+//!   `File` runs them inside one `BEGIN` … `COMMIT`; `Implicit` (a runner that sends the file
+//!   as one query string) inside one transaction that begins before the first statement and
+//!   again after every `COMMIT`, exactly as PostgreSQL runs a multi-statement query, so a
+//!   `CREATE INDEX CONCURRENTLY` among other statements fails here as it fails in production
+//!   (the same happens after a `COMMIT` in a `File` part that is sent as one query);
+//!   `Statement` runs each on its own; `Unknown` runs each on its own as psql would, and the
+//!   report says that assumption.
 //! - A statement outside any transaction is run as `BEGIN; <statement>; COMMIT`, which is
 //!   what PostgreSQL's implicit transaction does anyway, so that its locks can be sampled
 //!   before they are released. Statements that refuse to run in a transaction block
@@ -29,7 +37,9 @@ use super::locks::{self, LockBook, Observer, Relations};
 use super::trace::{DbError, Failure, MigrationRun, RollbackRun, StatementRun, Trace, Until};
 use crate::evidence::connect::{connect_writable, redact_url, SessionLimits};
 use crate::evidence::explain::explain_candidate;
-use crate::model::{AlterAction, ParsedMigration, RollbackSource, Statement, StatementKind};
+use crate::model::{
+    AlterAction, ParsedMigration, Part, RollbackSource, Statement, StatementKind, Transaction,
+};
 use crate::plan::Plan;
 use anyhow::{anyhow, bail, Context as _, Result};
 use sqlx::postgres::{PgConnection, PgDatabaseError};
@@ -117,7 +127,7 @@ pub async fn run_pending(
         session
             .run_statements(
                 &migration.statements,
-                migration.migration.up.transactional(),
+                Grouping::of(&migration.migration.up),
                 &mut run,
             )
             .await
@@ -132,9 +142,9 @@ pub async fn run_pending(
                  depend on it",
                 migration.migration.path, failure.error.message
             ));
-        } else if let (Some((down, transactional)), Some(before)) = (down, before) {
+        } else if let (Some((down, grouping)), Some(before)) = (down, before) {
             let (rollback, continue_after) = session
-                .round_trip(migration, &down, transactional, &before)
+                .round_trip(migration, &down, grouping, &before)
                 .await
                 .with_context(|| {
                     format!(
@@ -153,10 +163,56 @@ pub async fn run_pending(
     Ok(trace)
 }
 
-/// The machine-readable rollback of a migration, and whether it runs in one transaction:
-/// the down/undo part, or `-- rollback:` text that is SQL (prose is not run). `None` when
-/// there is none or the migration is declared irreversible.
-pub fn rollback_sql(migration: &ParsedMigration) -> Option<(Vec<Statement>, bool)> {
+/// How a runner groups a part's statements into transactions (the part's [`Transaction`]
+/// mode and whether it sends the part as one query string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grouping {
+    pub mode: Transaction,
+    pub one_query: bool,
+}
+
+impl Grouping {
+    /// The grouping of a loaded part.
+    pub fn of(part: &Part) -> Grouping {
+        Grouping {
+            mode: part.transaction,
+            one_query: part.transaction == Transaction::Implicit
+                || (part.transaction == Transaction::File && part.runner.one_query),
+        }
+    }
+
+    /// Each statement on its own, as psql runs a script.
+    pub const STATEMENT: Grouping = Grouping {
+        mode: Transaction::Statement,
+        one_query: false,
+    };
+
+    /// The runner opens a transaction around the whole part.
+    fn wraps(self) -> bool {
+        self.mode == Transaction::File
+    }
+
+    /// Statements outside an explicit block run in an implicit transaction: the part is one
+    /// query string of several statements.
+    fn implicit(self, statements: &[Statement]) -> bool {
+        self.one_query
+            && statements
+                .iter()
+                .filter(|s| !matches!(s.kind, StatementKind::PsqlMeta { .. }))
+                .count()
+                > 1
+    }
+
+    /// Whether a failure leaves nothing of the part applied.
+    pub fn atomic(self) -> bool {
+        self.mode.is_transactional()
+    }
+}
+
+/// The machine-readable rollback of a migration, and how its statements are grouped into
+/// transactions: the down/undo part, or `-- rollback:` text that is SQL (prose is not run).
+/// `None` when there is none or the migration is declared irreversible.
+pub fn rollback_sql(migration: &ParsedMigration) -> Option<(Vec<Statement>, Grouping)> {
     let rollback = &migration.meta.rollback;
     if rollback.irreversible {
         return None;
@@ -168,7 +224,7 @@ pub fn rollback_sql(migration: &ParsedMigration) -> Option<(Vec<Statement>, bool
                 .migration
                 .down
                 .as_ref()
-                .is_none_or(|d| d.transactional()),
+                .map_or(Grouping::STATEMENT, Grouping::of),
         )),
         RollbackSource::Annotation => {
             let statements = crate::parse::parse_sql(&rollback.text, false).statements;
@@ -181,7 +237,7 @@ pub fn rollback_sql(migration: &ParsedMigration) -> Option<(Vec<Statement>, bool
                 });
             // Annotation rollbacks run statement by statement, like a person pasting them
             // into psql: `DROP INDEX CONCURRENTLY` cannot run inside a transaction.
-            is_sql.then_some((statements, false))
+            is_sql.then_some((statements, Grouping::STATEMENT))
         }
         _ => None,
     }
@@ -290,7 +346,7 @@ impl Session {
     async fn run_statements(
         &mut self,
         statements: &[Statement],
-        transactional: bool,
+        grouping: Grouping,
         run: &mut MigrationRun,
     ) -> Result<()> {
         let mut clock = Duration::ZERO;
@@ -298,7 +354,8 @@ impl Session {
         let mut current = locks::relations(&mut self.conn).await?;
         let mut tx_start = current.clone();
         let mut tx_open = false;
-        if transactional {
+        let implicit = grouping.implicit(statements);
+        if grouping.wraps() {
             let started = Instant::now();
             control(&mut self.conn, "BEGIN").await?;
             clock += started.elapsed();
@@ -310,6 +367,15 @@ impl Session {
                 index,
                 ..StatementRun::default()
             };
+            if implicit && !tx_open && !matches!(stmt.kind, StatementKind::PsqlMeta { .. }) {
+                // PostgreSQL opens an implicit transaction for each statement of a query string
+                // outside an explicit block, committed at its end or at the next COMMIT.
+                let started = Instant::now();
+                control(&mut self.conn, "BEGIN").await?;
+                clock += started.elapsed();
+                tx_start = current.clone();
+                tx_open = true;
+            }
             match &stmt.kind {
                 StatementKind::PsqlMeta { command } => {
                     record.note = Some(format!(
@@ -646,17 +712,17 @@ impl Session {
         &mut self,
         migration: &ParsedMigration,
         down: &[Statement],
-        down_transactional: bool,
+        down_grouping: Grouping,
         before: &super::rollback::SchemaState,
     ) -> Result<(RollbackRun, Option<String>)> {
         let path = &migration.migration.path;
         let mut scratch = MigrationRun::default();
-        self.run_statements(down, down_transactional, &mut scratch)
+        self.run_statements(down, down_grouping, &mut scratch)
             .await?;
         if let Some(failure) = scratch.failed {
             // A rollback that failed in one transaction left up applied: carry on. One that
             // failed halfway outside a transaction left a state production would not have.
-            let stop = (!down_transactional).then(|| {
+            let stop = (!down_grouping.atomic()).then(|| {
                 format!(
                     "not executed: the rollback of {path} failed halfway outside a transaction, \
                      leaving the clone in a state production would not be in"
@@ -675,7 +741,7 @@ impl Session {
         let mut again = MigrationRun::default();
         self.run_statements(
             &migration.statements,
-            migration.migration.up.transactional(),
+            Grouping::of(&migration.migration.up),
             &mut again,
         )
         .await?;

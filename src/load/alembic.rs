@@ -4,10 +4,12 @@
 //! sections become the down part of `rev` when its upgrade is in the same text, else a
 //! migration of their own (it is what that text runs).
 //!
-//! Transactions: on PostgreSQL alembic writes `BEGIN;` first when it wraps the run (one
-//! transaction, or one per revision with `transaction_per_migration`, which writes
-//! `COMMIT;`/`BEGIN;` between sections); so every section is transactional exactly when the text
-//! starts with `BEGIN`. The preamble before the first section (`BEGIN;`, the `alembic_version`
+//! Transactions: the text is a script for a client (psql) that sends its statements one by
+//! one. On PostgreSQL alembic writes `BEGIN;` first when it wraps the run (one transaction, or
+//! one per revision with `transaction_per_migration`, which writes `COMMIT;`/`BEGIN;` between
+//! sections), so every section runs inside that transaction (`File`) exactly when the text
+//! starts with `BEGIN`; without it (`transactional_ddl` off) each statement runs on its own
+//! (`Statement`). The preamble before the first section (`BEGIN;`, the `alembic_version`
 //! table) and those trailing `COMMIT;`/`BEGIN;` boundary lines belong to no revision and are left
 //! out of every segment. An `autocommit_block()` inside a revision (`COMMIT;` … `BEGIN;` in the
 //! middle of a section) stays in the segment for the parser to track.
@@ -15,7 +17,7 @@
 use super::source::Loaded;
 use super::text::{self, lines, lines_from, starts_own_transaction};
 use super::{plain, push_segment};
-use crate::model::{Layout, LoadNote, Migration, Part};
+use crate::model::{Layout, LoadNote, Migration, Part, Runner, Transaction};
 use std::ops::Range;
 
 /// A `-- Running upgrade a -> b` line: (is upgrade, from, to).
@@ -117,7 +119,23 @@ pub(super) fn migrations(loaded: &Loaded) -> Vec<Migration> {
         });
         return vec![m];
     }
-    let transactional = starts_own_transaction(text, 0);
+    let (transaction, runner) = if starts_own_transaction(text, 0) {
+        (
+            Transaction::File,
+            Runner::marker(
+                "alembic offline SQL: `BEGIN;` before the revisions; the client sends the \
+                 statements one by one inside it",
+            ),
+        )
+    } else {
+        (
+            Transaction::Statement,
+            Runner::marker(
+                "alembic offline SQL without `BEGIN;` (transactional_ddl off): each statement \
+                 runs on its own in the client that runs the script",
+            ),
+        )
+    };
     let mut out: Vec<Migration> = Vec::new();
     for section in sections {
         let body = trim_boundaries(text, section.body.clone());
@@ -126,7 +144,8 @@ pub(super) fn migrations(loaded: &Loaded) -> Vec<Migration> {
         let part = Part {
             file: file.clone(),
             segments,
-            transaction: crate::model::Transaction::wrapped(transactional),
+            transaction,
+            runner: runner.clone(),
         };
         if !section.upgrade {
             let target = out

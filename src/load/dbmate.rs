@@ -6,11 +6,16 @@
 //! block, without a down block, with down before up, or with SQL before the up block; each
 //! becomes a note and we still review what we can. dbmate runs files in file-name order and
 //! records the leading digits as the version.
+//!
+//! Transactions (pkg/dbmate/db.go `Migrate`): a block is sent in one `Exec` of its whole text,
+//! inside `BEGIN` … `COMMIT` by default (`File`); with `transaction:false` the same single
+//! `Exec` goes out without the wrap, which PostgreSQL runs as one implicit transaction when the
+//! block holds several statements (`Implicit`; dbmate#285).
 
 use super::source::{Entry, Loaded, Reader};
 use super::text::{self, first_sql, leading_digits, lines, Line};
 use super::{push_segment, stem};
-use crate::model::{Layout, LoadNote, Migration, Part, Segment};
+use crate::model::{Layout, LoadNote, Migration, Part, Runner, Segment, Transaction};
 use anyhow::Result;
 
 /// A `-- migrate:up|down` directive: which one, and whether its options keep the transaction.
@@ -151,6 +156,26 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
         None => sections(&file.text),
     };
     notes.extend(s.notes);
+    let mode = |transactional: bool, which: &str| {
+        if transactional {
+            (
+                Transaction::File,
+                Runner::default_of("dbmate: BEGIN … COMMIT around the block, sent in one Exec")
+                    .one_query(),
+            )
+        } else {
+            (
+                Transaction::Implicit,
+                Runner::marker(format!(
+                    "dbmate: `-- migrate:{which} transaction:false`: the block is sent in one \
+                     Exec without BEGIN, which PostgreSQL runs as one implicit transaction"
+                ))
+                .one_query(),
+            )
+        }
+    };
+    let (up_tx, up_runner) = mode(s.up_transactional, "up");
+    let (down_tx, down_runner) = mode(s.down_transactional, "down");
     Migration {
         path: file.display.clone(),
         version,
@@ -160,13 +185,15 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
         up: Part {
             file: file.clone(),
             segments: s.up,
-            transaction: crate::model::Transaction::wrapped(s.up_transactional),
+            transaction: up_tx,
+            runner: up_runner,
         },
         // An empty or comment-only down block is kept: dbmate runs it as a no-op rollback.
         down: s.has_down.then(|| Part {
             file: file.clone(),
             segments: s.down,
-            transaction: crate::model::Transaction::wrapped(s.down_transactional),
+            transaction: down_tx,
+            runner: down_runner,
         }),
         header: text::comment_block(&file.text, 0),
         load_notes: notes,

@@ -2,12 +2,17 @@
 //! `metadata.toml`). As diesel does, the version is the folder name up to the first `_` with
 //! dashes removed (`2024-01-01-120000` → `20240101120000`, the value diesel records in
 //! `__diesel_schema_migrations`), and folders are ordered by that version, so the dashed and
-//! the compact timestamp styles interleave correctly. Each runs in a transaction unless its
-//! `metadata.toml` says `run_in_transaction = false`.
+//! the compact timestamp styles interleave correctly.
+//!
+//! Transactions (diesel_migrations `MigrationHarness::run_migration` and
+//! `file_based_migrations.rs`): the file is sent with one `batch_execute` (libpq's `PQexec`,
+//! one simple query), inside `conn.transaction(..)` unless `metadata.toml` says
+//! `run_in_transaction = false`, in which case PostgreSQL runs the several statements of the
+//! file as one implicit transaction. `down.sql` follows the same metadata.
 
 use super::source::{display_path, Entry, Reader};
-use super::{attach_down, file_migration};
-use crate::model::{Layout, LoadNote, Migration};
+use super::{attach_down_with, file_migration_with};
+use crate::model::{Layout, LoadNote, Migration, Runner, Transaction};
 use anyhow::Result;
 use std::path::Path;
 
@@ -29,16 +34,16 @@ fn parse_name(dir_name: &str) -> (Option<String>, String) {
     }
 }
 
-/// Reads `metadata.toml`'s `run_in_transaction` (default true); a file that is not TOML is
-/// reported and treated as absent.
+/// Reads `metadata.toml`'s `run_in_transaction`: `Some` when the file sets it, `None` for
+/// diesel's default (true); a file that is not TOML is reported and treated as absent.
 fn run_in_transaction(
     dir: &Path,
     display: &str,
     reader: &mut Reader,
-) -> Result<(bool, Option<String>)> {
+) -> Result<(Option<bool>, Option<String>)> {
     let path = dir.join("metadata.toml");
     if !path.is_file() {
-        return Ok((true, None));
+        return Ok((None, None));
     }
     let shown = super::source::join_display(display, "metadata.toml");
     let loaded = reader.read(&path, &shown)?;
@@ -46,17 +51,44 @@ fn run_in_transaction(
         Ok(table) => Ok((
             table
                 .get("run_in_transaction")
-                .and_then(toml::Value::as_bool)
-                .unwrap_or(true),
+                .and_then(toml::Value::as_bool),
             None,
         )),
         Err(err) => Ok((
-            true,
+            None,
             Some(format!(
                 "{shown} is not valid TOML ({}); assuming run_in_transaction = true",
                 err.message()
             )),
         )),
+    }
+}
+
+/// diesel's default: the file in `BEGIN` … `COMMIT`, sent in one `batch_execute`.
+pub(super) fn default_runner() -> Runner {
+    Runner::default_of("diesel: BEGIN … COMMIT around the file (run_in_transaction defaults to true), sent in one batch_execute").one_query()
+}
+
+/// How diesel sends a file of a migration whose metadata says `run_in_transaction`.
+fn runner(run_in_transaction: bool, from_toml: bool) -> (Transaction, Runner) {
+    match (run_in_transaction, from_toml) {
+        (true, false) => (Transaction::File, default_runner()),
+        (true, true) => (
+            Transaction::File,
+            Runner::marker(
+                "diesel: metadata.toml run_in_transaction = true: BEGIN … COMMIT around the \
+                 file, sent in one batch_execute",
+            )
+            .one_query(),
+        ),
+        (false, _) => (
+            Transaction::Implicit,
+            Runner::marker(
+                "diesel: metadata.toml run_in_transaction = false: the file is sent in one \
+                 batch_execute without BEGIN, which PostgreSQL runs as one implicit transaction",
+            )
+            .one_query(),
+        ),
     }
 }
 
@@ -67,12 +99,13 @@ pub(super) fn load_one(dir: &Path, display: &str, reader: &mut Reader) -> Result
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| display_path(dir));
     let (version, name) = parse_name(&dir_name);
-    let (transactional, toml_problem) = run_in_transaction(dir, display, reader)?;
+    let (setting, toml_problem) = run_in_transaction(dir, display, reader)?;
+    let (tx, how) = runner(setting.unwrap_or(true), setting.is_some());
     let up = reader.read(
         &dir.join("up.sql"),
         &super::source::join_display(display, "up.sql"),
     )?;
-    let mut m = file_migration(Layout::Diesel, &up, version, name, transactional);
+    let mut m = file_migration_with(Layout::Diesel, &up, version, name, tx, how.clone());
     if let Some(message) = toml_problem {
         m.load_notes.push(LoadNote { offset: 0, message });
     }
@@ -82,7 +115,7 @@ pub(super) fn load_one(dir: &Path, display: &str, reader: &mut Reader) -> Result
             &down_path,
             &super::source::join_display(display, "down.sql"),
         )?;
-        attach_down(&mut m, &down, transactional);
+        attach_down_with(&mut m, &down, tx, how);
     }
     Ok(m)
 }

@@ -5,13 +5,15 @@
 //! `+goose StatementBegin`, `+goose StatementEnd` or `+goose NO TRANSACTION`; we compare them
 //! case-insensitively. `StatementBegin`…`StatementEnd` blocks are sent as one statement, so they
 //! become `single_statement` segments; `NO TRANSACTION` anywhere makes both directions run
-//! outside a transaction. Everything goose would refuse (no Up, SQL before Up, an unclosed
+//! outside a transaction. goose's `runSQLMigration` sends the split statements one by one,
+//! inside one `BEGIN` … `COMMIT` by default (`File`), each committed on its own with
+//! `NO TRANSACTION` (`Statement`). Everything goose would refuse (no Up, SQL before Up, an unclosed
 //! StatementBegin, duplicate markers) becomes a note, and we still review what we can.
 
 use super::source::{Entry, Loaded, Reader};
 use super::text::{self, first_sql, lines};
 use super::{duplicate_note, push_segment, stem};
-use crate::model::{Layout, LoadNote, Migration, Part, Segment};
+use crate::model::{Layout, LoadNote, Migration, Part, Runner, Segment, Transaction};
 use anyhow::Result;
 use std::ops::Range;
 
@@ -234,6 +236,19 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
             (s.up, s.down, s.has_down, s.transactional)
         }
     };
+    let (transaction, runner) = if transactional {
+        (
+            Transaction::File,
+            Runner::default_of("goose: each statement sent on its own inside one transaction"),
+        )
+    } else {
+        (
+            Transaction::Statement,
+            Runner::marker(
+                "goose: `-- +goose NO TRANSACTION`: each statement sent and committed on its own",
+            ),
+        )
+    };
     Migration {
         path: file.display.clone(),
         version,
@@ -243,13 +258,15 @@ pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) 
         up: Part {
             file: file.clone(),
             segments: up,
-            transaction: crate::model::Transaction::wrapped(transactional),
+            transaction,
+            runner: runner.clone(),
         },
         // A Down section with only comments is kept: it may say why there is no way back.
         down: has_down.then(|| Part {
             file: file.clone(),
             segments: down,
-            transaction: crate::model::Transaction::wrapped(transactional),
+            transaction,
+            runner,
         }),
         header: text::comment_block(&file.text, 0),
         load_notes: notes,

@@ -62,19 +62,15 @@
 //! dbmate and plain; the folder prefix without dashes for diesel; `1.1` for Flyway `V1_1__`
 //! (no `V`, repeatables have none); the revision id for alembic.
 //!
-//! # Transactions (`Part::transactional`)
+//! # Transactions (`Part::transaction`, `Part::runner`)
 //!
-//! - plain: yes, unless the first line is `-- no-transaction` or the first SQL is `BEGIN` /
-//!   `START TRANSACTION` (the file runs its own; the parser follows its BEGIN/COMMIT).
-//! - sqlx: yes, unless the file starts with `-- no-transaction` (sqlx's exact check).
-//! - golang-migrate: yes (one multi-statement query is one implicit transaction), unless the
-//!   file opens its own transaction.
-//! - diesel: yes, unless `metadata.toml` says `run_in_transaction = false`.
-//! - goose: yes, unless `-- +goose NO TRANSACTION` (both directions).
-//! - dbmate: yes, unless the block's directive says `transaction:false` (per direction).
-//! - Flyway: yes, unless `executeInTransaction=false` in `<script>.conf` or inline as
-//!   `-- flyway:executeInTransaction=false` in the leading comments.
-//! - alembic: yes when the text starts with `BEGIN`.
+//! Each part says how its framework's runner sends it: `File` (BEGIN … COMMIT around it),
+//! `Implicit` (one multi-statement query), `Statement` (each statement committed on its own)
+//! or `Unknown` (plain files: nobody says), with the source of that belief. Every layout's
+//! rule, with the framework source it comes from, is in the README's layout table and
+//! `notes/runner-model.md`; markers are read by each layout's module. `runner::declare` applies
+//! migsafe.toml's `[[runner]]` and `--transaction` afterwards, and `runner::settle` what a
+//! framework decides from the parsed statements (Flyway).
 //!
 //! # Down parts
 //!
@@ -95,10 +91,13 @@ mod flyway;
 mod goose;
 mod pairs;
 mod plain;
+mod runner;
 mod source;
 mod text;
 
-use crate::model::{Layout, LoadNote, Migration, Part, Segment};
+pub use runner::{declare, declare_runners, drop_down_files, settle};
+
+use crate::model::{Layout, LoadNote, Migration, Part, Runner, Segment, Transaction};
 use anyhow::{bail, Context, Result};
 use source::{display_path, join_display, list_dir, read_error, Entry, Loaded, Reader};
 use std::collections::HashSet;
@@ -329,7 +328,14 @@ fn from_text(loaded: &Loaded, file_name: Option<&str>, layout: Option<Layout>) -
         Layout::Flyway => vec![flyway::lone(loaded, file_name)],
         Layout::Diesel => {
             let name = stem(file_name);
-            vec![file_migration(Layout::Diesel, loaded, None, name, true)]
+            vec![file_migration_with(
+                Layout::Diesel,
+                loaded,
+                None,
+                name,
+                Transaction::File,
+                diesel::default_runner(),
+            )]
         }
     }
 }
@@ -371,13 +377,42 @@ fn whole_file(loaded: &Loaded) -> Vec<Segment> {
     segments
 }
 
-/// A migration whose up part is a whole file.
+/// A migration whose up part is a whole file, wrapped in a transaction or not; prefer
+/// [`file_migration_with`], which says how the runner sends it and why.
+#[allow(dead_code)]
 fn file_migration(
     layout: Layout,
     up: &Loaded,
     version: Option<String>,
     name: String,
     transactional: bool,
+) -> Migration {
+    let runner = Runner::default_of(format!(
+        "{layout}: {}",
+        if transactional {
+            "runs each migration in a transaction"
+        } else {
+            "runs each migration outside a transaction"
+        }
+    ));
+    file_migration_with(
+        layout,
+        up,
+        version,
+        name,
+        Transaction::wrapped(transactional),
+        runner,
+    )
+}
+
+/// A migration whose up part is a whole file that the runner sends as `transaction` says.
+fn file_migration_with(
+    layout: Layout,
+    up: &Loaded,
+    version: Option<String>,
+    name: String,
+    transaction: Transaction,
+    runner: Runner,
 ) -> Migration {
     Migration {
         path: up.file.display.clone(),
@@ -388,7 +423,8 @@ fn file_migration(
         up: Part {
             file: up.file.clone(),
             segments: whole_file(up),
-            transaction: crate::model::Transaction::wrapped(transactional),
+            transaction,
+            runner,
         },
         down: None,
         header: text::comment_block(&up.file.text, 0),
@@ -396,11 +432,26 @@ fn file_migration(
     }
 }
 
+/// [`attach_down_with`] for a runner that wraps the down file in a transaction or not.
+#[allow(dead_code)]
+fn attach_down(m: &mut Migration, down: &Loaded, transactional: bool) {
+    let runner = Runner::default_of(format!(
+        "{}: {}",
+        m.layout,
+        if transactional {
+            "runs each migration in a transaction"
+        } else {
+            "runs each migration outside a transaction"
+        }
+    ));
+    attach_down_with(m, down, Transaction::wrapped(transactional), runner);
+}
+
 /// Sets a whole down file as `m`'s down part. Every down file that exists counts, also one
 /// with only comments or nothing at all (see "Down parts" above); one that is not UTF-8 is
 /// reported on the migration, whose notes point into the up file, hence offset 0 and the down
 /// file named in the message.
-fn attach_down(m: &mut Migration, down: &Loaded, transactional: bool) {
+fn attach_down_with(m: &mut Migration, down: &Loaded, transaction: Transaction, runner: Runner) {
     if let Some(note) = &down.bad_utf8 {
         m.load_notes.push(LoadNote {
             offset: 0,
@@ -410,7 +461,8 @@ fn attach_down(m: &mut Migration, down: &Loaded, transactional: bool) {
     m.down = Some(Part {
         file: down.file.clone(),
         segments: whole_file(down),
-        transaction: crate::model::Transaction::wrapped(transactional),
+        transaction,
+        runner,
     });
 }
 

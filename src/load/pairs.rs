@@ -1,20 +1,24 @@
 //! sqlx and golang-migrate: both name files `<version>_<description>.up.sql` / `.down.sql`
 //! (sqlx also accepts a plain `<version>_<description>.sql`), pair up and down by version and
-//! order by the version's integer value. They differ in transactions:
+//! order by the version's integer value. They differ in how they send a file (see
+//! [`runner`]):
 //!
-//! - sqlx runs each file in a transaction unless it starts with `-- no-transaction` (checked
-//!   exactly as sqlx does: the file's first bytes).
-//! - golang-migrate's postgres driver sends the whole file as one multi-statement query, which
-//!   PostgreSQL runs as one implicit transaction; a file that opens its own transaction
-//!   (`BEGIN` / `START TRANSACTION` first) is not wrapped, because explicit transaction control
-//!   inside a multi-statement query ends the implicit one.
+//! - sqlx wraps each file in `BEGIN` … `COMMIT` and sends it as one query; a file that starts
+//!   with `-- no-transaction` (sqlx's exact `starts_with` check) is sent as one query without
+//!   the wrap, which PostgreSQL runs as one implicit transaction when it holds several
+//!   statements.
+//! - golang-migrate's postgres driver sends the whole file in one `Exec`: one implicit
+//!   transaction, whatever the file says (an explicit `BEGIN` inside only turns it into an
+//!   explicit one, as PostgreSQL does in a multi-statement query). Its `x-multi-statement`
+//!   URL option splits the file instead; migsafe cannot see the URL, so that is declared in
+//!   migsafe.toml.
 //!
 //! Telling them apart (a folder with `.up.sql` files) is a heuristic, see [`classify`].
 
 use super::source::{Entry, Loaded, Reader};
-use super::text::{starts_own_transaction, strip_zeros};
-use super::{attach_down, duplicate_note, file_migration, stem};
-use crate::model::{Layout, Migration};
+use super::text::strip_zeros;
+use super::{attach_down_with, duplicate_note, file_migration_with, stem};
+use crate::model::{Layout, Migration, Runner, Transaction};
 use anyhow::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,14 +66,36 @@ pub(super) fn sqlx_transactional(text: &str) -> bool {
     !text.starts_with("-- no-transaction")
 }
 
-fn golang_transactional(text: &str) -> bool {
-    !starts_own_transaction(text, 0)
-}
-
-fn transactional(layout: Layout, text: &str) -> bool {
+/// How `layout`'s runner sends a file with this text, and why migsafe believes it.
+fn runner(layout: Layout, text: &str) -> (Transaction, Runner) {
     match layout {
-        Layout::GolangMigrate => golang_transactional(text),
-        _ => sqlx_transactional(text),
+        // database/postgres/postgres.go `Run`: io.ReadAll, then one ExecContext without
+        // arguments, which lib/pq and pgx send as one simple query.
+        Layout::GolangMigrate => (
+            Transaction::Implicit,
+            Runner::default_of(
+                "golang-migrate: the postgres driver sends the whole file in one Exec, one \
+                 implicit transaction (x-multi-statement=true in the URL would split it: \
+                 declare that in migsafe.toml)",
+            )
+            .one_query(),
+        ),
+        // sqlx-postgres migrate.rs `apply`: `no_tx` runs `execute_migration` on the bare
+        // connection, else inside `begin()`; both send the file with one `execute`, a simple
+        // query (no arguments).
+        _ if !sqlx_transactional(text) => (
+            Transaction::Implicit,
+            Runner::marker(
+                "sqlx: `-- no-transaction` first line: the file is sent as one query without \
+                 BEGIN, which PostgreSQL runs as one implicit transaction",
+            )
+            .one_query(),
+        ),
+        _ => (
+            Transaction::File,
+            Runner::default_of("sqlx: BEGIN … COMMIT around the file, sent as one query")
+                .one_query(),
+        ),
     }
 }
 
@@ -144,19 +170,21 @@ pub(super) fn build(
     let mut out: Vec<Migration> = Vec::new();
     for (entry, name) in &ups {
         let loaded = reader.read(&entry.path, &entry.display)?;
-        let tx = transactional(layout, &loaded.file.text);
-        let mut m = file_migration(
+        let (tx, how) = runner(layout, &loaded.file.text);
+        let mut m = file_migration_with(
             layout,
             &loaded,
             Some(name.value.to_string()),
             name.description.clone(),
             tx,
+            how,
         );
         let first_of_version = out.last().and_then(|p| p.version.clone()) != m.version;
         if name.kind == Kind::Up && first_of_version {
             if let Some((down, _)) = downs.iter().find(|(_, d)| d.value == name.value) {
                 let loaded = reader.read(&down.path, &down.display)?;
-                attach_down(&mut m, &loaded, transactional(layout, &loaded.file.text));
+                let (tx, how) = runner(layout, &loaded.file.text);
+                attach_down_with(&mut m, &loaded, tx, how);
             }
         }
         out.push(m);
@@ -176,8 +204,8 @@ pub(super) fn lone(layout: Layout, loaded: &Loaded, file_name: Option<&str>) -> 
         Some(n) => (Some(strip_zeros(&n.digits)), n.description),
         None => (None, stem(file_name)),
     };
-    let tx = transactional(layout, &loaded.file.text);
-    file_migration(layout, loaded, version, name, tx)
+    let (tx, how) = runner(layout, &loaded.file.text);
+    file_migration_with(layout, loaded, version, name, tx, how)
 }
 
 #[cfg(test)]
@@ -212,7 +240,16 @@ mod tests {
             "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"
         ));
         assert!(sqlx_transactional("--no-transaction\n"));
-        assert!(!golang_transactional("BEGIN;\nCOMMIT;"));
-        assert!(golang_transactional("CREATE TABLE t ();"));
+        let sqlx = |text| runner(Layout::Sqlx, text);
+        assert_eq!(sqlx("CREATE TABLE t ();").0, Transaction::File);
+        let (tx, how) = sqlx("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);");
+        assert_eq!(tx, Transaction::Implicit);
+        assert!(how.marker && how.one_query, "{how:?}");
+        // golang-migrate sends any file in one Exec, also one that writes its own BEGIN.
+        for text in ["BEGIN;\nCOMMIT;", "CREATE TABLE t ();"] {
+            let (tx, how) = runner(Layout::GolangMigrate, text);
+            assert_eq!(tx, Transaction::Implicit, "{text}");
+            assert!(!how.marker && how.one_query);
+        }
     }
 }

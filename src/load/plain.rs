@@ -1,7 +1,10 @@
 //! plain: numbered `.sql` files (`001_init.sql`, `2_add.sql`, `10-more.sql`) run one after the
-//! other, each in its own transaction unless its first line is `-- no-transaction` (sqlx's
-//! marker, accepted here too) or its first SQL is `BEGIN` / `START TRANSACTION` (the file runs
-//! its own transaction, so nothing wraps it).
+//! other by a runner migsafe cannot see: psql (each statement on its own), a deploy script,
+//! a tool that wraps each file in a transaction. So the mode is `Unknown` (reviewed and run on
+//! a copy the way psql would, and said so), unless the first line is `-- no-transaction`
+//! (sqlx's marker, accepted here as the author's word: each statement on its own) or
+//! migsafe.toml declares the runner. A file that opens its own transaction (`BEGIN` first)
+//! stays `Unknown`: the parser follows its BEGIN/COMMIT whatever the runner.
 //!
 //! Order: the leading number's value (`2_x` before `10_y`), then the file name. `.down.sql`
 //! files are never forward migrations and are skipped. A folder without any numbered file falls
@@ -10,13 +13,30 @@
 
 use super::source::{Entry, Loaded, Reader};
 use super::text::{cmp_digits, leading_digits, no_transaction_line, starts_own_transaction};
-use super::{file_migration, stem};
-use crate::model::{Layout, Migration};
+use super::{file_migration_with, stem};
+use crate::model::{Layout, Migration, Runner, Transaction};
 use anyhow::Result;
 
-/// Whether the runner wraps this plain file in a transaction.
-pub(super) fn transactional(text: &str) -> bool {
-    !no_transaction_line(text) && !starts_own_transaction(text, 0)
+/// How a plain file is run, as far as the file itself says.
+pub(super) fn runner(text: &str) -> (Transaction, Runner) {
+    if no_transaction_line(text) {
+        return (
+            Transaction::Statement,
+            Runner::marker("plain: `-- no-transaction` first line: each statement on its own"),
+        );
+    }
+    let own = if starts_own_transaction(text, 0) {
+        "; the file opens its own transaction (BEGIN first)"
+    } else {
+        ""
+    };
+    (
+        Transaction::Unknown,
+        Runner::default_of(format!(
+            "plain: the runner is unknown{own}; reviewed as psql runs it (each statement on \
+             its own); declare the runner in migsafe.toml ([[runner]]) or with --transaction"
+        )),
+    )
 }
 
 /// `(version, name)` of a numbered file name: the leading digits as written, then the rest
@@ -35,8 +55,8 @@ fn is_candidate(entry: &Entry) -> bool {
 }
 
 pub(super) fn migration(loaded: &Loaded, version: Option<String>, name: String) -> Migration {
-    let tx = transactional(&loaded.file.text);
-    file_migration(Layout::Plain, loaded, version, name, tx)
+    let (tx, how) = runner(&loaded.file.text);
+    file_migration_with(Layout::Plain, loaded, version, name, tx, how)
 }
 
 /// Every plain migration in a folder, in numeric order.
@@ -87,13 +107,24 @@ mod tests {
 
     #[test]
     fn transaction_markers() {
-        assert!(transactional("-- owner: @a\nCREATE TABLE t ();"));
-        assert!(!transactional(
-            "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"
-        ));
-        assert!(!transactional(
-            "-- Django\nBEGIN;\nCREATE TABLE t ();\nCOMMIT;"
-        ));
-        assert!(!transactional("start transaction;\nCOMMIT;"));
+        let mode = |text| runner(text).0;
+        assert_eq!(
+            mode("-- owner: @a\nCREATE TABLE t ();"),
+            Transaction::Unknown
+        );
+        assert_eq!(
+            mode("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"),
+            Transaction::Statement
+        );
+        assert!(runner("-- no-transaction\n").1.marker);
+        let (tx, how) = runner("-- Django\nBEGIN;\nCREATE TABLE t ();\nCOMMIT;");
+        assert_eq!(tx, Transaction::Unknown);
+        assert!(
+            how.source.contains("opens its own transaction"),
+            "{}",
+            how.source
+        );
+        assert!(how.source.contains("migsafe.toml"), "{}", how.source);
+        assert_eq!(mode("start transaction;\nCOMMIT;"), Transaction::Unknown);
     }
 }

@@ -218,6 +218,7 @@ mod tests {
                 single_statement: false,
             }],
             transaction: crate::model::Transaction::File,
+            runner: crate::model::Runner::default(),
         }
     }
 

@@ -7,13 +7,22 @@
 //!
 //! A statement's `end` is the position of its last character (inclusive), so a comment on
 //! the same line after the `;` is not inside it.
+//!
+//! `Statement::in_transaction` is PostgreSQL's view as the part's runner sends it (see
+//! [`mark_transactions`]): inside the runner's `BEGIN` … `COMMIT`, inside an explicit
+//! `BEGIN` the file writes, or inside the implicit transaction PostgreSQL opens for a query
+//! string of several statements. For an `Unknown` runner it is what psql would do (each
+//! statement on its own); rules that would judge differently under a wrapping runner look at
+//! the part's mode and say so instead of assuming.
 
 mod convert;
 mod fallback;
 mod split;
 mod tokens;
 
-use crate::model::{Comment, ParsedBy, Part, Segment, SourceFile, Statement, StatementKind};
+use crate::model::{
+    Comment, ParsedBy, Part, Runner, Segment, SourceFile, Statement, StatementKind, Transaction,
+};
 use split::RawKind;
 use std::sync::Arc;
 
@@ -29,8 +38,6 @@ pub fn parse_part(part: &Part) -> ParsedPart {
     let text = part.file.text.as_str();
     let split = split::split(text, &part.segments);
     let mut statements = Vec::with_capacity(split.statements.len());
-    // Inside an explicit BEGIN ... COMMIT written in the file.
-    let mut explicit = false;
     for raw in split.statements {
         let stmt_text = text.get(raw.range.clone()).unwrap_or_default();
         let (kind, parsed_by) = match raw.kind {
@@ -38,33 +45,55 @@ pub fn parse_part(part: &Part) -> ParsedPart {
             RawKind::PsqlMeta(command) => (StatementKind::PsqlMeta { command }, ParsedBy::None),
             RawKind::Unterminated(reason) => (StatementKind::Unparsed { reason }, ParsedBy::None),
         };
-        let in_transaction = match kind {
-            StatementKind::Begin => {
-                let was = part.transactional() || explicit;
-                explicit = true;
-                was
-            }
-            StatementKind::Commit | StatementKind::Rollback => {
-                let was = part.transactional() || explicit;
-                explicit = false;
-                was
-            }
-            _ => part.transactional() || explicit,
-        };
         statements.push(Statement {
             text: stmt_text.to_string(),
             range: raw.range,
             start: raw.start,
             end: raw.end,
-            in_transaction,
+            in_transaction: false,
             kind,
             parsed_by,
             leading_comments: raw.leading_comments,
         });
     }
+    mark_transactions(part, &mut statements);
     ParsedPart {
         statements,
         comments: split.comments,
+    }
+}
+
+/// Sets each statement's `in_transaction` the way PostgreSQL sees it when `part`'s runner
+/// sends the statements:
+///
+/// - `File`: the runner's `BEGIN` is open from the start; an explicit `COMMIT`/`ROLLBACK` in
+///   the file ends it (PostgreSQL has no nesting; a second `BEGIN` is ignored with a warning).
+/// - One query string of several statements (`Implicit`, or `File` when the runner sends the
+///   file as one query): every statement outside an explicit block runs in an implicit one
+///   (PostgreSQL protocol docs, "Multiple Statements in a Simple Query"), also after a
+///   `COMMIT`, so `CREATE INDEX CONCURRENTLY` anywhere in it fails. A single statement is not.
+/// - `Statement` and `Unknown`: only an explicit `BEGIN` opens a block.
+///
+/// A `BEGIN`, `COMMIT` or `ROLLBACK` is marked by the state before it.
+pub fn mark_transactions(part: &Part, statements: &mut [Statement]) {
+    let sent = statements
+        .iter()
+        .filter(|s| !matches!(s.kind, StatementKind::PsqlMeta { .. }))
+        .count();
+    let one_query = match part.transaction {
+        Transaction::Implicit => true,
+        Transaction::File => part.runner.one_query,
+        Transaction::Statement | Transaction::Unknown => false,
+    };
+    let implicit = one_query && sent > 1;
+    let mut open = part.transaction == Transaction::File;
+    for stmt in statements {
+        stmt.in_transaction = open || implicit;
+        match stmt.kind {
+            StatementKind::Begin => open = true,
+            StatementKind::Commit | StatementKind::Rollback => open = false,
+            _ => {}
+        }
     }
 }
 
@@ -95,8 +124,14 @@ fn classify(text: &str) -> (StatementKind, ParsedBy) {
     }
 }
 
-/// Parses `sql` as one whole-file part, for tests: `transactional` as a framework would set it.
+/// Parses `sql` as one whole-file part, for tests: `transactional` as a framework would set it
+/// (`BEGIN` … `COMMIT` sent statement by statement, or each statement on its own).
 pub fn parse_sql(sql: &str, transactional: bool) -> ParsedPart {
+    parse_sql_as(sql, Transaction::wrapped(transactional), false)
+}
+
+/// Parses `sql` as one whole-file part sent in `mode`, as one query string when `one_query`.
+pub fn parse_sql_as(sql: &str, mode: Transaction, one_query: bool) -> ParsedPart {
     let file = Arc::new(SourceFile {
         display: "test.sql".to_string(),
         text: sql.to_string(),
@@ -107,7 +142,11 @@ pub fn parse_sql(sql: &str, transactional: bool) -> ParsedPart {
             range: 0..sql.len(),
             single_statement: false,
         }],
-        transaction: crate::model::Transaction::wrapped(transactional),
+        transaction: mode,
+        runner: Runner {
+            one_query,
+            ..Runner::default()
+        },
     })
 }
 
@@ -132,8 +171,82 @@ mod tests {
             flags,
             vec![false, false, true, true, false, false, true, true]
         );
-        // A framework transaction covers everything, including the BEGIN itself.
-        assert!(kinds(sql, true).iter().all(|(_, t)| *t));
+        // A framework transaction covers everything up to the COMMIT that ends it (PostgreSQL
+        // ignores the BEGIN inside it); after that, statements sent one by one are on their own
+        // until the next BEGIN.
+        let flags: Vec<bool> = kinds(sql, true).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(
+            flags,
+            vec![true, true, true, true, false, false, true, true]
+        );
+    }
+
+    fn flags(sql: &str, mode: Transaction, one_query: bool) -> Vec<bool> {
+        parse_sql_as(sql, mode, one_query)
+            .statements
+            .into_iter()
+            .map(|s| s.in_transaction)
+            .collect()
+    }
+
+    #[test]
+    fn one_query_strings_run_in_an_implicit_transaction() {
+        let sql = "CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);";
+        assert_eq!(flags(sql, Transaction::Implicit, true), [true, true]);
+        // One statement alone is not in a transaction block, even sent as one query.
+        assert_eq!(
+            flags(
+                "CREATE INDEX CONCURRENTLY i ON t (a);",
+                Transaction::Implicit,
+                true
+            ),
+            [false]
+        );
+        // A COMMIT in the string ends the implicit transaction, and the next one begins.
+        assert_eq!(
+            flags(
+                "BEGIN;\nSELECT 1;\nCOMMIT;\nSELECT 2;",
+                Transaction::Implicit,
+                true
+            ),
+            [true, true, true, true]
+        );
+        // psql meta-commands are not sent: a lone statement next to one stays alone.
+        assert_eq!(
+            flags(
+                "\\set ON_ERROR_STOP on\nCREATE INDEX CONCURRENTLY i ON t (a);",
+                Transaction::Implicit,
+                true
+            ),
+            [false, false]
+        );
+    }
+
+    #[test]
+    fn after_a_commit_in_a_wrapped_file_the_sending_decides() {
+        let sql = "ALTER TYPE mood ADD VALUE 'meh';\nCOMMIT;\nCREATE INDEX CONCURRENTLY i ON t (a);\nBEGIN;\nSELECT 1;";
+        // Statement by statement (goose, Flyway, alembic's script): outside until BEGIN.
+        assert_eq!(
+            flags(sql, Transaction::File, false),
+            [true, true, false, false, true]
+        );
+        // One query string (sqlx, diesel, dbmate): the rest is one implicit transaction.
+        assert_eq!(
+            flags(sql, Transaction::File, true),
+            [true, true, true, true, true]
+        );
+    }
+
+    #[test]
+    fn unknown_and_statement_runners_follow_only_explicit_blocks() {
+        let sql = "CREATE INDEX CONCURRENTLY a ON t (c);\nBEGIN;\nSELECT 1;\nCOMMIT;";
+        for mode in [Transaction::Unknown, Transaction::Statement] {
+            assert_eq!(
+                flags(sql, mode, false),
+                [false, false, true, true],
+                "{mode}"
+            );
+        }
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub fn sample() -> Report {
             name: "add_orders_index".into(),
             layout: Layout::Sqlx,
             in_transaction: true,
+            transaction: crate::model::Transaction::File,
+            transaction_source: "sqlx: BEGIN … COMMIT around the file, sent as one query".into(),
             statements: 2,
             owner: Some("@payments-team".into()),
             owner_source: OwnerSource::Annotation,
@@ -118,6 +120,8 @@ pub fn sample() -> Report {
             name: "drop_legacy".into(),
             layout: Layout::Sqlx,
             in_transaction: false,
+            transaction: crate::model::Transaction::Implicit,
+            transaction_source: "sqlx: `-- no-transaction` first line: the file is sent as one query without BEGIN, which PostgreSQL runs as one implicit transaction".into(),
             statements: 3,
             owner: Some("@core|db".into()),
             owner_source: OwnerSource::Codeowners,
@@ -141,6 +145,8 @@ pub fn sample() -> Report {
             name: "truncate_audit".into(),
             layout: Layout::Plain,
             in_transaction: true,
+            transaction: crate::model::Transaction::File,
+            transaction_source: "sqlx: BEGIN … COMMIT around the file, sent as one query".into(),
             statements: 1,
             owner: None,
             owner_source: OwnerSource::None,
@@ -181,6 +187,7 @@ pub fn sample() -> Report {
                 index_scans: None,
                 plan: Some("Seq Scan on orders  (cost=0.00..22.70 rows=1270 width=36)\n  Filter: (customer_id = 42)".into()),
             },
+            direction: crate::model::Direction::Up,
         },
         Finding {
             rule: "drop-column",
@@ -197,6 +204,7 @@ pub fn sample() -> Report {
             owner: Some("@core|db".into()),
             table: Some("users".into()),
             facts: Facts::default(),
+            direction: crate::model::Direction::Up,
         },
         Finding {
             rule: "missing-expected-result",
@@ -213,6 +221,7 @@ pub fn sample() -> Report {
             owner: None,
             table: None,
             facts: Facts::default(),
+            direction: crate::model::Direction::Up,
         },
         Finding {
             rule: "truncate-table",
@@ -233,6 +242,7 @@ pub fn sample() -> Report {
                 blocks: Some("reads and writes".into()),
                 ..Facts::default()
             },
+            direction: crate::model::Direction::Up,
         },
     ];
     Report {
@@ -275,6 +285,8 @@ pub fn catalog() -> Report {
         name: name.to_string(),
         layout: Layout::GolangMigrate,
         in_transaction: true,
+        transaction: crate::model::Transaction::File,
+        transaction_source: "sqlx: BEGIN … COMMIT around the file, sent as one query".into(),
         statements: 3,
         owner: Some(owner.to_string()),
         owner_source: OwnerSource::Codeowners,
@@ -318,6 +330,7 @@ pub fn catalog() -> Report {
                 blocks: Some("writes".into()),
                 ..Facts::default()
             },
+            direction: crate::model::Direction::Up,
         },
         Finding {
             rule: "drop-index-in-use",
@@ -338,6 +351,7 @@ pub fn catalog() -> Report {
                 bytes: Some(90_177_536),
                 ..Facts::default()
             },
+            direction: crate::model::Direction::Up,
         },
         Finding {
             rule: "dml-touches-many-rows",
@@ -361,6 +375,7 @@ pub fn catalog() -> Report {
                 ),
                 ..Facts::default()
             },
+            direction: crate::model::Direction::Up,
         },
     ];
     let mut skipped_rules = execution_skips();
@@ -414,6 +429,8 @@ pub fn large(migrations: usize, findings: usize) -> Report {
             name: format!("change_number_{i}"),
             layout: Layout::Plain,
             in_transaction: true,
+            transaction: crate::model::Transaction::File,
+            transaction_source: "sqlx: BEGIN … COMMIT around the file, sent as one query".into(),
             statements: 10,
             owner: Some(format!("@team-{}", i % 7)),
             owner_source: OwnerSource::Annotation,
@@ -461,6 +478,7 @@ pub fn large(migrations: usize, findings: usize) -> Report {
                     blocks: Some("writes".into()),
                     ..Facts::default()
                 },
+                direction: crate::model::Direction::Up,
             }
         })
         .collect();
@@ -519,6 +537,8 @@ pub fn execution() -> Report {
         name: name.to_string(),
         layout: Layout::GolangMigrate,
         in_transaction: true,
+        transaction: crate::model::Transaction::File,
+        transaction_source: "sqlx: BEGIN … COMMIT around the file, sent as one query".into(),
         statements,
         owner: Some("@payments-team".into()),
         owner_source: OwnerSource::Annotation,
@@ -640,6 +660,7 @@ pub fn execution() -> Report {
                 duration_ms: Some(29_480),
                 ..Facts::default()
             },
+            direction: crate::model::Direction::Up,
         },
         Finding {
             rule: "expectation-not-met",
@@ -659,6 +680,7 @@ pub fn execution() -> Report {
             owner: Some("@payments-team".into()),
             table: None,
             facts: Facts::default(),
+            direction: crate::model::Direction::Up,
         },
         Finding {
             rule: "rollback-does-not-restore",
@@ -678,6 +700,7 @@ pub fn execution() -> Report {
             owner: Some("@payments-team".into()),
             table: Some(orders.into()),
             facts: Facts::default(),
+            direction: crate::model::Direction::Up,
         },
         Finding {
             rule: "fails-on-copy",
@@ -702,6 +725,7 @@ pub fn execution() -> Report {
                 duration_ms: Some(409),
                 ..Facts::default()
             },
+            direction: crate::model::Direction::Up,
         },
     ];
     Report {
@@ -784,6 +808,8 @@ pub fn nine() -> Report {
             name: name.to_string(),
             layout: Layout::Sqlx,
             in_transaction: true,
+            transaction: crate::model::Transaction::File,
+            transaction_source: "sqlx: BEGIN … COMMIT around the file, sent as one query".into(),
             statements: 2,
             owner: owner.map(str::to_string),
             owner_source: if owner.is_some() {
@@ -843,6 +869,7 @@ pub fn nine() -> Report {
                 blocks: lock.map(|(_, b)| b.to_string()),
                 ..Facts::default()
             },
+            direction: crate::model::Direction::Up,
         }
     };
     let share = Some(("ShareLock", "writes"));

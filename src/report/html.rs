@@ -291,16 +291,13 @@ fn people_facts(m: &MigrationSummary, doc: &mut String) {
     };
     let _ = write!(
         doc,
-        "<dl class=\"facts\"><dt>Owner</dt><dd>{}</dd><dt>Runs</dt><dd>{} · {} {}</dd>\
-         <dt>Expected</dt><dd>",
+        "<dl class=\"facts\"><dt>Owner</dt><dd>{}</dd><dt>Runs</dt><dd>{} · {} · \
+         <code>{}</code> {}</dd><dt>Expected</dt><dd>",
         esc(&owner),
         esc(m.layout.as_str()),
         text::count(m.statements, "statement", "statements"),
-        if m.in_transaction {
-            "in a transaction"
-        } else {
-            "outside a transaction"
-        }
+        m.transaction,
+        esc(&text::one_line(&m.transaction_source))
     );
     if m.expected.is_empty() {
         doc.push_str("none declared");

@@ -137,6 +137,10 @@ struct JsonMigration<'a> {
     name: &'a str,
     layout: &'static str,
     in_transaction: bool,
+    /// How the runner sends the migration: `file`, `implicit`, `statement` or `unknown`.
+    transaction: &'static str,
+    /// Why migsafe believes that (the framework's rule, a marker, migsafe.toml).
+    transaction_source: &'a str,
     statements: usize,
     owner: Option<&'a str>,
     owner_source: &'static str,
@@ -211,6 +215,8 @@ struct JsonFinding<'a> {
     owner: Option<&'a str>,
     table: Option<&'a str>,
     facts: JsonFacts<'a>,
+    /// `up`, or `down` for a finding in the migration's rollback.
+    direction: &'static str,
 }
 
 #[derive(Serialize)]
@@ -304,6 +310,8 @@ fn json_migration(m: &MigrationSummary, v: super::verdict::Verdict) -> JsonMigra
         name: &m.name,
         layout: m.layout.as_str(),
         in_transaction: m.in_transaction,
+        transaction: m.transaction.as_str(),
+        transaction_source: &m.transaction_source,
         statements: m.statements,
         owner: m.owner.as_deref(),
         owner_source: owner_source(m.owner_source),
@@ -363,6 +371,7 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             owner: f.owner.as_deref(),
             table: f.table.as_deref(),
             facts: JsonFacts::from(&f.facts),
+            direction: f.direction.as_str(),
         }
     }
 }
@@ -547,6 +556,8 @@ mod tests {
                 "name",
                 "layout",
                 "in_transaction",
+                "transaction",
+                "transaction_source",
                 "statements",
                 "owner",
                 "owner_source",
@@ -580,7 +591,8 @@ mod tests {
                     "instead",
                     "owner",
                     "table",
-                    "facts"
+                    "facts",
+                    "direction"
                 ])
             );
         }

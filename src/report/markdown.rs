@@ -34,7 +34,7 @@ use super::text::{self, RollbackState};
 use super::verdict::{self, Verdict, VerdictKind};
 use super::{Format, RunInfo};
 use crate::model::{
-    ExpectStatus, Finding, MigrationSummary, Report, RollbackStatus, Severity, Summary,
+    ExpectStatus, Finding, MigrationSummary, Report, RollbackStatus, Severity, Summary, Transaction,
 };
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -51,10 +51,10 @@ pub const GITHUB_LIMIT: usize = 65_536;
 pub const BUDGET: usize = 60_000;
 
 /// What the PR comment of a 9-migration review (`fixtures::nine`) may weigh, in bytes.
-pub const NINE_MIGRATION_BUDGET: usize = 16_000;
+pub const NINE_MIGRATION_BUDGET: usize = 16_384;
 
 /// Longest why or instead sentence in the rule notes; the rule's page has the rest.
-const NOTE_CHARS: usize = 200;
+const NOTE_CHARS: usize = 180;
 
 /// Longest migration name in the verdict table; longer ones keep their start and end.
 const MAX_TABLE_PATH: usize = 60;
@@ -828,14 +828,26 @@ fn people_facts(m: &MigrationSummary, level: Level, doc: &mut String) {
         Some(o) => format!("{} ({})", code(o), text::owner_source(m.owner_source)),
         None => text::UNOWNED.to_string(),
     };
-    let transaction = if m.in_transaction {
-        "in a transaction"
+    let transaction = match m.transaction {
+        Transaction::File => "in one transaction",
+        Transaction::Implicit => "as one query (one implicit transaction)",
+        Transaction::Statement => "each on its own",
+        Transaction::Unknown => "run by an unknown runner",
+    };
+    // The mode and why migsafe believes it (the runner's rule, a marker, migsafe.toml), on
+    // the same line: one line per migration less in a comment with a size budget.
+    let source = if m.transaction_source.trim().is_empty() {
+        String::new()
     } else {
-        "outside a transaction"
+        format!(
+            " — `{}`: {}",
+            m.transaction,
+            inline(&text::one_line(&m.transaction_source))
+        )
     };
     let _ = writeln!(
         doc,
-        "**Owner:** {owner} · **Layout:** {} · {} {transaction}\n",
+        "**Owner:** {owner} · **Layout:** {} · {} {transaction}{source}\n",
         m.layout,
         text::count(m.statements, "statement", "statements")
     );

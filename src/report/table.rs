@@ -248,6 +248,8 @@ fn write_migrations(
         };
         writeln!(out, "{}", paint.bold(&m.path))?;
         write!(out, "{}", labelled("owner", &owner, width, 10))?;
+        let runs = format!("{} — {}", m.transaction, m.transaction_source);
+        write!(out, "{}", labelled("runs", &runs, width, 10))?;
         write!(
             out,
             "{}",

@@ -1,8 +1,8 @@
 //! `concurrently-in-transaction`: a `CONCURRENTLY` operation that PostgreSQL refuses to run
 //! inside a transaction block.
 
-use super::{Check, Context, Risk, Rule};
-use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
+use super::{Check, Context, Risk, Rule, UNKNOWN_RUNNER};
+use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind, Transaction};
 
 pub const RULE: Rule = Rule {
     code: "M004",
@@ -10,15 +10,20 @@ pub const RULE: Rule = Rule {
     severity: Severity::Error,
     evidence: Evidence::Static,
     what: "Flags `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... \
-           CONCURRENTLY` and `ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY` in a migration \
-           that runs inside a transaction.",
+           CONCURRENTLY` and `ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY` where the \
+           runner sends it inside a transaction: in the framework's BEGIN … COMMIT, in an \
+           explicit BEGIN, or among other statements sent as one query (golang-migrate, sqlx \
+           `-- no-transaction`, diesel `run_in_transaction = false`, dbmate \
+           `transaction:false`), which PostgreSQL runs as one implicit transaction. Where the \
+           runner is unknown (a plain file) it is info that names the assumption.",
     why: "These commands commit several transactions of their own internally, so PostgreSQL \
           rejects them inside a transaction block (\"ERROR: CREATE INDEX CONCURRENTLY cannot run \
           inside a transaction block\"): the migration fails on deploy even though it passed on \
           a developer machine that ran it statement by statement. (PostgreSQL docs: CREATE \
           INDEX, DROP INDEX, REINDEX and ALTER TABLE, \"CONCURRENTLY\".) `REFRESH MATERIALIZED \
           VIEW CONCURRENTLY` is not affected: it may run in a transaction.",
-    instead: "Move the statement into its own migration that runs outside a transaction: \
+    instead: "Move the statement into its own migration that runs outside a transaction, \
+              alone in its file when the runner sends the file as one query: \
               `-- no-transaction` (sqlx, plain), `-- +goose NO TRANSACTION`, \
               `-- migrate:up transaction:false` (dbmate), `executeInTransaction=false` \
               (Flyway), `disable_ddl_transaction!` (Rails), `atomic = False` (Django), \
@@ -32,8 +37,10 @@ pub const RULE: Rule = Rule {
     check: Check::Statement(check),
 };
 
-fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    if !stmt.in_transaction {
+fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
+    // Outside any block, only an unknown runner leaves room for a transaction around it.
+    let assumed = !stmt.in_transaction;
+    if assumed && !ctx.runner_unknown() {
         return None;
     }
     let (command, object) = match &stmt.kind {
@@ -89,10 +96,27 @@ fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
         }
         _ => return None,
     };
-    let risk = Risk::new(format!(
-        "{command} cannot run inside a transaction block: PostgreSQL rejects the statement for \
-         {object} and the migration fails; run it in a migration without a transaction"
-    ));
+    let risk = if assumed {
+        Risk::new(format!(
+            "{command} for {object} runs only outside a transaction block: psql runs it, but a \
+             runner that wraps the file in a transaction, or sends it with other statements as \
+             one query, makes PostgreSQL reject it; {UNKNOWN_RUNNER}"
+        ))
+        .with_severity(Severity::Info)
+    } else {
+        let how = match ctx.transaction() {
+            Transaction::Implicit if !inside_explicit_block(ctx) => {
+                " (the runner sends the file as one query, which PostgreSQL runs as one \
+                 implicit transaction)"
+            }
+            _ => "",
+        };
+        Risk::new(format!(
+            "{command} cannot run inside a transaction block{how}: PostgreSQL rejects the \
+             statement for {object} and the migration fails; run it in a migration without a \
+             transaction, alone in its file"
+        ))
+    };
     Some(match &stmt.kind {
         StatementKind::CreateIndex { table, .. } => risk.on_table(table),
         StatementKind::AlterTable { name, .. } => risk.on_table(name),
@@ -100,11 +124,16 @@ fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
     })
 }
 
+/// Whether an explicit `BEGIN` the file wrote is open before the current statement.
+fn inside_explicit_block(ctx: &Context) -> bool {
+    ctx.state.explicit_transaction
+}
+
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::model::Severity;
-    use crate::rules::test_support::{check, count};
+    use crate::model::{Severity, Transaction};
+    use crate::rules::test_support::{check, check_as, count};
 
     #[test]
     fn flags_concurrent_commands_inside_a_transaction() {
@@ -187,5 +216,58 @@ mod tests {
             count(&RULE, "DROP INDEX CONCURRENTLY IF EXISTS users_email_key;"),
             1
         );
+    }
+
+    #[test]
+    fn an_unknown_runner_gives_info_that_names_the_assumption() {
+        let found = check_as(
+            &RULE,
+            "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);",
+            None,
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Info);
+        assert!(
+            found[0].message.contains("assumed psql"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0].message.contains("[[runner]]"),
+            "{}",
+            found[0].message
+        );
+        // Inside the file's own BEGIN it fails under any runner.
+        let found = check_as(
+            &RULE,
+            "BEGIN;\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);\nCOMMIT;",
+            None,
+        );
+        assert_eq!(found[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn among_other_statements_sent_as_one_query_it_fails() {
+        let sql = "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);";
+        let found = check_as(&RULE, sql, Some(Transaction::Implicit));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Error);
+        assert!(
+            found[0].message.contains("one query"),
+            "{}",
+            found[0].message
+        );
+        // Alone in the query string it runs outside any block.
+        assert_eq!(
+            check_as(
+                &RULE,
+                "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);",
+                Some(Transaction::Implicit)
+            )
+            .len(),
+            0
+        );
+        // Statement by statement, each on its own: fine.
+        assert_eq!(check_as(&RULE, sql, Some(Transaction::Statement)).len(), 0);
     }
 }

@@ -1,6 +1,6 @@
 //! `lock-table`: an explicit `LOCK TABLE` on an existing table.
 
-use super::{Check, Context, Risk, Rule};
+use super::{Check, Context, Risk, Rule, UNKNOWN_RUNNER};
 use crate::locks::LockMode;
 use crate::model::{Evidence, QualifiedName, Severity, Statement, StatementKind};
 
@@ -10,7 +10,8 @@ pub const RULE: Rule = Rule {
     severity: Severity::Warning,
     evidence: Evidence::Static,
     what: "Flags `LOCK TABLE` on tables that existed before this migration (info for modes that \
-           do not block writes; error outside a transaction, where PostgreSQL rejects it).",
+           do not block writes; error outside a transaction, where PostgreSQL rejects it, or a \
+           warning that names the assumption when the runner is unknown).",
     why: "An explicit lock is held until the transaction ends, so everything the migration does \
           afterwards runs while other sessions wait. The default mode is ACCESS EXCLUSIVE, \
           which blocks even SELECT; SHARE and stronger block every INSERT, UPDATE and DELETE. \
@@ -51,7 +52,15 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     ))
     .on_table(first)
     .with_lock(lock);
-    Some(if !stmt.in_transaction {
+    Some(if !stmt.in_transaction && ctx.runner_unknown() {
+        // psql would fail here; a runner that wraps the file would not.
+        let message = format!(
+            "LOCK TABLE {names} outside a transaction block is rejected (\"LOCK TABLE can only \
+             be used in transaction blocks\") when each statement runs on its own, as in psql; \
+             {UNKNOWN_RUNNER}"
+        );
+        Risk { message, ..risk }.with_severity(Severity::Warning)
+    } else if !stmt.in_transaction {
         let message = format!(
             "LOCK TABLE {names} runs outside a transaction block, where PostgreSQL rejects it \
              (\"LOCK TABLE can only be used in transaction blocks\") and the migration fails"
@@ -68,7 +77,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::model::Severity;
-    use crate::rules::test_support::{check, count};
+    use crate::rules::test_support::{check, check_as, count};
 
     #[test]
     fn flags_explicit_locks() {
@@ -101,6 +110,22 @@ mod tests {
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].severity, Severity::Error);
         assert!(findings[0].message.contains("transaction block"));
+        // A lone plain file: psql would reject it, a wrapping runner would not.
+        let findings = check_as(&RULE, "LOCK TABLE accounts IN SHARE MODE;", None);
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(
+            findings[0].message.contains("assumed psql"),
+            "{}",
+            findings[0].message
+        );
+        // As one query with other statements it is inside the implicit transaction.
+        let findings = check_as(
+            &RULE,
+            "LOCK TABLE accounts IN SHARE MODE;\nUPDATE accounts SET tier = 'a' WHERE id = 1;",
+            Some(crate::model::Transaction::Implicit),
+        );
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(!findings[0].message.contains("rejected"));
     }
 
     #[test]

@@ -194,6 +194,25 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         mode.blocks()
     ))
     .with_lock(mode);
+    // `SET LOCAL` outside a block does nothing under psql, but would under a wrapping runner.
+    let local_outside = ctx.earlier().iter().any(|s| {
+        matches!(&s.kind, StatementKind::Set { name, local: true, .. }
+            if name.eq_ignore_ascii_case("lock_timeout"))
+            && !s.in_transaction
+    });
+    let risk = if local_outside && ctx.runner_unknown() {
+        Risk {
+            message: format!(
+                "{} (the SET LOCAL lock_timeout before it only lasts inside a transaction block, \
+                 so each statement on its own leaves it without effect; {})",
+                risk.message,
+                super::UNKNOWN_RUNNER
+            ),
+            ..risk
+        }
+    } else {
+        risk
+    };
     Some(match &table {
         Some(t) => risk.on_table(t),
         None => risk,
@@ -342,6 +361,34 @@ mod tests {
                  ALTER TABLE orders ADD COLUMN note text;\nCOMMIT;"
             ),
             0
+        );
+    }
+
+    #[test]
+    fn set_local_follows_how_the_runner_sends_the_file() {
+        let sql = "SET LOCAL lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN note text;";
+        // Sent as one query, SET LOCAL lasts for the implicit transaction.
+        assert_eq!(
+            crate::rules::test_support::check_as(
+                &RULE,
+                sql,
+                Some(crate::model::Transaction::Implicit)
+            )
+            .len(),
+            0
+        );
+        // Each on its own it does nothing; for an unknown runner the finding says why.
+        let found = crate::rules::test_support::check_as(&RULE, sql, None);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("SET LOCAL"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0].message.contains("assumed psql"),
+            "{}",
+            found[0].message
         );
     }
 }

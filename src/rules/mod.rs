@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::locks::LockMode;
 use crate::model::{
     AlterAction, Evidence, Facts, ParsedMigration, Position, QualifiedName, Severity, Statement,
-    StatementKind,
+    StatementKind, Transaction,
 };
 use crate::plan::PlanOutcome;
 use crate::schema::Schema;
@@ -277,7 +277,24 @@ pub struct Context<'a> {
     pub plan: Option<&'a PlanOutcome>,
 }
 
+/// What a finding says when it rests on not knowing the runner (a plain file, issue #10): the
+/// assumption, and how to replace it with a declaration.
+pub const UNKNOWN_RUNNER: &str = "migsafe does not know this project's runner and assumed psql \
+    (each statement on its own); declare it in migsafe.toml ([[runner]] path = \"…\" \
+    transaction = \"file\", \"implicit\" or \"statement\") or with --transaction";
+
 impl Context<'_> {
+    /// How the runner sends the part being reviewed (the up part, or the down part when the
+    /// rollback is reviewed).
+    pub fn transaction(&self) -> Transaction {
+        self.migration.migration.up.transaction
+    }
+
+    /// Whether nobody said how the part is run (see [`UNKNOWN_RUNNER`]).
+    pub fn runner_unknown(&self) -> bool {
+        self.transaction() == Transaction::Unknown
+    }
+
     /// Statements after the current one.
     pub fn later(&self) -> &[Statement] {
         &self.migration.statements[self.index + 1..]

@@ -119,7 +119,8 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::test_support::{check, count};
+    use crate::model::Transaction;
+    use crate::rules::test_support::{check, check_as, count};
 
     #[test]
     fn flags_the_first_statement_after_the_lock() {
@@ -228,5 +229,17 @@ mod tests {
             ),
             0
         );
+    }
+
+    #[test]
+    fn follows_how_the_runner_sends_the_file() {
+        let sql = "ALTER TABLE orders ADD COLUMN shipped_at timestamptz;\n\
+                   UPDATE orders SET shipped_at = updated_at WHERE status = 'shipped';";
+        // One query string (golang-migrate): one implicit transaction, the lock stays.
+        assert_eq!(check_as(&RULE, sql, Some(Transaction::Implicit)).len(), 1);
+        // Each statement on its own (temporal's schema tool), or an unknown runner judged as
+        // psql: the lock ends with its statement.
+        assert_eq!(check_as(&RULE, sql, Some(Transaction::Statement)).len(), 0);
+        assert_eq!(check_as(&RULE, sql, None).len(), 0);
     }
 }

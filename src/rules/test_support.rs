@@ -1,13 +1,25 @@
 //! Helpers for rule unit tests: review a snippet and keep one rule's findings.
 
 use crate::config::Settings;
-use crate::model::Finding;
+use crate::model::{Finding, Transaction};
 use crate::rules::Rule;
 
-/// Findings of `rule` when `sql` is reviewed as a transactional plain migration.
+/// Findings of `rule` when `sql` is reviewed as a plain migration whose runner is declared to
+/// wrap each file in a transaction (`--transaction file`); the file's own markers
+/// (`-- no-transaction`) still win.
 pub fn check(rule: &Rule, sql: &str) -> Vec<Finding> {
-    let report = crate::review::review_sql("test.sql", sql, &Settings::default())
-        .expect("inline SQL always loads");
+    check_as(rule, sql, Some(Transaction::File))
+}
+
+/// Findings of `rule` for `sql` run as `mode` says; `None` leaves the runner unknown (a lone
+/// plain file, reviewed as psql runs it).
+pub fn check_as(rule: &Rule, sql: &str, mode: Option<Transaction>) -> Vec<Finding> {
+    let settings = Settings {
+        transaction: mode,
+        ..Settings::default()
+    };
+    let report =
+        crate::review::review_sql("test.sql", sql, &settings).expect("inline SQL always loads");
     report
         .findings
         .into_iter()
@@ -158,10 +170,16 @@ pub fn snapshot(
     )
 }
 
-/// `sql` as one transactional plain migration, parsed with its metadata.
+/// `sql` as one plain migration run in a transaction (as [`check`]), parsed with its metadata.
 pub fn migration(sql: &str) -> ParsedMigration {
     let settings = Settings::default();
     let mut migrations = crate::load::load_text("test.sql", sql, None).expect("inline SQL loads");
+    crate::load::declare(
+        &mut migrations,
+        &[],
+        Some(Transaction::File),
+        std::path::Path::new("."),
+    );
     let owners = crate::metadata::Owners::discover(&settings.root, None).expect("owners");
     crate::review::prepare(migrations.remove(0), &owners)
 }

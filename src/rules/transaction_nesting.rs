@@ -2,7 +2,7 @@
 //! migration already runs in.
 
 use super::{Check, Context, Risk, Rule};
-use crate::model::{Evidence, Severity, Statement, StatementKind};
+use crate::model::{Evidence, Severity, Statement, StatementKind, Transaction};
 
 pub const RULE: Rule = Rule {
     code: "M034",
@@ -47,7 +47,10 @@ struct TxState {
 /// executes them: a BEGIN inside a block is ignored, a COMMIT/ROLLBACK ends whichever block
 /// is open. Only transaction-control statements are looked at, so the replay is cheap.
 fn replay(ctx: &Context) -> TxState {
-    let wrapped = ctx.migration.migration.up.transactional();
+    // Only a File runner opens a block of its own. A BEGIN in a query string of several
+    // statements (Implicit) turns PostgreSQL's implicit transaction into an explicit one
+    // without a warning, and an unknown runner is judged as psql: the file's BEGIN is its own.
+    let wrapped = ctx.transaction() == Transaction::File;
     let mut tx = TxState {
         open: wrapped,
         runner_owns_it: wrapped,
@@ -153,7 +156,8 @@ fn keyword(stmt: &Statement) -> String {
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::test_support::{check, count};
+    use crate::model::Transaction;
+    use crate::rules::test_support::{check, check_as, count};
 
     #[test]
     fn flags_begin_inside_the_framework_transaction_once() {
@@ -241,10 +245,31 @@ mod tests {
             0
         );
         assert_eq!(count(&RULE, "CREATE TABLE t (id bigint);"), 0);
-        // A plain file whose first statement is BEGIN runs its own transaction: nothing wraps it.
+        // A plain file whose first statement is BEGIN, run by an unknown runner, is judged as
+        // psql runs it: the file's BEGIN is its own.
         assert_eq!(
-            count(&RULE, "BEGIN;\nCREATE TABLE t (id bigint);\nCOMMIT;"),
+            check_as(&RULE, "BEGIN;\nCREATE TABLE t (id bigint);\nCOMMIT;", None).len(),
             0
         );
+    }
+
+    #[test]
+    fn a_begin_in_a_query_string_is_not_nesting() {
+        // golang-migrate sends the file as one query: PostgreSQL turns its implicit transaction
+        // into the explicit one without a warning.
+        let sql = "BEGIN;\nCREATE TABLE t (id bigint);\nCOMMIT;\nBEGIN;\nCREATE TABLE u (id bigint);\nCOMMIT;";
+        assert_eq!(check_as(&RULE, sql, Some(Transaction::Implicit)).len(), 0);
+        // A second BEGIN inside the first still warns.
+        let nested = "BEGIN;\nBEGIN;\nCREATE TABLE t (id bigint);\nCOMMIT;";
+        let found = check_as(&RULE, nested, Some(Transaction::Implicit));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].message.contains("already open"),
+            "{}",
+            found[0].message
+        );
+        // Temporal-style: each statement on its own, the file's BEGIN/COMMIT its own.
+        assert_eq!(check_as(&RULE, sql, Some(Transaction::Statement)).len(), 0);
+        assert_eq!(check_as(&RULE, sql, None).len(), 0);
     }
 }

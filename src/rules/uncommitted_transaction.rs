@@ -1,7 +1,7 @@
 //! `uncommitted-transaction`: an explicit `BEGIN` that the migration never closes.
 
-use super::{Check, Context, Risk, Rule};
-use crate::model::{Evidence, Severity, Statement, StatementKind};
+use super::{Check, Context, Risk, Rule, UNKNOWN_RUNNER};
+use crate::model::{Evidence, Severity, Statement, StatementKind, Transaction};
 
 pub const RULE: Rule = Rule {
     code: "M035",
@@ -36,16 +36,25 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     }
     // Inside the framework's transaction the framework's COMMIT closes it; that misuse is
     // transaction-nesting's finding. A BEGIN nested in an open one is closed by the same COMMIT.
-    if ctx.migration.migration.up.transactional() || ctx.state.explicit_transaction {
+    if ctx.transaction() == Transaction::File || ctx.state.explicit_transaction {
         return None;
     }
     if ctx.later().iter().any(ends_transaction) {
         return None;
     }
-    Some(Risk::new(
-        "BEGIN is never committed: the migration ends with the transaction open, holding its \
-         locks until the connection closes and then rolling everything back; end it with COMMIT",
-    ))
+    let message = "BEGIN is never committed: the migration ends with the transaction open, \
+                   holding its locks until the connection closes and then rolling everything \
+                   back; end it with COMMIT";
+    Some(if ctx.runner_unknown() {
+        // A runner that wraps the file would commit it after all.
+        Risk::new(format!(
+            "{message} (unless the runner wraps the file in a transaction of its own and \
+             commits that; {UNKNOWN_RUNNER})"
+        ))
+        .with_severity(Severity::Warning)
+    } else {
+        Risk::new(message)
+    })
 }
 
 fn ends_transaction(stmt: &Statement) -> bool {
@@ -60,7 +69,8 @@ fn ends_transaction(stmt: &Statement) -> bool {
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::test_support::{check, count};
+    use crate::model::{Severity, Transaction};
+    use crate::rules::test_support::{check, check_as, count};
 
     #[test]
     fn flags_begin_without_commit() {
@@ -74,8 +84,22 @@ mod tests {
 
     #[test]
     fn flags_a_self_managed_plain_file_left_open() {
-        // The first statement is BEGIN, so the runner does not wrap the file.
-        assert_eq!(count(&RULE, "BEGIN;\nCREATE TABLE t (id bigint);"), 1);
+        // An unknown runner: psql leaves it open, a wrapping runner would commit it, so a
+        // warning that names the assumption rather than an error.
+        let found = check_as(&RULE, "BEGIN;\nCREATE TABLE t (id bigint);", None);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(
+            found[0].message.contains("assumed psql"),
+            "{}",
+            found[0].message
+        );
+        // Statement by statement or as one query, nothing commits it: an error.
+        for mode in [Transaction::Statement, Transaction::Implicit] {
+            let found = check_as(&RULE, "BEGIN;\nCREATE TABLE t (id bigint);", Some(mode));
+            assert_eq!(found.len(), 1, "{mode}");
+            assert_eq!(found[0].severity, Severity::Error, "{mode}");
+        }
     }
 
     #[test]

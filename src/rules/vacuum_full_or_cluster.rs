@@ -63,6 +63,12 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                 .on_table(&existing[0])
             };
             let mut risk = risk.with_lock(LockMode::AccessExclusive);
+            if !stmt.in_transaction && ctx.runner_unknown() {
+                risk.message.push_str(
+                    "; VACUUM also cannot run inside a transaction block, so a runner that wraps \
+                     the file would fail it",
+                );
+            }
             if stmt.in_transaction {
                 risk.message.push_str(
                     "; besides, VACUUM cannot run inside a transaction block, so this migration \
@@ -91,6 +97,12 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                  an ACCESS EXCLUSIVE lock that blocks its reads and writes",
             )
             .with_lock(LockMode::AccessExclusive);
+            if !stmt.in_transaction && ctx.runner_unknown() {
+                risk.message.push_str(
+                    "; CLUSTER without a table also cannot run inside a transaction block, so a \
+                     runner that wraps the file would fail it",
+                );
+            }
             if stmt.in_transaction {
                 risk.message.push_str(
                     "; besides, CLUSTER without a table cannot run inside a transaction block, \
@@ -165,5 +177,17 @@ mod tests {
         let findings = check(&RULE, "VACUUM FULL;");
         assert_eq!(findings[0].severity, Severity::Error);
         assert!(findings[0].message.contains("every table"));
+    }
+
+    #[test]
+    fn an_unknown_runner_is_told_that_a_wrapping_runner_fails_vacuum() {
+        let found = crate::rules::test_support::check_as(&RULE, "VACUUM FULL orders;", None);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(
+            found[0].message.contains("a runner that wraps"),
+            "{}",
+            found[0].message
+        );
     }
 }

@@ -90,7 +90,8 @@ fn added_with_lock(ctx: &Context, table: &QualifiedName, constraint: &str) -> Lo
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::test_support::{check, count};
+    use crate::model::Transaction;
+    use crate::rules::test_support::{check, check_as, count};
 
     const ADD_FK: &str = "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;";
     const VALIDATE_FK: &str = "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;";
@@ -140,5 +141,13 @@ mod tests {
     #[test]
     fn ignores_constraints_added_by_earlier_migrations() {
         assert_eq!(count(&RULE, VALIDATE_FK), 0);
+    }
+
+    #[test]
+    fn follows_how_the_runner_sends_the_file() {
+        let sql = format!("{ADD_FK}\n{VALIDATE_FK}");
+        assert_eq!(check_as(&RULE, &sql, Some(Transaction::Implicit)).len(), 1);
+        assert_eq!(check_as(&RULE, &sql, Some(Transaction::Statement)).len(), 0);
+        assert_eq!(check_as(&RULE, &sql, None).len(), 0);
     }
 }
