@@ -271,9 +271,13 @@ async fn the_lock_timeline_is_drawn_where_the_locks_were() {
     let page = dir.path().join("report.html");
     let out = Command::new(env!("CARGO_BIN_EXE_migsafe"))
         .current_dir(dir.path())
+        // Run as a framework that wraps the file in BEGIN … COMMIT does, so the ALTER's lock
+        // is held across the UPDATE after it.
         .args([
             "check",
             "migrations",
+            "--transaction",
+            "file",
             "--clone",
             "--quiet",
             "--database-url",

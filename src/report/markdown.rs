@@ -344,11 +344,26 @@ fn verdict_table(groups: &[Group], verdicts: &[Verdict], level: Level, doc: &mut
                 inline(&v.text),
                 owner_md(g.migration.and_then(|m| m.owner.as_deref())),
             ),
-            None => format!(
-                "| {} {} | not one of the reviewed migrations | — |\n",
-                g.worst().map(severity_icon).unwrap_or("✅"),
-                cell_code(&middle_truncate(name, MAX_TABLE_PATH)),
-            ),
+            None => {
+                // A down file's findings: the rollback path, not a migration of its own.
+                let what = if g
+                    .findings
+                    .iter()
+                    .all(|f| f.direction == crate::model::Direction::Down)
+                {
+                    format!(
+                        "rollback path: {}",
+                        text::count(g.findings.len(), "finding", "findings")
+                    )
+                } else {
+                    "not one of the reviewed migrations".to_string()
+                };
+                format!(
+                    "| {} {} | {what} | — |\n",
+                    g.worst().map(severity_icon).unwrap_or("✅"),
+                    cell_code(&middle_truncate(name, MAX_TABLE_PATH)),
+                )
+            }
         };
         // When truncating, keep room for the errors below and the closing note.
         if level == Level::Truncated && doc.len() + row.len() > BUDGET / 2 {
