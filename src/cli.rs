@@ -21,6 +21,13 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// When to colour terminal output (the table and concise formats, the rule catalog):
+    /// auto (when stdout is a terminal and NO_COLOR is unset), always or never.
+    /// Example: --color never
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto",
+          value_parser = report::ColorChoice::NAMES)]
+    pub color: String,
 }
 
 // Parsed once per run: the size of the `check` variant does not matter.
@@ -65,8 +72,9 @@ pub struct CheckArgs {
     /// migsafe.toml. Example: migsafe check db/migrations
     pub paths: Vec<PathBuf>,
 
-    /// Output format on stdout: table, markdown, json, sarif, github (workflow annotations)
-    /// or gitlab (Code Quality). Example: --format json
+    /// Output format on stdout: table, concise (one line per finding), markdown (the PR
+    /// comment), html (one self-contained page), json, sarif, github (workflow annotations)
+    /// or gitlab (Code Quality). Example: --format concise
     #[arg(long, default_value = "table")]
     pub format: String,
 
@@ -177,6 +185,8 @@ pub struct CheckConfig {
     /// The command line that reproduces the run, password redacted, without `--format` and
     /// `--report` (the PR comment's footer).
     pub command: String,
+    /// `--color`: whether the terminal formats on stdout are coloured.
+    pub color: report::ColorChoice,
 }
 
 impl CheckArgs {
@@ -275,6 +285,7 @@ impl CheckArgs {
             reports,
             github_annotations,
             command,
+            color: report::ColorChoice::Auto,
         })
     }
 
@@ -436,6 +447,9 @@ fn run_info(config: &CheckConfig) -> Result<report::RunInfo> {
     Ok(report::RunInfo {
         prefix,
         root: Some(root),
+        home: std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute() && h.as_os_str().len() > 1),
         command: Some(config.command.clone()),
         reports: config
             .reports
@@ -477,16 +491,17 @@ fn write_outputs(
     report::render_run(
         report,
         config.format,
-        &report::Terminal::detect(),
+        &report::Terminal::detect_with(config.color),
         &run,
         out,
     )?;
     if config.github_annotations && config.format != Format::Github {
+        let (report, run) = report::relative::prepare(report, Format::Github, &run);
         if config.format == Format::Table {
-            report::github::annotations(report, &run, out)?;
+            report::github::annotations(&report, &run, out)?;
         } else {
             let mut err = std::io::stderr().lock();
-            report::github::annotations(report, &run, &mut err)?;
+            report::github::annotations(&report, &run, &mut err)?;
         }
     }
     Ok(())
@@ -494,9 +509,12 @@ fn write_outputs(
 
 /// Runs a parsed command line, writing all output to `out`.
 pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
+    // clap has checked the value against the same names.
+    let color = report::ColorChoice::parse(&cli.color).unwrap_or_default();
     match cli.command {
         Command::Check(args) => {
-            let config = args.into_config()?;
+            let mut config = args.into_config()?;
+            config.color = color;
             // Asked before the review, so that a bad ref fails before any database work.
             let changed = match &config.changed_since {
                 Some(git_ref) => {
@@ -536,14 +554,14 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             })
         }
         Command::Rules => {
-            report::rules::render_catalog(RULES, out)?;
+            report::rules::render_catalog_with(RULES, &report::Terminal::detect_with(color), out)?;
             Ok(Outcome::Clean)
         }
         Command::Rule { name } => {
             let Some(rule) = rules::find(&name) else {
                 bail!("unknown rule {name:?}; run `migsafe rules` for the catalog");
             };
-            report::rules::render_rule(rule, out)?;
+            report::rules::render_rule_with(rule, &report::Terminal::detect_with(color), out)?;
             Ok(Outcome::Clean)
         }
         Command::Cache { action } => {

@@ -166,12 +166,13 @@ fn uncommitted_and_untracked_migrations_count_as_changed() {
         })
         .collect();
     reviewed.sort();
+    // JSON names paths from the repository root, wherever the run started (issue #14).
     assert_eq!(
         reviewed,
         vec![
-            "0001_create_orders.sql",
-            "0003_index_status.sql",
-            "0004_more.sql"
+            "migrations/0001_create_orders.sql",
+            "migrations/0003_index_status.sql",
+            "migrations/0004_more.sql"
         ]
     );
     assert_eq!(v["skipped_migrations"].as_array().unwrap().len(), 1);
@@ -355,7 +356,10 @@ fn report_files_are_written_next_to_stdout() {
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("::"), "{}", stdout(&out));
+    // The github format leads with the verdicts as log lines, then the annotations.
+    let text = stdout(&out);
+    assert!(text.starts_with("migsafe: migrations/0001_"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("::warning ")), "{text}");
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("out/m.sarif")).unwrap()).unwrap();
     assert_valid_sarif(&sarif);
@@ -501,9 +505,11 @@ fn a_500_finding_change_fits_in_a_pr_comment() {
         md.contains("--format json"),
         "says where the full report is"
     );
+    // The verdict table names the migrations from their shared folder.
     for m in v["migrations"].as_array().unwrap() {
         let path = m["path"].as_str().unwrap();
-        assert!(md.contains(&format!("`{path}`")), "{path} missing");
+        let name = path.strip_prefix("migrations/").unwrap_or(path);
+        assert!(md.contains(&format!("`{name}`")), "{path} missing");
     }
     let errors: Vec<_> = findings
         .iter()
@@ -511,7 +517,12 @@ fn a_500_finding_change_fits_in_a_pr_comment() {
         .collect();
     assert!(errors.len() >= 150, "{} errors", errors.len());
     for f in errors {
-        let at = format!("`{}:{}`", f["file"].as_str().unwrap(), f["line"]);
+        let file = f["file"].as_str().unwrap();
+        let at = format!(
+            "`{}:{}`",
+            file.strip_prefix("migrations/").unwrap_or(file),
+            f["line"]
+        );
         assert!(
             md.lines()
                 .any(|l| l.contains(&at) && l.contains(f["rule"].as_str().unwrap())),

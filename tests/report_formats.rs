@@ -104,7 +104,7 @@ fn markdown_is_a_pr_comment() {
     let verdict = lines.next().unwrap_or_default();
     assert!(verdict.starts_with("### "), "verdict: {verdict}");
     assert!(verdict.contains("migsafe (static evidence)"));
-    assert!(out.contains("| Migration | Owner |"));
+    assert!(out.contains("| Migration | Verdict | Owner |"));
     assert!(out.contains("```sql"));
 }
 
@@ -301,4 +301,80 @@ fn execution_reports_show_timeline_lock_totals_and_the_copy_caveat() {
         "not executed: db/1.sql failed at line 4 (duplicate key)"
     );
     assert_eq!(v["locked"][0]["held_ms"], 13_900);
+}
+
+/// `paths` in a migsafe.toml found by absolute `--config` resolve to absolute paths inside
+/// the engine; no report written for CI may carry them (issue #14: two runners with different
+/// checkouts must write the same bytes), and the terminal formats show them relative to the
+/// current directory.
+#[test]
+fn no_report_carries_an_absolute_path_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir(root.join("db")).unwrap();
+    std::fs::write(root.join("migsafe.toml"), "paths = [\"db\"]\n").unwrap();
+    std::fs::write(
+        root.join("db/0001_orders_index.sql"),
+        "-- owner: @payments-team\nCREATE INDEX orders_status_idx ON orders (status);\n",
+    )
+    .unwrap();
+    let config = root.join("migsafe.toml");
+    let run = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+            .current_dir(&root)
+            .args(["check", "--config"])
+            .arg(&config)
+            .args(["--format", format])
+            .env_remove("NO_COLOR")
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("the binary runs");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let absolute = root.display().to_string();
+    for format in [
+        "table", "concise", "markdown", "html", "json", "sarif", "github", "gitlab",
+    ] {
+        let out = run(format);
+        assert!(out.contains("db/0001_orders_index.sql"), "{format}: {out}");
+        assert!(!out.contains(&absolute), "{format} names {absolute}: {out}");
+    }
+    let concise = run("concise");
+    assert!(
+        concise.contains(
+            "\ndb/0001_orders_index.sql:2:1: warning M001 create-index-non-concurrently: "
+        ),
+        "{concise}"
+    );
+}
+
+#[test]
+fn color_flag_overrides_the_pipe_and_no_color() {
+    let plain = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .args(["check", "--format", "concise", BAD_INDEX])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        !plain.stdout.contains(&0x1b),
+        "a pipe gets no colour by default"
+    );
+    let forced = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .args([
+            "--color", "always", "check", "--format", "concise", BAD_INDEX,
+        ])
+        .env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        forced.stdout.contains(&0x1b),
+        "--color always wins over NO_COLOR"
+    );
+    let never = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .args(["check", "--color=never", BAD_INDEX])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!never.stdout.contains(&0x1b));
 }

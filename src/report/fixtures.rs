@@ -764,3 +764,161 @@ pub fn execution() -> Report {
         ],
     }
 }
+
+/// The shape of issue #14's example: a static review of nine small migrations of a web shop
+/// with 29 findings, the only error among eleven safety warnings, and people facts (missing
+/// owner, expected result, rollback) making up almost half of the findings. Rule texts come
+/// from the real registry, so sizes measured on it (the PR comment's budget) are real.
+pub fn nine() -> Report {
+    let names = [
+        ("20240105093000", "create_carts", Some("@checkout"), true),
+        (
+            "20240112141500",
+            "add_carts_customer_index",
+            Some("@checkout"),
+            false,
+        ),
+        ("20240119101000", "require_customer_email", None, false),
+        (
+            "20240126160000",
+            "add_orders_customer_fk",
+            Some("@payments-team"),
+            true,
+        ),
+        ("20240202113000", "backfill_order_currency", None, false),
+        (
+            "20240209120000",
+            "rename_sku_column",
+            Some("@catalog"),
+            false,
+        ),
+        ("20240216090000", "drop_legacy_flags", None, true),
+        ("20240223170000", "reset_sessions", Some("@platform"), false),
+        ("20240301080000", "add_events_payload", None, false),
+    ];
+    let path = |i: usize| format!("db/migrations/{}_{}.sql", names[i].0, names[i].1);
+    let migrations: Vec<MigrationSummary> = names
+        .iter()
+        .enumerate()
+        .map(|(i, (version, name, owner, documented))| MigrationSummary {
+            timeline: vec![],
+            not_executed: None,
+            path: path(i),
+            version: Some(version.to_string()),
+            name: name.to_string(),
+            layout: Layout::Sqlx,
+            in_transaction: true,
+            transaction: crate::model::Transaction::File,
+            transaction_source: "sqlx: BEGIN … COMMIT around the file, sent as one query".into(),
+            statements: 2,
+            owner: owner.map(str::to_string),
+            owner_source: if owner.is_some() {
+                OwnerSource::Annotation
+            } else {
+                OwnerSource::None
+            },
+            expected: if *documented {
+                vec![expected(
+                    "succeeds",
+                    ExpectStatus::NotChecked,
+                    "needs --clone",
+                )]
+            } else {
+                vec![]
+            },
+            rollback: if *documented {
+                rollback(
+                    &format!("DROP TABLE IF EXISTS {name};"),
+                    RollbackSource::Annotation,
+                    RollbackStatus::NotChecked,
+                    "needs --clone",
+                )
+            } else {
+                rollback("", RollbackSource::None, RollbackStatus::NotChecked, "")
+            },
+        })
+        .collect();
+    let finding = |i: usize,
+                   rule: &str,
+                   line: usize,
+                   statement: &str,
+                   message: &str,
+                   table: Option<&str>,
+                   lock: Option<(&str, &str)>| {
+        let r = crate::rules::by_name(rule);
+        Finding {
+            rule: r.name,
+            code: r.code,
+            severity: if rule == "truncate-table" {
+                Severity::Error
+            } else {
+                r.severity
+            },
+            evidence: Evidence::Static,
+            file: path(i),
+            line,
+            column: 1,
+            statement: statement.to_string(),
+            message: message.to_string(),
+            why: r.why,
+            instead: r.instead,
+            owner: names[i].2.map(str::to_string),
+            table: table.map(str::to_string),
+            facts: Facts {
+                lock: lock.map(|(l, _)| l.to_string()),
+                blocks: lock.map(|(_, b)| b.to_string()),
+                ..Facts::default()
+            },
+            direction: crate::model::Direction::Up,
+        }
+    };
+    let share = Some(("ShareLock", "writes"));
+    let exclusive = Some(("AccessExclusiveLock", "reads and writes"));
+    let srx = Some(("ShareRowExclusiveLock", "writes"));
+    let row = Some(("RowExclusiveLock", "schema changes and maintenance only"));
+    let mut findings = vec![
+        finding(0, "timestamp-without-time-zone", 4, "CREATE TABLE carts (id bigint PRIMARY KEY, customer_id bigint NOT NULL, created_at timestamp NOT NULL DEFAULT now())", "Column carts.created_at is timestamp without time zone: it stores wall-clock times without their offset", Some("carts"), None),
+        finding(1, "create-index-non-concurrently", 3, "CREATE INDEX carts_customer_id_idx ON carts (customer_id)", "Building index carts_customer_id_idx on carts without CONCURRENTLY blocks writes to carts until the build finishes", Some("carts"), share),
+        finding(1, "lock-without-timeout", 3, "CREATE INDEX carts_customer_id_idx ON carts (customer_id)", "This statement locks carts SHARE (blocks writes) with no lock_timeout set before it: while it waits behind a long-running query, every new query on carts queues behind it; start the migration with SET lock_timeout = '2s'", Some("carts"), share),
+        finding(2, "lock-without-timeout", 3, "ALTER TABLE customers ALTER COLUMN email SET NOT NULL", "This statement locks customers ACCESS EXCLUSIVE (blocks reads and writes) with no lock_timeout set before it; start the migration with SET lock_timeout = '2s'", Some("customers"), exclusive),
+        finding(2, "set-not-null", 3, "ALTER TABLE customers ALTER COLUMN email SET NOT NULL", "Setting customers.email NOT NULL scans all of customers under an ACCESS EXCLUSIVE lock: reads and writes wait; add and VALIDATE a CHECK (... IS NOT NULL) constraint first, which PostgreSQL 12+ uses to skip the scan", Some("customers"), exclusive),
+        finding(3, "add-foreign-key-validating", 4, "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id)", "Adding foreign key orders_customer_fk to orders checks every existing row of orders against customers while blocking writes to both tables; add it NOT VALID and VALIDATE it in a separate transaction", Some("orders"), srx),
+        finding(4, "update-without-where", 3, "UPDATE orders SET currency = 'EUR'", "UPDATE without WHERE rewrites every row of orders in one transaction, locking them all until commit; backfill in batches", Some("orders"), row),
+        finding(4, "statements-after-exclusive-lock", 4, "ALTER TABLE orders ALTER COLUMN currency SET DEFAULT 'EUR'", "orders is locked ACCESS EXCLUSIVE by the statement on line 2 until this transaction commits, so reads and writes on orders also wait for this statement", Some("orders"), exclusive),
+        finding(5, "rename-column", 3, "ALTER TABLE products RENAME COLUMN sku TO stock_keeping_unit", "Renaming products.sku breaks every query of the running release that still uses the old name", Some("products"), exclusive),
+        finding(6, "drop-column", 3, "ALTER TABLE customers DROP COLUMN legacy_flags", "Dropping column legacy_flags of customers breaks code that still reads or writes it", Some("customers"), exclusive),
+        finding(6, "lock-without-timeout", 3, "ALTER TABLE customers DROP COLUMN legacy_flags", "This statement locks customers ACCESS EXCLUSIVE (blocks reads and writes) with no lock_timeout set before it; start the migration with SET lock_timeout = '2s'", Some("customers"), exclusive),
+        finding(7, "truncate-table", 3, "TRUNCATE sessions", "TRUNCATE sessions removes every row and takes an ACCESS EXCLUSIVE lock", Some("sessions"), exclusive),
+        finding(8, "json-column", 3, "ALTER TABLE events ADD COLUMN payload json", "Column events.payload is json: it keeps whitespace and duplicate keys and cannot be indexed; use jsonb", Some("events"), None),
+        finding(8, "char-column", 4, "ALTER TABLE events ADD COLUMN kind char(12)", "Column events.kind is char(12): blank-padded, so comparisons and lengths surprise; use text or varchar", Some("events"), None),
+        finding(8, "create-index-non-concurrently", 5, "CREATE INDEX events_kind_idx ON events (kind)", "Building index events_kind_idx on events without CONCURRENTLY blocks writes to events until the build finishes", Some("events"), share),
+    ];
+    for (i, (_, _, owner, documented)) in names.iter().enumerate() {
+        if owner.is_none() {
+            findings.push(finding(i, "missing-owner", 1, "", "No owner: add `-- owner: @team` to the file's leading comments, or a CODEOWNERS entry", None, None));
+        }
+        if !documented {
+            findings.push(finding(i, "missing-expected-result", 1, "", "No expected result: add `-- expect: ...` (rows, plan, lock or duration) to the file's leading comments", None, None));
+            if findings
+                .iter()
+                .filter(|f| f.rule == "missing-rollback")
+                .count()
+                < 4
+            {
+                findings.push(finding(i, "missing-rollback", 1, "", "No rollback: add `-- rollback: <SQL or steps>` (or `-- rollback: irreversible`) to the file's leading comments, or a down migration", None, None));
+            }
+        }
+    }
+    findings.sort_by(|a, b| (&a.file, a.line, a.code).cmp(&(&b.file, b.line, b.code)));
+    Report {
+        evidence: Evidence::Static,
+        summary: summary(&findings),
+        migrations,
+        findings,
+        skipped_rules: static_skips(),
+        skipped_migrations: vec![],
+        copy: None,
+        phases: vec![],
+        locked: vec![],
+    }
+}

@@ -12,8 +12,17 @@ use crate::model::{Finding, Report, Severity};
 use anyhow::Result;
 use std::io::Write;
 
-/// Writes one annotation per finding, then a plain summary line.
+/// Writes each migration's verdict as a plain log line, one annotation per finding (errors
+/// first, so GitHub's per-step cap on annotations keeps the errors), then a summary line.
 pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
+    for v in super::verdict::verdicts(report) {
+        writeln!(
+            out,
+            "migsafe: {}: {}",
+            text::one_line(&run.display_path(&v.path)),
+            text::one_line(&v.text)
+        )?;
+    }
     annotations(report, run, out)?;
     execution_log(report, run, out)?;
     not_reviewed_log(report, run, out)?;
@@ -103,7 +112,7 @@ fn execution_log(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<
 
 /// Writes only the annotations (what `GITHUB_ACTIONS=true` adds next to another format).
 pub fn annotations(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()> {
-    for f in &report.findings {
+    for f in super::verdict::by_severity(&report.findings) {
         writeln!(out, "{}", annotation(f, run))?;
     }
     Ok(())
@@ -168,7 +177,14 @@ mod tests {
         let mut out = Vec::new();
         render(&report, &RunInfo::default(), &mut out).unwrap();
         let out = String::from_utf8(out).unwrap();
-        let lines: Vec<&str> = out.lines().collect();
+        let all: Vec<&str> = out.lines().collect();
+        // The verdicts come first, one plain line per migration.
+        assert_eq!(
+            all[1],
+            "migsafe: migrations/20240102090000_drop_legacy.sql: risky: drop column on users",
+            "(the first migration's finding was moved to another file above)"
+        );
+        let lines = &all[report.migrations.len()..];
         assert_eq!(lines.len(), report.findings.len() + 1);
         let first = lines[0];
         assert!(

@@ -19,6 +19,12 @@
 //! that blocks reads or writes, what it `blocks`, total `held_ms`; `[]` below execution level).
 //! These are measurements: an execution-level report differs from the next run in them.
 //!
+//! Report additions (issue #14): per migration `verdict` (`kind`: `not_executed`, `fails`,
+//! `rewrites`, `blocks`, `risky` or `safe`; `severity`, the worst of its findings or `null`;
+//! `text`, the one line every format leads with). Paths (`path`, `file`) are relative to the
+//! repository root when the run knows it, like SARIF's, so two CI runners write the same
+//! bytes.
+//!
 //! `phases` (how long restoring, cloning, snapshotting… took) are measurements and are
 //! written as measured, so a run that got a copy differs from the next in those numbers
 //! only; everything else is a function of the input. A static run has `[]`.
@@ -144,6 +150,17 @@ struct JsonMigration<'a> {
     timeline: Vec<JsonTimelineEntry<'a>>,
     /// Why the migration was not run on the copy (an earlier one failed); null otherwise.
     not_executed: Option<&'a str>,
+    /// What it will do in production, in one line (issue #14).
+    verdict: JsonVerdict,
+}
+
+#[derive(Serialize)]
+struct JsonVerdict {
+    /// `not_executed`, `fails`, `rewrites`, `blocks`, `risky` or `safe`.
+    kind: &'static str,
+    /// Worst severity among the migration's findings; null when it has none.
+    severity: Option<&'static str>,
+    text: String,
 }
 
 #[derive(Serialize)]
@@ -249,7 +266,12 @@ impl<'a> From<&'a Report> for JsonReport<'a> {
             },
             evidence: r.evidence.as_str(),
             copy: r.copy.as_ref().map(JsonCopy::from),
-            migrations: r.migrations.iter().map(JsonMigration::from).collect(),
+            migrations: r
+                .migrations
+                .iter()
+                .zip(super::verdict::verdicts(r))
+                .map(|(m, v)| json_migration(m, v))
+                .collect(),
             findings: r.findings.iter().map(JsonFinding::from).collect(),
             skipped_rules: r.skipped_rules.iter().map(JsonSkipped::from).collect(),
             skipped_migrations: r
@@ -281,51 +303,54 @@ impl<'a> From<&'a Report> for JsonReport<'a> {
     }
 }
 
-impl<'a> From<&'a MigrationSummary> for JsonMigration<'a> {
-    fn from(m: &'a MigrationSummary) -> Self {
-        JsonMigration {
-            path: &m.path,
-            version: m.version.as_deref(),
-            name: &m.name,
-            layout: m.layout.as_str(),
-            in_transaction: m.in_transaction,
-            transaction: m.transaction.as_str(),
-            transaction_source: &m.transaction_source,
-            statements: m.statements,
-            owner: m.owner.as_deref(),
-            owner_source: owner_source(m.owner_source),
-            expected: m
-                .expected
-                .iter()
-                .map(|e| JsonExpected {
-                    text: &e.text,
-                    status: expect_status(e.status),
-                    detail: &e.detail,
-                })
-                .collect(),
-            rollback: JsonRollback {
-                text: &m.rollback.text,
-                source: rollback_source(m.rollback.source),
-                status: rollback_status(m.rollback.status),
-                detail: &m.rollback.detail,
-                irreversible: m.rollback.irreversible,
-            },
-            timeline: m
-                .timeline
-                .iter()
-                .map(|t| JsonTimelineEntry {
-                    line: t.line,
-                    statement: &t.statement,
-                    duration_ms: t.duration_ms,
-                    lock: t.lock.as_deref(),
-                    table: t.table.as_deref(),
-                    held_ms: t.held_ms,
-                    rows: t.rows,
-                    failed: t.failed,
-                })
-                .collect(),
-            not_executed: m.not_executed.as_deref(),
-        }
+fn json_migration(m: &MigrationSummary, v: super::verdict::Verdict) -> JsonMigration<'_> {
+    JsonMigration {
+        path: &m.path,
+        version: m.version.as_deref(),
+        name: &m.name,
+        layout: m.layout.as_str(),
+        in_transaction: m.in_transaction,
+        transaction: m.transaction.as_str(),
+        transaction_source: &m.transaction_source,
+        statements: m.statements,
+        owner: m.owner.as_deref(),
+        owner_source: owner_source(m.owner_source),
+        expected: m
+            .expected
+            .iter()
+            .map(|e| JsonExpected {
+                text: &e.text,
+                status: expect_status(e.status),
+                detail: &e.detail,
+            })
+            .collect(),
+        rollback: JsonRollback {
+            text: &m.rollback.text,
+            source: rollback_source(m.rollback.source),
+            status: rollback_status(m.rollback.status),
+            detail: &m.rollback.detail,
+            irreversible: m.rollback.irreversible,
+        },
+        timeline: m
+            .timeline
+            .iter()
+            .map(|t| JsonTimelineEntry {
+                line: t.line,
+                statement: &t.statement,
+                duration_ms: t.duration_ms,
+                lock: t.lock.as_deref(),
+                table: t.table.as_deref(),
+                held_ms: t.held_ms,
+                rows: t.rows,
+                failed: t.failed,
+            })
+            .collect(),
+        not_executed: m.not_executed.as_deref(),
+        verdict: JsonVerdict {
+            kind: v.kind.as_str(),
+            severity: v.severity.map(|s| s.as_str()),
+            text: v.text,
+        },
     }
 }
 

@@ -1,14 +1,16 @@
-//! The pull request comment: a hidden marker (so a bot can find and update its own comment),
-//! a one-line verdict, the copy the numbers rest on (catalog and execution level), a summary
-//! table with one row per migration, what was not checked (skipped rules, grouped by reason;
-//! skipped migrations, folded), then per migration its people facts and each finding with its
-//! statement, plan, why and instead, and a footer saying how to reproduce it (command,
-//! version, evidence level, copy).
+//! The pull request comment, in reading order (issue #14): a hidden marker (so a bot can find
+//! and update its own comment), a one-line headline, the copy the numbers rest on, then the
+//! verdict of every migration (a narrow table: migration, verdict, owner), the findings errors
+//! first (one line each; people facts counted when they dominate), why and instead once per
+//! rule (folded), the lock totals at execution level, then per migration its details folded in
+//! `<details>` (people facts, timeline on the copy, each finding's statement and plan), what was
+//! not checked, and a footer saying how to reproduce it (command, version, evidence, copy).
 //!
-//! At execution level each migration also gets its timeline on the copy (a folded table:
-//! line, statement, duration, lock, held, rows) and why it was not executed, and the comment
-//! says for how long each table was locked, with the caveat that durations on a copy are
-//! indicative.
+//! GitHub shows a comment about 980 px wide: no table has more than four columns, long paths
+//! are named from their shared folder, and nothing unbreakable is long enough to push a table
+//! past that width (`tests::no_table_is_wider_than_github_shows`). The size of the common case
+//! is budgeted: a 9-migration review fits in `NINE_MIGRATION_BUDGET` bytes (the same review was
+//! 47.7 KB before).
 //!
 //! GitHub rejects comments over 65,536 characters, and a rejected comment is worse than a
 //! short one. So the report is rendered at the richest level that fits in `BUDGET`:
@@ -29,6 +31,7 @@
 //! push.
 
 use super::text::{self, RollbackState};
+use super::verdict::{self, Verdict, VerdictKind};
 use super::{Format, RunInfo};
 use crate::model::{
     ExpectStatus, Finding, MigrationSummary, Report, RollbackStatus, Severity, Summary, Transaction,
@@ -46,6 +49,15 @@ pub const GITHUB_LIMIT: usize = 65_536;
 /// What we aim to stay under, in bytes (never fewer than characters or UTF-16 units, so
 /// whichever way GitHub counts, we are under), leaving room for text a CI step adds.
 pub const BUDGET: usize = 60_000;
+
+/// What the PR comment of a 9-migration review (`fixtures::nine`) may weigh, in bytes.
+pub const NINE_MIGRATION_BUDGET: usize = 16_384;
+
+/// Longest why or instead sentence in the rule notes; the rule's page has the rest.
+const NOTE_CHARS: usize = 180;
+
+/// Longest migration name in the verdict table; longer ones keep their start and end.
+const MAX_TABLE_PATH: usize = 60;
 
 /// Statements longer than this many lines or characters are collapsed into `<details>`.
 const LONG_LINES: usize = 12;
@@ -118,27 +130,34 @@ pub fn to_string(report: &Report, run: &RunInfo) -> String {
 
 fn render_level(report: &Report, level: Level, run: &RunInfo) -> String {
     let groups = group(report);
+    let verdicts = verdict::verdicts(report);
     let mut doc = String::new();
     doc.push_str(MARKER);
     doc.push('\n');
-    let _ = writeln!(doc, "### {}\n", verdict(report));
+    let _ = writeln!(doc, "### {}\n", headline(report));
     evidence(report, level, &mut doc);
-    execution_totals(report, level, &mut doc);
     if let Some(notice) = notice(report, level, run) {
         let _ = writeln!(doc, "> {notice}\n");
     }
-    let table_rows = summary_table(&groups, level, &mut doc);
-    skipped(report, level, &mut doc);
+    let listed = verdict_table(&groups, &verdicts, level, &mut doc);
     match level {
         Level::Full | Level::Untimed | Level::Folded => {
+            findings_list(report, &mut doc);
+            if level <= Level::Untimed {
+                rule_notes(report, &mut doc);
+            }
+            execution_totals(report, level, &mut doc);
+            let summarise = verdict::process_dominates(&report.findings);
             for g in &groups {
-                migration_section(g, level, &mut doc);
+                migration_details(g, &verdicts, summarise, level, &mut doc);
             }
         }
         Level::Summarised | Level::Truncated => {
-            errors_only(report, level, table_rows, &mut doc);
+            execution_totals(report, level, &mut doc);
+            errors_only(report, level, listed, &mut doc);
         }
     }
+    skipped(report, level, &mut doc);
     footer(report, run, &mut doc);
     doc
 }
@@ -180,7 +199,7 @@ fn footer(report: &Report, run: &RunInfo, doc: &mut String) {
 }
 
 /// `❌ 2 errors, 1 warning in 4 migrations — migsafe (static evidence)`.
-fn verdict(report: &Report) -> String {
+fn headline(report: &Report) -> String {
     let mut migrations = text::count(report.migrations.len(), "migration", "migrations");
     if !report.skipped_migrations.is_empty() {
         migrations.push_str(&format!(
@@ -246,7 +265,7 @@ fn notice(report: &Report, level: Level, run: &RunInfo) -> Option<String> {
             let counted = if rest.is_empty() {
                 String::new()
             } else {
-                format!(" ({} {verb} counted in the table)", rest.join(" and "))
+                format!(" ({} {verb} counted in the headline)", rest.join(" and "))
             };
             let cut = if level == Level::Truncated {
                 " Even so, not everything fitted; the end of the list is cut."
@@ -270,13 +289,6 @@ struct Group<'a> {
 }
 
 impl Group<'_> {
-    fn count(&self, severity: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
-    }
-
     fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
@@ -305,16 +317,54 @@ fn group(report: &Report) -> Vec<Group<'_>> {
     groups
 }
 
-/// Writes the summary table; returns how many groups it listed (all but when truncated).
-fn summary_table(groups: &[Group], level: Level, doc: &mut String) -> usize {
+/// The verdict of every migration as a three-column table (migration, verdict, owner), the
+/// migrations named from their shared folder, which the line above the table gives. Returns
+/// how many groups it listed (all but when truncated).
+fn verdict_table(groups: &[Group], verdicts: &[Verdict], level: Level, doc: &mut String) -> usize {
     if groups.is_empty() {
         return 0;
     }
-    doc.push_str("| Migration | Owner | Errors | Warnings | Info | Expected result | Rollback |\n");
-    doc.push_str("| --- | --- | ---: | ---: | ---: | --- | --- |\n");
+    let paths: Vec<&str> = groups.iter().map(|g| g.path).collect();
+    let dir = text::common_dir(&paths);
+    if !dir.is_empty() {
+        let _ = writeln!(doc, "Migrations in {}:\n", code(&text::truncate(dir, 200)));
+    }
+    doc.push_str("| Migration | Verdict | Owner |\n| --- | --- | --- |\n");
     let mut listed = 0;
     for g in groups {
-        let row = summary_row(g, level);
+        let name = g.path.strip_prefix(dir).unwrap_or(g.path);
+        let row = match g
+            .migration
+            .and_then(|m| verdicts.iter().find(|v| v.path == m.path))
+        {
+            Some(v) => format!(
+                "| {} {} | {} | {} |\n",
+                verdict_icon(v),
+                cell_code(&middle_truncate(name, MAX_TABLE_PATH)),
+                inline(&v.text),
+                owner_md(g.migration.and_then(|m| m.owner.as_deref())),
+            ),
+            None => {
+                // A down file's findings: the rollback path, not a migration of its own.
+                let what = if g
+                    .findings
+                    .iter()
+                    .all(|f| f.direction == crate::model::Direction::Down)
+                {
+                    format!(
+                        "rollback path: {}",
+                        text::count(g.findings.len(), "finding", "findings")
+                    )
+                } else {
+                    "not one of the reviewed migrations".to_string()
+                };
+                format!(
+                    "| {} {} | {what} | — |\n",
+                    g.worst().map(severity_icon).unwrap_or("✅"),
+                    cell_code(&middle_truncate(name, MAX_TABLE_PATH)),
+                )
+            }
+        };
         // When truncating, keep room for the errors below and the closing note.
         if level == Level::Truncated && doc.len() + row.len() > BUDGET / 2 {
             break;
@@ -323,72 +373,201 @@ fn summary_table(groups: &[Group], level: Level, doc: &mut String) -> usize {
         listed += 1;
     }
     if listed < groups.len() {
-        let _ = writeln!(
-            doc,
-            "| _{} more not shown_ | | | | | | |",
-            groups.len() - listed
-        );
+        let _ = writeln!(doc, "| _{} more not shown_ | | |", groups.len() - listed);
     }
     doc.push('\n');
     listed
 }
 
-fn summary_row(g: &Group, level: Level) -> String {
-    let max_path = if level == Level::Truncated { 120 } else { 300 };
-    let mut path = cell_code(&text::truncate(g.path, max_path));
-    if g.migration.is_some_and(|m| m.not_executed.is_some()) {
-        path.push_str(" · not executed");
+/// `db/migrations/0001_…_orders.sql`: the start and the end of a long name, so both the
+/// folder and the file stay recognisable.
+fn middle_truncate(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
     }
-    let (owner, expected, rollback) = match g.migration {
-        Some(m) => (
-            owner_md(m.owner.as_deref()),
-            expected_summary(m),
-            rollback_summary(m),
-        ),
-        None => ("—".to_string(), "—".to_string(), "—".to_string()),
-    };
-    format!(
-        "| {path} | {owner} | {} | {} | {} | {expected} | {rollback} |\n",
-        g.count(Severity::Error),
-        g.count(Severity::Warning),
-        g.count(Severity::Info)
-    )
+    let head = max.saturating_sub(1) / 2;
+    let tail = max.saturating_sub(1) - head;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
-/// `✅ 1 met · ❌ 1 not met · ❔ 1 not checked` (only the statuses present).
-fn expected_summary(m: &MigrationSummary) -> String {
-    if m.expected.is_empty() {
-        return "none declared".to_string();
+fn verdict_icon(v: &Verdict) -> &'static str {
+    match (v.kind, v.severity) {
+        (VerdictKind::NotExecuted, None) => "⏭️",
+        (_, Some(s)) => severity_icon(s),
+        (_, None) => "✅",
     }
-    let mut parts = Vec::new();
-    for status in [
-        ExpectStatus::Met,
-        ExpectStatus::NotMet,
-        ExpectStatus::NotChecked,
-    ] {
-        let n = m.expected.iter().filter(|e| e.status == status).count();
-        if n > 0 {
-            parts.push(format!(
-                "{} {n} {}",
-                expect_icon(status),
-                text::expect_status(status)
-            ));
+}
+
+/// Every finding on one line, errors first: where, which rule, the message and its facts.
+/// When process findings dominate they are counted per rule instead of listed.
+fn findings_list(report: &Report, doc: &mut String) {
+    if report.findings.is_empty() {
+        return;
+    }
+    let summarise = verdict::process_dominates(&report.findings);
+    let sorted = verdict::by_severity(&report.findings);
+    let paths: Vec<&str> = report.migrations.iter().map(|m| m.path.as_str()).collect();
+    let dir = text::common_dir(&paths);
+    for severity in [Severity::Error, Severity::Warning, Severity::Info] {
+        let of: Vec<&&Finding> = sorted
+            .iter()
+            .filter(|f| f.severity == severity && !(summarise && verdict::is_process(f)))
+            .collect();
+        if of.is_empty() {
+            continue;
+        }
+        let title = match severity {
+            Severity::Error => "Errors",
+            Severity::Warning => "Warnings",
+            Severity::Info => "Info",
+        };
+        let _ = writeln!(
+            doc,
+            "**{} {title}** ({})\n",
+            severity_icon(severity),
+            of.len()
+        );
+        for f in of {
+            doc.push_str(&finding_line(f, dir, 1_000));
+        }
+        doc.push('\n');
+    }
+    if summarise {
+        let process: Vec<&&Finding> = sorted.iter().filter(|f| verdict::is_process(f)).collect();
+        let mut parts = Vec::new();
+        for rule in verdict::PROCESS_RULES {
+            let n = process.iter().filter(|f| f.rule == rule).count();
+            if n > 0 {
+                parts.push(format!(
+                    "{} in {}",
+                    code(rule),
+                    text::count(n, "migration", "migrations")
+                ));
+            }
+        }
+        let _ = writeln!(
+            doc,
+            "**📝 People facts** ({}): {}. Each migration's details below say what it lacks.\n",
+            process.len(),
+            parts.join(", ")
+        );
+    }
+}
+
+/// `- `M001 create-index-non-concurrently` at `0001_x.sql:3`: message _(facts)_`.
+fn finding_line(f: &Finding, dir: &str, max_message: usize) -> String {
+    let file = f.file.strip_prefix(dir).unwrap_or(&f.file);
+    let mut line = format!(
+        "- {} at {}: {}",
+        code(&format!("{} {}", f.code, f.rule)),
+        code(&format!("{}:{}", text::truncate(file, 200), f.line)),
+        inline(&text::truncate(&text::one_line(&f.message), max_message))
+    );
+    let facts = text::facts(&f.facts);
+    if !facts.is_empty() {
+        let _ = write!(line, " _({})_", inline(&facts.join(" · ")));
+    }
+    line.push('\n');
+    line
+}
+
+/// Why and instead, once per rule that fired (errors' rules first, then by code), folded: a
+/// reviewer opens it for the rules they do not know.
+fn rule_notes(report: &Report, doc: &mut String) {
+    let summarise = verdict::process_dominates(&report.findings);
+    let mut rules: Vec<&Finding> = Vec::new();
+    for f in verdict::by_severity(&report.findings) {
+        if summarise && verdict::is_process(f) {
+            continue;
+        }
+        if !rules.iter().any(|r| r.code == f.code) {
+            rules.push(f);
         }
     }
-    parts.join(" · ")
+    if rules.is_empty() {
+        return;
+    }
+    let mut body = String::new();
+    for f in &rules {
+        // The first sentence of each says it; the rule's page has the whole text, its rollback
+        // and examples (the full texts of a dozen rules were most of a 48 KB comment).
+        let _ = writeln!(
+            body,
+            "**{}** — {} _Instead:_ {} [More]({})\n",
+            code(&format!("{} {}", f.code, f.rule)),
+            inline(&text::truncate(&text::first_sentence(f.why), NOTE_CHARS)),
+            inline(&text::truncate(
+                &text::first_sentence(f.instead),
+                NOTE_CHARS
+            )),
+            super::docs::rule_url(f.rule)
+        );
+    }
+    collapsible(
+        &format!(
+            "Why it is risky, and what to do instead ({})",
+            text::count(rules.len(), "rule", "rules")
+        ),
+        &body,
+        doc,
+    );
 }
 
-fn rollback_summary(m: &MigrationSummary) -> String {
-    match text::rollback_state(&m.rollback) {
-        RollbackState::Missing => "none".to_string(),
-        RollbackState::Irreversible => "irreversible (declared)".to_string(),
-        RollbackState::Present(status) => format!(
-            "{} {} ({})",
-            rollback_icon(status),
-            text::rollback_status(status),
-            text::rollback_source(m.rollback.source)
-        ),
+/// One migration's details, folded under its verdict: people facts, timeline on the copy, and
+/// each finding's statement and plan.
+fn migration_details(
+    g: &Group,
+    verdicts: &[Verdict],
+    summarise: bool,
+    level: Level,
+    doc: &mut String,
+) {
+    let mut body = String::new();
+    let v = g
+        .migration
+        .and_then(|m| verdicts.iter().find(|v| v.path == m.path));
+    match g.migration {
+        Some(m) => {
+            people_facts(m, level, &mut body);
+            timeline(m, level, &mut body);
+        }
+        None => body.push_str("_Not one of the reviewed migrations._\n\n"),
     }
+    if g.findings.is_empty() {
+        body.push_str("No findings.\n\n");
+    }
+    // Findings on the same statement share its SQL; people facts already read above.
+    let mut shown: Vec<Vec<&Finding>> = Vec::new();
+    for f in &g.findings {
+        if summarise && verdict::is_process(f) {
+            continue;
+        }
+        match shown.iter_mut().find(|s| {
+            s.first()
+                .is_some_and(|o| o.line == f.line && o.statement == f.statement)
+        }) {
+            Some(same) => same.push(f),
+            None => shown.push(vec![f]),
+        }
+    }
+    for same in &shown {
+        finding_detail(same, level, &mut body);
+    }
+    let icon = v
+        .map(verdict_icon)
+        .unwrap_or_else(|| g.worst().map(severity_icon).unwrap_or("✅"));
+    let verdict_text = v.map(|v| format!(" — {}", v.text)).unwrap_or_default();
+    // The summary is HTML: the path as <code>, the rest escaped.
+    let _ = writeln!(
+        doc,
+        "<details><summary>{icon} <code>{}</code>{}</summary>\n\n{}\n</details>\n",
+        html(&text::truncate(g.path, 300)),
+        html(&verdict_text),
+        body.trim_end()
+    );
 }
 
 /// `**Evidence:** catalog — copy: shop on PostgreSQL 15.19, 1.2 GB, statistics analyzed …`
@@ -546,6 +725,9 @@ fn skipped(report: &Report, level: Level, doc: &mut String) {
             text::count(rest, "more migration", "more migrations")
         );
     }
+    if !list.is_empty() || !migration_groups.is_empty() {
+        doc.push_str("**Not checked**\n\n");
+    }
     if !list.is_empty() {
         doc.push_str(&list);
         doc.push('\n');
@@ -592,24 +774,6 @@ fn hint(g: &text::MigrationSkipGroup) -> String {
     text::migration_skip_hint(g)
         .replace("--all", "`--all`")
         .replace("--changed-since", "`--changed-since`")
-}
-
-fn migration_section(g: &Group, level: Level, doc: &mut String) {
-    let icon = g.worst().map(severity_icon).unwrap_or("✅");
-    let _ = writeln!(doc, "#### {icon} {}\n", code(g.path));
-    match g.migration {
-        Some(m) => {
-            people_facts(m, level, doc);
-            timeline(m, level, doc);
-        }
-        None => doc.push_str("_Not one of the reviewed migrations._\n\n"),
-    }
-    if g.findings.is_empty() {
-        doc.push_str("No findings.\n\n");
-    }
-    for f in &g.findings {
-        finding(f, level, doc);
-    }
 }
 
 /// Execution level: why the migration was not run, or its statements as they ran on the copy:
@@ -685,20 +849,23 @@ fn people_facts(m: &MigrationSummary, level: Level, doc: &mut String) {
         Transaction::Statement => "each on its own",
         Transaction::Unknown => "run by an unknown runner",
     };
+    // The mode and why migsafe believes it (the runner's rule, a marker, migsafe.toml), on
+    // the same line: one line per migration less in a comment with a size budget.
+    let source = if m.transaction_source.trim().is_empty() {
+        String::new()
+    } else {
+        format!(
+            " — `{}`: {}",
+            m.transaction,
+            inline(&text::one_line(&m.transaction_source))
+        )
+    };
     let _ = writeln!(
         doc,
-        "**Owner:** {owner} · **Layout:** {} · {} {transaction}\n",
+        "**Owner:** {owner} · **Layout:** {} · {} {transaction}{source}\n",
         m.layout,
         text::count(m.statements, "statement", "statements")
     );
-    if !m.transaction_source.is_empty() {
-        let _ = writeln!(
-            doc,
-            "**Transactions:** `{}` — {}\n",
-            m.transaction,
-            inline(&text::one_line(&m.transaction_source))
-        );
-    }
     if m.expected.is_empty() {
         doc.push_str("**Expected result:** none declared\n\n");
     } else {
@@ -755,24 +922,24 @@ fn people_facts(m: &MigrationSummary, level: Level, doc: &mut String) {
     }
 }
 
-fn finding(f: &Finding, level: Level, doc: &mut String) {
-    let _ = writeln!(
-        doc,
-        "**{} {}** · {} · {}\n",
-        severity_icon(f.severity),
-        f.severity,
-        code(&format!("{} {}", f.code, f.rule)),
-        code(&format!("{}:{}", f.file, f.line))
-    );
-    let _ = writeln!(
-        doc,
-        "{}\n",
-        block_start(&inline(&text::one_line(&f.message)))
-    );
-    let facts = text::facts(&f.facts);
-    if !facts.is_empty() {
-        let _ = writeln!(doc, "_{}_\n", inline(&facts.join(" · ")));
-    }
+/// The findings of one statement inside its migration's details: which rules at which line,
+/// then (full levels) the statement and the plan. The messages are in the list above; why and
+/// instead once per rule.
+fn finding_detail(same: &[&Finding], level: Level, doc: &mut String) {
+    let Some(f) = same.first() else {
+        return;
+    };
+    let rules: Vec<String> = same
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                severity_icon(f.severity),
+                code(&format!("{} {}", f.code, f.rule))
+            )
+        })
+        .collect();
+    let _ = writeln!(doc, "**{}** at line {}\n", rules.join(", "), f.line);
     if level > Level::Untimed {
         return;
     }
@@ -805,12 +972,6 @@ fn finding(f: &Finding, level: Level, doc: &mut String) {
             );
         }
     }
-    let body = format!(
-        "**Why:** {}\n\n**Instead:** {}\n",
-        inline(&text::one_line(f.why)),
-        inline(&text::one_line(f.instead))
-    );
-    collapsible("Why it is risky, and what to do instead", &body, doc);
 }
 
 /// The summarised levels: each error on one line, grouped in report order.
@@ -823,23 +984,15 @@ fn errors_only(report: &Report, level: Level, table_rows: usize, doc: &mut Strin
     if errors.is_empty() {
         return;
     }
-    let _ = writeln!(doc, "#### ❌ Errors\n");
+    let _ = writeln!(doc, "**❌ Errors** ({})\n", errors.len());
     let max_message = if level == Level::Truncated { 200 } else { 400 };
+    let paths: Vec<&str> = report.migrations.iter().map(|m| m.path.as_str()).collect();
+    let dir = text::common_dir(&paths);
     // Room kept for the closing note, so the total never passes BUDGET.
     let reserve = 300;
     let mut shown = 0;
     for f in &errors {
-        let mut line = format!(
-            "- {} {}: {}",
-            code(&format!("{}:{}", text::truncate(&f.file, 200), f.line)),
-            code(&format!("{} {}", f.code, f.rule)),
-            inline(&text::truncate(&text::one_line(&f.message), max_message))
-        );
-        let facts = text::facts(&f.facts);
-        if !facts.is_empty() {
-            let _ = write!(line, " _({})_", inline(&facts.join(" · ")));
-        }
-        line.push('\n');
+        let line = finding_line(f, dir, max_message);
         if level == Level::Truncated && doc.len() + line.len() + reserve > BUDGET {
             break;
         }
@@ -991,20 +1144,6 @@ fn closing_run(chars: &[char], from: usize, len: usize) -> Option<usize> {
     None
 }
 
-/// A paragraph must not start a heading, list or thematic break by accident (the text has
-/// already been through `inline`, which escapes `*` and friends).
-fn block_start(s: &str) -> String {
-    if s.starts_with(['#', '-', '+', '=', '>']) {
-        return format!("\\{s}");
-    }
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    if (1..=9).contains(&digits) && matches!(s.as_bytes().get(digits), Some(b'.' | b')')) {
-        let (number, rest) = s.split_at(digits);
-        return format!("{number}\\{rest}");
-    }
-    s.to_string()
-}
-
 /// Arbitrary text (a path, an owner, a rule name) as one code span. The fence is one
 /// backtick longer than the longest run inside, and newlines become spaces, so nothing
 /// can end the span early (GFM §6.1).
@@ -1075,13 +1214,6 @@ mod tests {
     fn fences_outgrow_their_content() {
         assert_eq!(fence("SELECT 1", "sql"), "```sql\nSELECT 1\n```\n");
         assert!(fence("a ```` b", "").starts_with("`````\n"));
-    }
-
-    #[test]
-    fn paragraphs_never_start_a_block() {
-        assert_eq!(block_start("# not a heading"), "\\# not a heading");
-        assert_eq!(block_start("1. not a list"), "1\\. not a list");
-        assert_eq!(block_start("Plain text."), "Plain text.");
     }
 }
 
@@ -1239,8 +1371,8 @@ mod report_tests {
             "<details><summary>Query plan (3 lines)</summary>\n\n```text\nUpdate on orders  \
              (cost=0.00..412500.00 rows=0 width=0)\n  ->  Seq Scan on orders"
         ));
-        assert!(out.contains("_lock ShareLock (blocks writes) · 1.2M rows, 700 MB_"));
-        assert!(out.contains("_86 MB · 2,000,000 index scans_"));
+        assert!(out.contains("_(lock ShareLock (blocks writes) · 1.2M rows, 700 MB)_"));
+        assert!(out.contains("_(86 MB · 2,000,000 index scans)_"));
     }
 
     #[test]
@@ -1387,7 +1519,10 @@ mod report_tests {
             "{out}"
         );
         assert!(
-            out.contains("| `migrations/0303_backfill_segments.sql` · not executed |"),
+            out.contains(
+                "| ⏭️ `0303_backfill_segments.sql` | not executed: \
+                 migrations/0302_unique_customer_email.sql failed at line 3 | `@payments-team` |"
+            ),
             "{out}"
         );
         assert!(
@@ -1448,14 +1583,19 @@ mod report_tests {
             "says where the full report is"
         );
         for m in &report.migrations {
-            assert!(out.contains(&format!("`{}`", m.path)), "{} missing", m.path);
+            let name = m.path.strip_prefix("db/migrations/").unwrap();
+            assert!(out.contains(&format!("`{name}`")), "{} missing", m.path);
         }
         for f in report
             .findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
         {
-            let location = format!("`{}:{}`", f.file, f.line);
+            let location = format!(
+                "`{}:{}`",
+                f.file.strip_prefix("db/migrations/").unwrap(),
+                f.line
+            );
             let line = out.lines().find(|l| l.contains(&location));
             assert!(
                 line.is_some_and(|l| l.contains(f.rule)),
@@ -1474,7 +1614,8 @@ mod report_tests {
         assert!(!out.contains("```sql"));
         // Folded still lists every finding, warnings and info included.
         for f in &report.findings {
-            assert!(out.contains(&format!("`{}:{}`", f.file, f.line)));
+            let name = f.file.strip_prefix("db/migrations/").unwrap();
+            assert!(out.contains(&format!("`{name}:{}`", f.line)));
         }
     }
 
@@ -1498,5 +1639,182 @@ mod report_tests {
         assert!(out.len() <= BUDGET, "{} bytes", out.len());
         assert!(out.contains("not shown"));
         assert!(out.contains("--format json"));
+    }
+
+    // -------------------------------------------------------------------------------------
+    // What GitHub shows: tables no wider than the comment, errors first, a size budget.
+
+    /// The cells of every GFM table in `md`, rows of cells, with code ticks and backslash
+    /// escapes removed (what the reader sees).
+    fn tables(md: &str) -> Vec<Vec<Vec<String>>> {
+        let mut tables = Vec::new();
+        let mut current: Vec<Vec<String>> = Vec::new();
+        for line in md.lines().chain([""]) {
+            if line.starts_with('|') {
+                let mut cells = Vec::new();
+                let mut cell = String::new();
+                let mut escaped = false;
+                for c in line.trim().trim_start_matches('|').chars() {
+                    match c {
+                        _ if escaped => {
+                            cell.push(c);
+                            escaped = false;
+                        }
+                        '\\' => escaped = true,
+                        '|' => cells.push(
+                            std::mem::take(&mut cell)
+                                .replace('`', "")
+                                .trim()
+                                .to_string(),
+                        ),
+                        _ => cell.push(c),
+                    }
+                }
+                if !cells
+                    .iter()
+                    .all(|c| c.chars().all(|c| c == '-' || c == ':'))
+                {
+                    current.push(cells);
+                }
+            } else if !current.is_empty() {
+                tables.push(std::mem::take(&mut current));
+            }
+        }
+        tables
+    }
+
+    /// Pixels GitHub needs for `s` on one line: 8 px a character (14 px text averages about
+    /// 7, code at 85 % in a monospace font 7.2) and 20 px for an emoji.
+    fn px(s: &str) -> usize {
+        s.chars()
+            .map(|c| match c as u32 {
+                0xFE00..=0xFE0F | 0x200D => 0,
+                0x2190.. if !c.is_alphanumeric() => 20,
+                _ => 8,
+            })
+            .sum()
+    }
+
+    /// The narrowest a table can be: each column as wide as its longest unbreakable word,
+    /// plus 13 px of padding on each side and a 1 px border (GitHub's table CSS).
+    fn min_width(table: &[Vec<String>]) -> usize {
+        let columns = table.iter().map(Vec::len).max().unwrap_or(0);
+        (0..columns)
+            .map(|c| {
+                table
+                    .iter()
+                    .filter_map(|row| row.get(c))
+                    .flat_map(|cell| cell.split_whitespace().map(px).collect::<Vec<_>>())
+                    .max()
+                    .unwrap_or(0)
+                    + 27
+            })
+            .sum::<usize>()
+            + 1
+    }
+
+    /// As wide as a table gets when no cell wraps.
+    fn max_width(table: &[Vec<String>]) -> usize {
+        let columns = table.iter().map(Vec::len).max().unwrap_or(0);
+        (0..columns)
+            .map(|c| {
+                table
+                    .iter()
+                    .filter_map(|row| row.get(c))
+                    .map(|c| px(c))
+                    .max()
+                    .unwrap_or(0)
+                    + 27
+            })
+            .sum::<usize>()
+            + 1
+    }
+
+    /// GitHub's comment column at the 980 px layout.
+    const GITHUB_WIDTH: usize = 980;
+
+    #[test]
+    fn no_table_is_wider_than_github_shows() {
+        let mut long = fixtures::sample();
+        long.migrations[0].path = format!("services/{}/db/migrations/20240101120000_add_a_rather_long_descriptive_name_for_the_orders_index.sql", "payments-api");
+        long.findings[0].file = long.migrations[0].path.clone();
+        let mut reports = vec![
+            fixtures::sample(),
+            fixtures::catalog(),
+            fixtures::execution(),
+            fixtures::nine(),
+            fixtures::large(50, 500),
+            long,
+        ];
+        let mut timed = fixtures::execution();
+        timed.migrations[0].timeline[2].statement = "ALTER TABLE orders ALTER COLUMN id TYPE bigint USING id::bigint, ALTER COLUMN customer_id TYPE bigint".into();
+        reports.push(timed);
+        for report in &reports {
+            for lvl in [Level::Full, Level::Folded, Level::Summarised] {
+                let out = level(report, lvl);
+                for table in tables(&out) {
+                    assert!(
+                        min_width(&table) <= GITHUB_WIDTH,
+                        "{} px at {lvl:?}: {table:?}",
+                        min_width(&table)
+                    );
+                    assert!(table.iter().all(|row| row.len() <= 6), "{table:?}");
+                }
+            }
+        }
+        // The verdict table of the 9-migration review does not even need to wrap.
+        let nine = md(&fixtures::nine());
+        let verdict_table = tables(&nine).remove(0);
+        assert_eq!(verdict_table[0], ["Migration", "Verdict", "Owner"]);
+        assert!(
+            max_width(&verdict_table) <= GITHUB_WIDTH,
+            "{} px: {verdict_table:?}",
+            max_width(&verdict_table)
+        );
+    }
+
+    #[test]
+    fn the_nine_migration_review_fits_its_budget_and_leads_with_the_error() {
+        let report = fixtures::nine();
+        assert_eq!(report.findings.len(), 29);
+        assert_eq!(report.summary.error, 1);
+        let out = md(&report);
+        assert!(
+            out.len() <= super::NINE_MIGRATION_BUDGET,
+            "{} bytes, budget {}",
+            out.len(),
+            super::NINE_MIGRATION_BUDGET
+        );
+        // Verdicts, then the error, before any warning.
+        let error = out.find("`M026 truncate-table` at").unwrap();
+        let warning = out.find("**⚠️ Warnings**").unwrap();
+        let verdicts = out.find("| Migration | Verdict | Owner |").unwrap();
+        assert!(verdicts < error && error < warning, "{out}");
+        // why/instead once per rule: one folded block for all of them.
+        assert_eq!(out.matches("Why it is risky").count(), 1, "{out}");
+        for rule in ["lock-without-timeout", "create-index-non-concurrently"] {
+            assert_eq!(
+                out.matches(&format!("**`{}", crate::rules::by_name(rule).code))
+                    .count(),
+                1,
+                "{rule}"
+            );
+        }
+        // 14 of 29 findings are people facts: counted, not listed.
+        assert!(out.contains("**📝 People facts** (14): `missing-owner` in 4 migrations, `missing-expected-result` in 6 migrations, `missing-rollback` in 4 migrations."), "{out}");
+        assert!(!out.contains("No owner: add"), "{out}");
+        // Every migration is folded in its own details.
+        assert_eq!(
+            out.matches("<details><summary>").count()
+                - out.matches("<summary>Query plan").count()
+                - 1,
+            9,
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn nine_migration_review() {
+        insta::assert_snapshot!("markdown_nine", md(&fixtures::nine()));
     }
 }

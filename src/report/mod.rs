@@ -15,14 +15,19 @@
 //! input holds for static and catalog evidence only; below execution level none of it
 //! appears (JSON keeps its keys, empty).
 
+pub mod concise;
+pub mod docs;
 pub mod github;
 pub mod gitlab;
+pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod relative;
 pub mod rules;
 pub mod sarif;
 pub mod table;
 pub mod text;
+pub mod verdict;
 
 use crate::model::Report;
 use anyhow::Result;
@@ -35,7 +40,12 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
+    /// One line per finding (`path:line:col: severity code name: message`), for scripts.
+    Concise,
     Markdown,
+    /// One self-contained page with the verdicts, findings, lock timelines and plans.
+    Html,
+
     Json,
     Sarif,
     Github,
@@ -44,9 +54,11 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order `--help` and error messages list them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 8] = [
         Format::Table,
+        Format::Concise,
         Format::Markdown,
+        Format::Html,
         Format::Json,
         Format::Sarif,
         Format::Github,
@@ -57,7 +69,9 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Table => "table",
+            Format::Concise => "concise",
             Format::Markdown => "markdown",
+            Format::Html => "html",
             Format::Json => "json",
             Format::Sarif => "sarif",
             Format::Github => "github",
@@ -79,7 +93,12 @@ impl Format {
         Format::ALL.into_iter().find(|f| f.as_str() == name)
     }
 
-    /// `table, markdown, json, sarif, github or gitlab`: for messages that list the choices.
+    /// Whether the output is for a terminal: laid out at its width and coloured by `--color`.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Format::Table | Format::Concise)
+    }
+
+    /// `table, concise, markdown, …, github or gitlab`: for messages that list the choices.
     pub fn names() -> String {
         let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
         match names.split_last() {
@@ -138,20 +157,63 @@ impl Terminal {
     /// The real terminal's width and colour support when stdout is a terminal, else `plain`.
     /// Colour follows the NO_COLOR convention (https://no-color.org) and `TERM=dumb`.
     pub fn detect() -> Terminal {
-        if !std::io::stdout().is_terminal() {
-            return Terminal::plain();
-        }
-        // comfy-table already asks the terminal for its size; reusing it avoids a second
-        // terminal dependency.
-        let width = comfy_table::Table::new()
-            .width()
-            .unwrap_or(Terminal::PLAIN_WIDTH)
-            .max(60);
+        Terminal::detect_with(ColorChoice::Auto)
+    }
+
+    /// Like `detect`, with colour as `--color` asks: the width is the terminal's only when
+    /// stdout is one, whatever the colour.
+    pub fn detect_with(choice: ColorChoice) -> Terminal {
+        let tty = std::io::stdout().is_terminal();
+        let width = if tty {
+            // comfy-table already asks the terminal for its size; reusing it avoids a second
+            // terminal dependency.
+            comfy_table::Table::new()
+                .width()
+                .unwrap_or(Terminal::PLAIN_WIDTH)
+                .max(60)
+        } else {
+            Terminal::PLAIN_WIDTH
+        };
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         Terminal {
             width,
-            color: !no_color && !dumb,
+            color: choice.colors(tty, no_color, dumb),
+        }
+    }
+}
+
+/// `--color auto|always|never` (issue #13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal, `NO_COLOR` is unset or empty and `TERM` is not
+    /// `dumb`.
+    #[default]
+    Auto,
+    /// Always colour, even into a pipe or file and whatever `NO_COLOR` says: a flag typed for
+    /// this run overrides the environment (no-color.org).
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    pub const NAMES: [&'static str; 3] = ["auto", "always", "never"];
+
+    pub fn parse(name: &str) -> Option<ColorChoice> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(ColorChoice::Auto),
+            "always" => Some(ColorChoice::Always),
+            "never" => Some(ColorChoice::Never),
+            _ => None,
+        }
+    }
+
+    /// Whether to colour, given what `detect_with` found out.
+    pub fn colors(self, tty: bool, no_color: bool, dumb: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !no_color && !dumb,
         }
     }
 }
@@ -167,6 +229,8 @@ pub struct RunInfo {
     /// The repository root (or the current directory outside one), canonical: absolute paths
     /// under it are made relative to it.
     pub root: Option<PathBuf>,
+    /// The home directory, written `~` in reports.
+    pub home: Option<PathBuf>,
     /// `migsafe check …` as typed, without `--format`/`--report` and with any password
     /// redacted; `None` when unknown (library callers).
     pub command: Option<String>,
@@ -225,7 +289,8 @@ pub fn render_with(
     render_run(report, format, terminal, &RunInfo::default(), out)
 }
 
-/// Renders `report` in `format` with what is known about the run.
+/// Renders `report` in `format` with what is known about the run, its paths made relative
+/// first (`relative`).
 pub fn render_run(
     report: &Report,
     format: Format,
@@ -233,9 +298,13 @@ pub fn render_run(
     run: &RunInfo,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let (report, run) = relative::prepare(report, format, run);
+    let (report, run) = (&report, &run);
     match format {
         Format::Table => table::render(report, terminal, out),
+        Format::Concise => concise::render(report, terminal, out),
         Format::Markdown => markdown::render(report, run, out),
+        Format::Html => html::render(report, run, out),
         Format::Json => json::render(report, out),
         Format::Sarif => sarif::render(report, run, out),
         Format::Github => github::render(report, run, out),
@@ -365,8 +434,31 @@ mod tests {
         let err = "yaml".parse::<Format>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown format \"yaml\"; expected table, markdown, json, sarif, github or gitlab"
+            "unknown format \"yaml\"; expected table, concise, markdown, html, json, sarif, github \
+             or gitlab"
         );
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
+        use ColorChoice::*;
+        // (choice, tty, NO_COLOR set, TERM=dumb) -> colour
+        for (choice, tty, no_color, dumb, expected) in [
+            (Auto, true, false, false, true),
+            (Auto, false, false, false, false),
+            (Auto, true, true, false, false),
+            (Auto, true, false, true, false),
+            (Always, false, true, true, true),
+            (Never, true, false, false, false),
+        ] {
+            assert_eq!(
+                choice.colors(tty, no_color, dumb),
+                expected,
+                "{choice:?} tty={tty} NO_COLOR={no_color} dumb={dumb}"
+            );
+        }
+        assert_eq!(ColorChoice::parse("ALWAYS"), Some(Always));
+        assert_eq!(ColorChoice::parse("sometimes"), None);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! SARIF 2.1.0 (OASIS), the format code-scanning services read
 //! (https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html).
 //!
-//! One run; `tool.driver.rules` lists every migsafe rule (not only those that fired), so a
-//! result's `ruleIndex` is the rule's place in `rules::RULES` and a viewer can show the rule's
-//! help for any alert. Locations are relative to the repository root through the
+//! One run; `tool.driver.rules` lists only the rules that have results (issue #14: embedding
+//! all 57 made a 15-result log 207 KB), sorted by code, and each result's `ruleIndex` is its
+//! rule's place in that list. Each rule has a `helpUri` to its page in the repository
+//! (`docs/rules/<name>.md`, see `report::docs`), and the driver an `informationUri`. The run's
+//! properties carry each migration's verdict. Locations are relative to the repository root through the
 //! `%SRCROOT%` base id, which GitHub code scanning resolves against the checkout.
 //! `partialFingerprints` use `report::fingerprints`, which ignores line numbers, so an alert
 //! keeps its identity when lines above it are edited. Timings (`Report::phases`) and the
@@ -87,16 +89,48 @@ pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()>
 
 /// The SARIF log as a JSON value.
 pub fn to_value(report: &Report, run: &RunInfo) -> Value {
-    let rules: Vec<Value> = RULES.iter().map(|r| rule(r)).collect();
+    let mut codes: Vec<&Finding> = Vec::new();
+    for f in &report.findings {
+        if !codes.iter().any(|c| c.code == f.code) {
+            codes.push(f);
+        }
+    }
+    codes.sort_by_key(|f| f.code);
+    let rules: Vec<Value> = codes
+        .iter()
+        .map(|f| match RULES.iter().find(|r| r.code == f.code) {
+            Some(r) => rule(r),
+            None => rule_of_finding(f),
+        })
+        .collect();
     let prints = fingerprints(report, run);
     let results: Vec<Value> = report
         .findings
         .iter()
         .zip(prints)
-        .map(|(f, print)| result(f, &print, run))
+        .map(|(f, print)| {
+            let index = codes.iter().position(|c| c.code == f.code);
+            result(f, index, &print, run)
+        })
         .collect();
     let mut properties = Map::new();
     properties.insert("evidence".into(), json!(report.evidence.as_str()));
+    properties.insert(
+        "verdicts".into(),
+        Value::Array(
+            super::verdict::verdicts(report)
+                .into_iter()
+                .map(|v| {
+                    json!({
+                        "path": run.display_path(&v.path),
+                        "kind": v.kind.as_str(),
+                        "severity": v.severity.map(|s| s.as_str()),
+                        "text": v.text,
+                    })
+                })
+                .collect(),
+        ),
+    );
     if let Some(copy) = &report.copy {
         properties.insert(
             "copy".into(),
@@ -147,6 +181,7 @@ pub fn to_value(report: &Report, run: &RunInfo) -> Value {
             "tool": {
                 "driver": {
                     "name": "migsafe",
+                    "informationUri": super::docs::repository(),
                     "version": env!("CARGO_PKG_VERSION"),
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                     "rules": rules,
@@ -186,6 +221,7 @@ fn rule(r: &Rule) -> Value {
                 r.what, r.why, r.instead, r.rollback, r.name
             ),
         },
+        "helpUri": super::docs::rule_url(r.name),
         "defaultConfiguration": {"level": level(r.severity)},
         "properties": {
             "tags": ["migration", "postgresql", r.evidence.as_str()],
@@ -194,7 +230,20 @@ fn rule(r: &Rule) -> Value {
     })
 }
 
-fn result(f: &Finding, fingerprint: &str, run: &RunInfo) -> Value {
+/// A rule descriptor from a finding whose code is not in the registry (a report built by a
+/// library caller): what the finding itself says about its rule.
+fn rule_of_finding(f: &Finding) -> Value {
+    json!({
+        "id": f.code,
+        "name": f.rule,
+        "fullDescription": {"text": f.why},
+        "help": {"text": format!("Instead: {}", f.instead)},
+        "helpUri": super::docs::rule_url(f.rule),
+        "properties": {"tags": ["migration", "postgresql"]},
+    })
+}
+
+fn result(f: &Finding, index: Option<usize>, fingerprint: &str, run: &RunInfo) -> Value {
     let start_line = f.line.max(1);
     // A finding knows where its statement starts; the statement's text says how many lines
     // it spans.
@@ -220,7 +269,6 @@ fn result(f: &Finding, fingerprint: &str, run: &RunInfo) -> Value {
     if !f.facts.is_empty() {
         properties.insert("facts".into(), json!(f.facts));
     }
-    let index = RULES.iter().position(|r| r.code == f.code);
     let mut result = Map::new();
     result.insert("ruleId".into(), json!(f.code));
     if let Some(i) = index {
@@ -288,20 +336,15 @@ mod tests {
     }
 
     #[test]
-    fn lists_every_rule_and_points_results_at_theirs() {
+    fn lists_only_the_rules_with_results_and_points_results_at_theirs() {
         let v = sarif(&fixtures::sample());
         let run = &v["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-        assert_eq!(rules.len(), RULES.len());
+        let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["M001", "M022", "M026", "M039"]);
         let results = run["results"].as_array().unwrap();
         assert_eq!(results.len(), 4);
-        // The fixture's invented codes have no rule entry, so no index; real ones do.
-        let indexed: Vec<_> = results
-            .iter()
-            .filter(|r| r.get("ruleIndex").is_some())
-            .collect();
-        assert!(!indexed.is_empty());
-        for r in indexed {
+        for r in results {
             let i = r["ruleIndex"].as_u64().unwrap() as usize;
             assert_eq!(rules[i]["id"], r["ruleId"]);
         }
@@ -311,6 +354,36 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("Instead: "));
+        assert_eq!(
+            m001["helpUri"],
+            crate::report::docs::rule_url("create-index-non-concurrently")
+        );
+        assert!(m001["helpUri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/docs/rules/create-index-non-concurrently.md"));
+        assert_eq!(
+            run["tool"]["driver"]["informationUri"],
+            crate::report::docs::repository()
+        );
+        // A clean run embeds no rules at all.
+        let clean = sarif(&fixtures::clean());
+        assert_eq!(clean["runs"][0]["tool"]["driver"]["rules"], json!([]));
+        // A big run stays small: rules are not repeated per result.
+        let big = serde_json::to_string(&sarif(&fixtures::nine())).unwrap();
+        assert!(big.len() < 100_000, "{} bytes", big.len());
+    }
+
+    #[test]
+    fn verdicts_are_run_properties() {
+        let v = sarif(&fixtures::execution());
+        let verdicts = &v["runs"][0]["properties"]["verdicts"];
+        assert_eq!(verdicts[1]["kind"], "fails");
+        assert_eq!(verdicts[0]["path"], "migrations/0301_orders_id_bigint.sql");
+        assert_eq!(
+            verdicts[0]["text"],
+            "blocks reads and writes on public.orders for ~30 s"
+        );
     }
 
     #[test]

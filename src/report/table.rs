@@ -1,38 +1,33 @@
-//! The terminal report (the default on a tty): the findings, their query plans, why/instead
-//! once per rule, the migrations' people facts (owner, expected results, rollback), then what
-//! the numbers rest on (the copy's identity) and what was not looked at (skipped rules and
-//! migrations), and a one-line summary last, where the eye lands when the command returns
-//! (ruff and squawk end the same way).
+//! The terminal report (the default on a tty), in one layout at every width so that grep
+//! and awk pipelines see the same lines whatever window the run started in (issue #14):
 //!
-//! The footer stays short whatever the run: run-wide skipped rules are one line per reason,
-//! and hundreds of already-applied migrations are one count with the first and last named.
+//! 1. the verdict of every migration, one line each (`severity  path  what it will do`);
+//! 2. the findings, errors first, one block each: a `path:line:col  severity  CODE name`
+//!    line that is never wrapped, the message, the facts (`↳ lock … · ran … · rows`) and the
+//!    plan tree when there is one; process findings (missing owner, expected result,
+//!    rollback) are counted per rule instead when they dominate (`verdict::process_dominates`);
+//! 3. why and instead once per rule, first sentence only (`migsafe rule NAME` has the rest);
+//! 4. each migration's people facts (owner, expected results, rollback) and, at execution
+//!    level, its timeline on the copy or why it was not executed;
+//! 5. what the numbers rest on (the copy's identity, lock totals, the caveat that a copy's
+//!    durations are indicative) and what was not looked at (skipped rules and migrations);
+//! 6. the one-line summary last, where the eye lands when the command returns (ruff and
+//!    squawk end the same way).
 //!
-//! Findings and migrations are comfy-table tables. Paths and rule names are what a reader
-//! copies and searches for, so they are never broken across lines: when the terminal is too
-//! narrow for them beside a readable message, location and rule are stacked in one cell, and
-//! when even that does not fit, the table gives way to one block per item (ruff's layout).
-//! Statements stay out: the message names the object and `file:line:col` jumps to it; the
-//! full statement is in the markdown and JSON reports.
-//!
-//! At execution level each migration is a block whose expected results and rollback are followed
-//! by its timeline on the copy (one aligned line per statement) or why it was not executed;
-//! the lock totals per table and the caveat that a copy's durations are indicative sit with
-//! the copy's identity near the footer.
+//! Only the wrapping of prose follows the width. The verdict lines, finding headers and the
+//! summary line are never wrapped. Statements stay out: the message names the object and
+//! `file:line:col` jumps to it; the full statement is in the markdown, HTML and JSON reports.
 
 use super::text::{self, RollbackState};
+use super::verdict::{self, Verdict};
 use super::Terminal;
 use crate::model::{Finding, MigrationSummary, Report, Severity, SkippedRule};
 use anyhow::Result;
-use comfy_table::modifiers::UTF8_ROUND_CORNERS;
-use comfy_table::presets::UTF8_FULL;
-use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 use std::io::Write;
 
 /// Longest rollback or plan excerpt shown; the rest is in the other formats.
 const EXCERPT: usize = 60;
-/// Narrowest message (or expected/rollback) column worth a table.
-const MIN_FLEX: usize = 30;
-/// Prose below the tables is wrapped at most this wide, even on a wide terminal.
+/// Prose is wrapped at most this wide, even on a wide terminal.
 const PROSE_WIDTH: usize = 100;
 /// Plan lines shown per finding; plans are trees and the top holds the costly nodes.
 const PLAN_LINES: usize = 15;
@@ -42,6 +37,9 @@ const SKIPPED_RULE_NAMES: usize = 8;
 const STATEMENT_SKIPS: usize = 10;
 /// Reasons for skipping migrations shown, one line each, before the rest is counted.
 const MIGRATION_SKIP_REASONS: usize = 5;
+/// Verdict paths are padded to the widest one up to this many characters; a longer path
+/// just pushes its own verdict to the right.
+const VERDICT_PATH: usize = 70;
 
 /// Writes the terminal report.
 pub fn render(report: &Report, term: &Terminal, out: &mut dyn Write) -> Result<()> {
@@ -59,18 +57,212 @@ pub(crate) fn render_at(
     let paint = Paint(term.color);
     let width = usize::from(term.width);
     let prose = width.min(PROSE_WIDTH);
+    write_verdicts(&verdict::verdicts(report), paint, out)?;
     if !report.findings.is_empty() {
-        let blocks = write_findings(&report.findings, term, out)?;
-        if !blocks {
-            write_plans(&report.findings, width, paint, out)?;
+        let summarise = verdict::process_dominates(&report.findings);
+        let listed: Vec<&Finding> = verdict::by_severity(&report.findings)
+            .into_iter()
+            .filter(|f| !(summarise && verdict::is_process(f)))
+            .collect();
+        for f in &listed {
+            write_finding(f, prose, paint, out)?;
         }
-        write_rule_notes(&report.findings, prose, paint, out)?;
+        if summarise {
+            write_process_summary(&report.findings, prose, paint, out)?;
+        }
+        write_rule_notes(&listed, prose, paint, out)?;
     }
     if !report.migrations.is_empty() {
-        write_migrations(&report.migrations, term, out)?;
+        write_migrations(&report.migrations, prose, paint, out)?;
     }
     write_footer(report, prose, now, out)?;
     writeln!(out, "{}", summary_line(report, paint))?;
+    Ok(())
+}
+
+/// `error    migrations/0001_add_index.sql  blocks writes on orders for ~40 s`: one line per
+/// migration, never wrapped, the severity word first so `awk '$1 == "error"'` finds them.
+fn write_verdicts(verdicts: &[Verdict], paint: Paint, out: &mut dyn Write) -> Result<()> {
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    let path_w = verdicts
+        .iter()
+        .map(|v| v.path.chars().count())
+        .filter(|&w| w <= VERDICT_PATH)
+        .max()
+        .unwrap_or(0);
+    for v in verdicts {
+        let mark = match (v.kind, v.severity) {
+            // Not run on the copy: nothing measured can vouch for it.
+            (verdict::VerdictKind::NotExecuted, None) => paint.bold("skipped"),
+            (_, Some(s)) => paint.severity(s, &format!("{:<7}", s.as_str())),
+            (_, None) => paint.green(&format!("{:<7}", "ok")),
+        };
+        writeln!(
+            out,
+            "{mark}  {:<path_w$}  {}",
+            v.path,
+            text::one_line(&v.text)
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// One finding: the header line, the message, its facts, and its plan tree.
+fn write_finding(f: &Finding, width: usize, paint: Paint, out: &mut dyn Write) -> Result<()> {
+    writeln!(
+        out,
+        "{}  {}  {} {}",
+        paint.bold(&format!("{}:{}:{}", f.file, f.line, f.column)),
+        paint.severity(f.severity, f.severity.as_str()),
+        f.code,
+        f.rule
+    )?;
+    let mut body = text::one_line(&f.message);
+    let facts = text::facts(&f.facts);
+    if !facts.is_empty() {
+        body.push_str("\n↳ ");
+        body.push_str(&facts.join(" · "));
+    }
+    write!(out, "{}", text::wrap(&body, width, "  "))?;
+    if let Some(plan) = f.facts.plan.as_deref().filter(|p| !p.trim().is_empty()) {
+        writeln!(out, "  plan:")?;
+        write!(out, "{}", plan_block(plan, width, "    "))?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// When process findings dominate: one line per rule with how many migrations lack the fact,
+/// naming the first and last (`--format concise` lists each).
+fn write_process_summary(
+    findings: &[Finding],
+    width: usize,
+    paint: Paint,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let process: Vec<&Finding> = findings.iter().filter(|f| verdict::is_process(f)).collect();
+    writeln!(
+        out,
+        "{}",
+        paint.bold(&format!(
+            "People facts: {} (counted, not listed: they would drown the rest)",
+            text::count(process.len(), "finding", "findings")
+        ))
+    )?;
+    for rule in verdict::PROCESS_RULES {
+        let of_rule: Vec<&&Finding> = process.iter().filter(|f| f.rule == rule).collect();
+        let Some(first) = of_rule.first() else {
+            continue;
+        };
+        let paths: Vec<&str> = of_rule.iter().map(|f| f.file.as_str()).collect();
+        let dir = text::common_dir(&paths);
+        let name = |p: &&str| p.strip_prefix(dir).unwrap_or(p).to_string();
+        let (head, between, tail) = text::ends(&paths, 2, 1);
+        let mut names: Vec<String> = head.iter().map(name).collect();
+        if between > 0 {
+            names.push(format!("… {between} more …"));
+        }
+        names.extend(tail.iter().map(name));
+        let worst = of_rule
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(first.severity);
+        let line = format!(
+            "{} {} ({}): {}: {}",
+            first.code,
+            rule,
+            worst,
+            text::count(of_rule.len(), "migration", "migrations"),
+            names.join(", ")
+        );
+        write!(out, "  {}", hanging(&line, width.saturating_sub(2), "    "))?;
+    }
+    writeln!(out, "  `--format concise` lists each of them.")?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Why and instead, once per rule of the listed findings (worst first, then by code), the
+/// first sentence of each: the whole text is one `migsafe rule NAME` away, and repeating
+/// essays would bury the findings themselves.
+fn write_rule_notes(
+    findings: &[&Finding],
+    width: usize,
+    paint: Paint,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut rules: Vec<&Finding> = Vec::new();
+    for f in findings {
+        if !rules.iter().any(|r| r.code == f.code) {
+            rules.push(f);
+        }
+    }
+    if rules.is_empty() {
+        return Ok(());
+    }
+    rules.sort_by_key(|f| f.code);
+    for f in rules {
+        let n = findings.iter().filter(|g| g.code == f.code).count();
+        writeln!(
+            out,
+            "{} · {}",
+            paint.bold(&format!("{} {}", f.code, f.rule)),
+            text::count(n, "finding", "findings")
+        )?;
+        write!(
+            out,
+            "{}",
+            labelled("why", &text::first_sentence(f.why), width, 9)
+        )?;
+        write!(
+            out,
+            "{}",
+            labelled("instead", &text::first_sentence(f.instead), width, 9)
+        )?;
+    }
+    writeln!(
+        out,
+        "{}",
+        paint.dim("`migsafe rule NAME`: the whole text, rollback, examples.")
+    )?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Each migration as a block: path, owner, expected results, rollback, and at execution level
+/// its timeline or why it was not executed.
+fn write_migrations(
+    migrations: &[MigrationSummary],
+    width: usize,
+    paint: Paint,
+    out: &mut dyn Write,
+) -> Result<()> {
+    for m in migrations {
+        let owner = match &m.owner {
+            Some(o) => format!("{o} ({})", text::owner_source(m.owner_source)),
+            None => text::UNOWNED.to_string(),
+        };
+        writeln!(out, "{}", paint.bold(&m.path))?;
+        write!(out, "{}", labelled("owner", &owner, width, 10))?;
+        let runs = format!("{} — {}", m.transaction, m.transaction_source);
+        write!(out, "{}", labelled("runs", &runs, width, 10))?;
+        write!(
+            out,
+            "{}",
+            labelled_lines("expected", &expected_lines(m), width)
+        )?;
+        write!(
+            out,
+            "{}",
+            labelled_lines("rollback", &rollback_lines(m), width)
+        )?;
+        write!(out, "{}", timeline_block(m, width, paint))?;
+        writeln!(out)?;
+    }
     Ok(())
 }
 
@@ -226,214 +418,6 @@ fn summary_line(report: &Report, paint: Paint) -> String {
     }
 }
 
-/// How a list of items is laid out at the available width.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
-    /// Every field in its own column.
-    Columns,
-    /// The identifying fields stacked in the first cell.
-    Stacked,
-    /// No table: one block of lines per item.
-    Blocks,
-}
-
-/// Picks the richest layout that keeps the identifiers (`columns` content widths, or
-/// `stacked` for the stacked variant) whole and leaves `flexible` columns `MIN_FLEX` wide.
-fn choose_layout(columns: &[usize], stacked: &[usize], flexible: usize, width: usize) -> Layout {
-    // Each column costs its content, two of padding and one border; the table one more border.
-    let fits = |whole: &[usize]| {
-        let fixed: usize = whole.iter().map(|w| w + 3).sum();
-        fixed + flexible * (MIN_FLEX + 3) < width
-    };
-    if fits(columns) {
-        Layout::Columns
-    } else if fits(stacked) {
-        Layout::Stacked
-    } else {
-        Layout::Blocks
-    }
-}
-
-/// Widest line of a header and its column's values, in characters.
-fn widest<S: AsRef<str>>(header: &str, values: &[S]) -> usize {
-    values
-        .iter()
-        .flat_map(|v| v.as_ref().lines().map(|l| l.chars().count()).max())
-        .chain([header.chars().count()])
-        .max()
-        .unwrap_or(0)
-}
-
-fn new_table(term: &Terminal, headers: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL)
-        .apply_modifier(UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        // The width is decided by `Terminal`, never by comfy-table probing stdout itself, so
-        // the same report renders the same way into a file, a pipe or a test buffer.
-        .force_no_tty()
-        .set_width(term.width);
-    if term.color {
-        table.enforce_styling();
-    }
-    table.set_header(
-        headers
-            .iter()
-            .map(|h| Cell::new(h).add_attribute(Attribute::Bold))
-            .collect::<Vec<_>>(),
-    );
-    table
-}
-
-/// Keeps these columns as wide as their content; the others share what is left.
-fn keep_whole(table: &mut Table, columns: &[usize]) {
-    for &i in columns {
-        if let Some(c) = table.column_mut(i) {
-            c.set_constraint(ColumnConstraint::ContentWidth);
-        }
-    }
-}
-
-/// A finding's fields as the terminal shows them.
-struct FindingRow<'a> {
-    finding: &'a Finding,
-    location: String,
-    rule: String,
-    owner: &'a str,
-    message: String,
-    /// The facts as one line of phrases, without the plan.
-    facts: Vec<String>,
-}
-
-impl FindingRow<'_> {
-    /// The message, then `↳ facts` on its own line; a table cell adds the plan's headline
-    /// (its tree follows the table), a block does not (its tree follows right below).
-    fn body(&self, with_plan: bool) -> String {
-        let mut facts = self.facts.clone();
-        if let (true, Some(plan)) = (with_plan, &self.finding.facts.plan) {
-            facts.push(format!("plan: {}", text::plan_headline(plan, EXCERPT)));
-        }
-        let mut body = self.message.clone();
-        if !facts.is_empty() {
-            body.push_str("\n↳ ");
-            body.push_str(&facts.join(" · "));
-        }
-        body
-    }
-}
-
-fn finding_rows(findings: &[Finding]) -> Vec<FindingRow<'_>> {
-    findings
-        .iter()
-        .map(|f| FindingRow {
-            finding: f,
-            location: format!("{}:{}:{}", f.file, f.line, f.column),
-            rule: format!("{} {}", f.code, f.rule),
-            owner: f.owner.as_deref().unwrap_or(text::UNOWNED),
-            message: text::one_line(&f.message),
-            facts: text::facts(&f.facts),
-        })
-        .collect()
-}
-
-/// Writes the findings; returns whether they were written as blocks (which already hold the
-/// plans) rather than as a table.
-fn write_findings(findings: &[Finding], term: &Terminal, out: &mut dyn Write) -> Result<bool> {
-    let rows = finding_rows(findings);
-    let locations: Vec<&str> = rows.iter().map(|r| r.location.as_str()).collect();
-    let rules: Vec<&str> = rows.iter().map(|r| r.rule.as_str()).collect();
-    let owners: Vec<&str> = rows.iter().map(|r| r.owner).collect();
-    let loc_w = widest("Location", &locations);
-    let rule_w = widest("Rule", &rules);
-    let owner_w = widest("Owner", &owners);
-    let sev_w = widest("Severity", &[""]);
-    let layout = choose_layout(
-        &[loc_w, rule_w, sev_w, owner_w],
-        &[loc_w.max(rule_w), sev_w, owner_w],
-        1,
-        usize::from(term.width),
-    );
-    if layout == Layout::Blocks {
-        let paint = Paint(term.color);
-        let width = usize::from(term.width);
-        for r in &rows {
-            let severity = r.finding.severity.as_str();
-            let head_w = r.location.chars().count() + severity.len() + r.rule.len() + 4;
-            // Location, severity and rule on one line when they fit, else the location alone.
-            let sep = if head_w <= width { "  " } else { "\n  " };
-            writeln!(
-                out,
-                "{}{sep}{}  {}",
-                paint.bold(&r.location),
-                paint.severity(r.finding.severity, severity),
-                r.rule
-            )?;
-            write!(out, "{}", text::wrap(&r.body(false), width, "  "))?;
-            if let Some(plan) = r
-                .finding
-                .facts
-                .plan
-                .as_deref()
-                .filter(|p| !p.trim().is_empty())
-            {
-                writeln!(out, "  plan:")?;
-                write!(out, "{}", plan_block(plan, width, "    "))?;
-            }
-            writeln!(out, "  owner: {}", r.owner)?;
-            writeln!(out)?;
-        }
-        return Ok(true);
-    }
-    let mut table = match layout {
-        Layout::Columns => new_table(term, &["Location", "Rule", "Severity", "Message", "Owner"]),
-        _ => new_table(term, &["Location / Rule", "Severity", "Message", "Owner"]),
-    };
-    for r in &rows {
-        let mut cells = match layout {
-            Layout::Columns => vec![Cell::new(&r.location), Cell::new(&r.rule)],
-            _ => vec![Cell::new(format!("{}\n{}", r.location, r.rule))],
-        };
-        cells.push(severity_cell(r.finding.severity));
-        cells.push(Cell::new(r.body(true)));
-        cells.push(Cell::new(r.owner));
-        table.add_row(cells);
-    }
-    match layout {
-        Layout::Columns => keep_whole(&mut table, &[0, 1, 2, 4]),
-        _ => keep_whole(&mut table, &[0, 1, 3]),
-    }
-    writeln!(out, "{table}")?;
-    writeln!(out)?;
-    Ok(false)
-}
-
-/// The plans of the findings that have one, below the table: a plan is a tree whose
-/// indentation carries its meaning, which a table cell would re-wrap.
-fn write_plans(
-    findings: &[Finding],
-    width: usize,
-    paint: Paint,
-    out: &mut dyn Write,
-) -> Result<()> {
-    for f in findings {
-        let Some(plan) = &f.facts.plan else {
-            continue;
-        };
-        if plan.trim().is_empty() {
-            continue;
-        }
-        let head = format!(
-            "Plan at {}:{}:{} ({} {}):",
-            f.file, f.line, f.column, f.code, f.rule
-        );
-        writeln!(out, "{}", paint.bold(&head))?;
-        write!(out, "{}", plan_block(plan, width, "    "))?;
-        writeln!(out)?;
-    }
-    Ok(())
-}
-
 /// A plan excerpt indented by `indent`, keeping its own indentation, each line cut (not
 /// wrapped) to the width and at most `PLAN_LINES` lines; the full plan is in the other
 /// formats.
@@ -459,51 +443,6 @@ fn plan_block(plan: &str, width: usize, indent: &str) -> String {
     out
 }
 
-fn severity_cell(severity: Severity) -> Cell {
-    let cell = Cell::new(severity.as_str());
-    match severity {
-        Severity::Error => cell.fg(Color::Red).add_attribute(Attribute::Bold),
-        Severity::Warning => cell.fg(Color::Yellow),
-        Severity::Info => cell.fg(Color::Cyan),
-    }
-}
-
-/// Why and instead, once per rule that fired (in code order): repeating them under every
-/// finding would bury the findings themselves.
-fn write_rule_notes(
-    findings: &[Finding],
-    width: usize,
-    paint: Paint,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let mut rules: Vec<&Finding> = Vec::new();
-    for f in findings {
-        if !rules.iter().any(|r| r.code == f.code) {
-            rules.push(f);
-        }
-    }
-    rules.sort_by_key(|f| f.code);
-    for f in rules {
-        let n = findings.iter().filter(|g| g.code == f.code).count();
-        writeln!(
-            out,
-            "{} · {}",
-            paint.bold(&format!("{} {}", f.code, f.rule)),
-            text::count(n, "finding", "findings")
-        )?;
-        write!(out, "{}", labelled("why", f.why, width, 9))?;
-        write!(out, "{}", labelled("instead", f.instead, width, 9))?;
-        writeln!(out)?;
-    }
-    writeln!(
-        out,
-        "{}",
-        paint.dim("See `migsafe rule NAME` for rollback and examples.")
-    )?;
-    writeln!(out)?;
-    Ok(())
-}
-
 /// `  why:     text…`: the label in a column `pad` wide, continuation lines aligned under
 /// the text.
 fn labelled(label: &str, body: &str, width: usize, pad: usize) -> String {
@@ -514,87 +453,6 @@ fn labelled(label: &str, body: &str, width: usize, pad: usize) -> String {
         Some(rest) => format!("{head}{rest}"),
         None => format!("{}\n", head.trim_end()),
     }
-}
-
-fn write_migrations(
-    migrations: &[MigrationSummary],
-    term: &Terminal,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let owners: Vec<String> = migrations
-        .iter()
-        .map(|m| match &m.owner {
-            Some(o) => format!("{o} ({})", text::owner_source(m.owner_source)),
-            None => text::UNOWNED.to_string(),
-        })
-        .collect();
-    let paths: Vec<&str> = migrations.iter().map(|m| m.path.as_str()).collect();
-    let path_w = widest("Migration", &paths);
-    let owner_w = widest("Owner", &owners);
-    // What ran on the copy is told per migration, right under its expected results and
-    // rollback (which it explains: a not-met `lock <= 2s` next to the statement that held the
-    // lock), so at execution level each migration is a block rather than a table row.
-    let executed = migrations
-        .iter()
-        .any(|m| !m.timeline.is_empty() || m.not_executed.is_some());
-    let layout = if executed {
-        Layout::Blocks
-    } else {
-        choose_layout(
-            &[path_w, owner_w],
-            &[path_w.max(owner_w + "owner: ".len())],
-            2,
-            usize::from(term.width),
-        )
-    };
-    if layout == Layout::Blocks {
-        let paint = Paint(term.color);
-        let width = usize::from(term.width);
-        for (m, owner) in migrations.iter().zip(&owners) {
-            writeln!(out, "{}", paint.bold(&m.path))?;
-            write!(out, "{}", labelled("owner", owner, width, 10))?;
-            let runs = format!("{} — {}", m.transaction, m.transaction_source);
-            write!(out, "{}", labelled("runs", &runs, width, 10))?;
-            write!(
-                out,
-                "{}",
-                labelled_lines("expected", &expected_lines(m), width)
-            )?;
-            write!(
-                out,
-                "{}",
-                labelled_lines("rollback", &rollback_lines(m), width)
-            )?;
-            write!(out, "{}", timeline_block(m, width, paint))?;
-            writeln!(out)?;
-        }
-        return Ok(());
-    }
-    let mut table = match layout {
-        Layout::Columns => new_table(term, &["Migration", "Owner", "Expected result", "Rollback"]),
-        _ => new_table(term, &["Migration / Owner", "Expected result", "Rollback"]),
-    };
-    for (m, owner) in migrations.iter().zip(&owners) {
-        // The mode only; its source is in the block layout, JSON and Markdown.
-        let runs = format!("runs: {}", m.transaction);
-        let mut cells = match (layout, &m.owner) {
-            (Layout::Columns, _) => {
-                vec![Cell::new(format!("{}\n{runs}", m.path)), Cell::new(owner)]
-            }
-            (_, Some(_)) => vec![Cell::new(format!("{}\n{runs}\nowner: {owner}", m.path))],
-            (_, None) => vec![Cell::new(format!("{}\n{runs}\n{owner}", m.path))],
-        };
-        cells.push(Cell::new(expected_lines(m).join("\n")));
-        cells.push(Cell::new(rollback_lines(m).join("\n")));
-        table.add_row(cells);
-    }
-    match layout {
-        Layout::Columns => keep_whole(&mut table, &[0, 1]),
-        _ => keep_whole(&mut table, &[0]),
-    }
-    writeln!(out, "{table}")?;
-    writeln!(out)?;
-    Ok(())
 }
 
 /// Execution level: the statements of one migration as they ran on the copy, one line each
@@ -710,29 +568,28 @@ fn rollback_lines(m: &MigrationSummary) -> Vec<String> {
     lines
 }
 
-/// ANSI styling for text outside the tables, or none at all. Inside cells only comfy-table's
-/// own styling is used: escapes written into cell text would be counted as width.
+/// ANSI styling of the terminal formats (table, concise), or none at all.
 #[derive(Clone, Copy)]
-struct Paint(bool);
+pub(crate) struct Paint(pub(crate) bool);
 
 impl Paint {
-    fn wrap(self, code: &str, s: &str) -> String {
+    pub(crate) fn wrap(self, code: &str, s: &str) -> String {
         if self.0 {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()
         }
     }
-    fn bold(self, s: &str) -> String {
+    pub(crate) fn bold(self, s: &str) -> String {
         self.wrap("1", s)
     }
-    fn dim(self, s: &str) -> String {
+    pub(crate) fn dim(self, s: &str) -> String {
         self.wrap("2", s)
     }
-    fn green(self, s: &str) -> String {
+    pub(crate) fn green(self, s: &str) -> String {
         self.wrap("32", s)
     }
-    fn severity(self, severity: Severity, s: &str) -> String {
+    pub(crate) fn severity(self, severity: Severity, s: &str) -> String {
         match severity {
             Severity::Error => self.wrap("1;31", s),
             Severity::Warning => self.wrap("33", s),
@@ -870,13 +727,16 @@ mod tests {
         assert!(out.contains("1.2M rows, 700 MB"), "{out}");
         assert!(out.contains("2,000,000 index scans"));
         assert!(out.contains(
-            "Plan at migrations/0202_backfill_order_status.sql:3:1 (M049 dml-touches-many-rows):"
+            "migrations/0202_backfill_order_status.sql:3:1  error  M049 dml-touches-many-rows\n"
         ));
-        // The tree keeps its indentation, below the table.
+        // The tree keeps its indentation, under its finding.
         assert!(out.contains(
-            "\n      ->  Seq Scan on orders  (cost=0.00..412500.00 rows=12000000 width=38)\n"
+            "\n  plan:\n    Update on orders  (cost=0.00..412500.00 rows=0 width=0)\n      ->  Seq Scan on orders  (cost=0.00..412500.00 rows=12000000 width=38)\n"
         ));
-        assert!(out.contains("\n            Filter: (status IS NULL)\n"));
+        assert!(
+            out.contains("\n            Filter: (status IS NULL)\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -949,30 +809,103 @@ mod tests {
         assert!(out.ends_with("2 errors, 1 warning, 1 info in 3 migrations (evidence: catalog)\n"));
     }
 
+    /// Lines that identify something (a verdict, a finding's header, a migration's path, the
+    /// summary) are the same at every width, in the same order: only prose wraps.
+    fn identifying_lines(out: &str) -> Vec<&str> {
+        out.lines()
+            .filter(|l| !l.starts_with(' ') && !l.is_empty())
+            .filter(|l| {
+                ["error ", "warning ", "info ", "ok ", "skipped "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+                    || l.contains(".sql")
+                    || l.contains(" in ") && l.contains("(evidence:")
+            })
+            .collect()
+    }
+
     #[test]
-    fn fits_the_terminal_width() {
-        for (width, report) in [60, 80, 100, 160].into_iter().flat_map(|w| {
-            [
-                (w, fixtures::sample()),
-                (w, fixtures::catalog()),
-                (w, fixtures::execution()),
-            ]
-        }) {
-            let term = Terminal {
-                width,
-                color: false,
+    fn one_layout_at_every_width() {
+        for report in [
+            fixtures::sample(),
+            fixtures::catalog(),
+            fixtures::execution(),
+            fixtures::clean(),
+        ] {
+            let at = |width| {
+                table(
+                    &report,
+                    Terminal {
+                        width,
+                        color: false,
+                    },
+                )
             };
-            let out = table(&report, term);
-            let body = out.trim_end().rsplit_once('\n').map_or("", |(b, _)| b);
-            for line in body.lines() {
-                // Only a single unbreakable word (a long path) may overflow; the summary
-                // line (left out of `body`) stays one line so CI logs can grep it.
-                assert!(
-                    line.chars().count() <= usize::from(width) || !line.trim().contains(' '),
-                    "line wider than {width}: {line}"
-                );
+            let wide = at(200);
+            let reference = identifying_lines(&wide);
+            assert!(reference.len() >= report.migrations.len() * 2, "{wide}");
+            for width in [60, 80, 100, 160] {
+                let out = at(width);
+                assert_eq!(identifying_lines(&out), reference, "at {width}:\n{out}");
+                for line in out.lines() {
+                    // Prose fits; identifying lines and single long words may not.
+                    let identifying = reference.contains(&line);
+                    assert!(
+                        identifying
+                            || line.chars().count() <= usize::from(width)
+                            || !line.trim().contains(' '),
+                        "line wider than {width}: {line}"
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn verdicts_come_first_and_errors_before_warnings() {
+        let out = table(&fixtures::sample(), Terminal::plain());
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "error    migrations/20240101120000_add_orders_index.sql  blocks writes on public.orders for ~5.4 s"
+        );
+        let truncate = out.find(":2:1  error  M026").unwrap();
+        let drop = out.find(":3:1  warning  M022").unwrap();
+        let info = out.find(":1:1  info  M039").unwrap();
+        assert!(truncate < drop && drop < info, "{out}");
+    }
+
+    #[test]
+    fn process_findings_are_counted_when_they_dominate() {
+        let mut report = fixtures::large(9, 9);
+        let template = report.findings[0].clone();
+        for (i, m) in report.migrations.clone().iter().enumerate() {
+            for rule in ["missing-owner", "missing-rollback"] {
+                report.findings.push(crate::model::Finding {
+                    rule,
+                    code: if rule == "missing-owner" {
+                        "M040"
+                    } else {
+                        "M042"
+                    },
+                    severity: crate::model::Severity::Warning,
+                    file: m.path.clone(),
+                    line: 1,
+                    message: format!("No {rule} in migration {i}"),
+                    ..template.clone()
+                });
+            }
+        }
+        let out = table(&report, Terminal::plain());
+        assert!(!out.contains("No missing-owner in migration"), "{out}");
+        assert!(
+            crate::report::text::one_line(&out).contains(
+                "M040 missing-owner (warning): 9 migrations: 0001_change_number_0.sql, \
+                 0002_change_number_1.sql, … 6 more …, 0009_change_number_8.sql"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("People facts: 18 findings"), "{out}");
     }
 
     #[test]

@@ -598,6 +598,37 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
+/// The first sentence of a rule text: up to the first `. ` (or `.` at the end) that is outside
+/// parentheses and code spans and is followed by an upper-case letter, a `(` or nothing, so
+/// `e.g. ` and `pg_class.reltuples` do not end it. The whole text when it is one sentence.
+pub fn first_sentence(text: &str) -> String {
+    let text = one_line(text);
+    let chars: Vec<char> = text.chars().collect();
+    let mut depth = 0usize;
+    let mut in_code = false;
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '`' => in_code = !in_code,
+            '(' if !in_code => depth += 1,
+            ')' if !in_code => depth = depth.saturating_sub(1),
+            '.' if !in_code && depth == 0 => {
+                let next = chars.get(i + 1).copied();
+                let after = chars.get(i + 2).copied();
+                let ends = match (next, after) {
+                    (None, _) => true,
+                    (Some(' '), Some(a)) => a.is_uppercase() || a == '(',
+                    _ => false,
+                };
+                if ends {
+                    return chars.get(..=i).unwrap_or(&chars).iter().collect();
+                }
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
 /// Rule texts are written as one paragraph across source lines (`\` continuations collapse
 /// the spaces only partly); this joins runs of whitespace into single spaces.
 pub fn one_line(text: &str) -> String {
@@ -992,6 +1023,21 @@ mod tests {
         );
         assert_eq!(one_line(&wrapped), text);
         assert_eq!(wrap("", 30, "  "), "");
+    }
+
+    #[test]
+    fn first_sentences_skip_abbreviations_code_and_parentheses() {
+        assert_eq!(
+            first_sentence("A plain build locks (see docs. Really.) the table. It waits."),
+            "A plain build locks (see docs. Really.) the table."
+        );
+        assert_eq!(
+            first_sentence("Use `a. B` e.g. here. Then"),
+            "Use `a. B` e.g. here."
+        );
+        assert_eq!(first_sentence("One. Two."), "One.");
+        assert_eq!(first_sentence(""), "");
+        assert_eq!(first_sentence("No full stop"), "No full stop");
     }
 
     #[test]
