@@ -17,6 +17,7 @@
 
 mod convert;
 mod fallback;
+pub mod server_wide;
 mod split;
 mod tokens;
 
