@@ -320,6 +320,27 @@ fn executed_summary(
 ) {
     let run = inputs.run;
     summary.not_executed = run.not_executed.clone();
+    // Statements withheld from the copy (they act beyond its database, issue #9): the
+    // verdict must not claim the migration ran.
+    if summary.not_executed.is_none() {
+        if let Some(first) = run.withheld.first() {
+            let more = match run.withheld.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            summary.not_executed = Some(format!(
+                "not executed: line {}{more}, {}, which acts beyond this database; the other \
+                 statements ran on the copy. {}",
+                first.line,
+                first.what,
+                first.reason
+            ));
+        }
+    }
+    if let Some(reason) = &run.rollback_withheld {
+        summary.rollback.status = RollbackStatus::NotChecked;
+        summary.rollback.detail = reason.clone();
+    }
     if pm.migration.up.transaction == crate::model::Transaction::Unknown
         && run.not_executed.is_none()
     {

@@ -33,8 +33,12 @@
 //!   with `analyze` the statement itself is run as `EXPLAIN (ANALYZE, BUFFERS, ...)`, so it
 //!   executes once, and its rows come from the plan.
 
+use super::ceiling::{Cancelled, Watchdog};
 use super::locks::{self, LockBook, Observer, Relations};
-use super::trace::{DbError, Failure, MigrationRun, RollbackRun, StatementRun, Trace, Until};
+use super::trace::{
+    DbError, Failure, MigrationRun, RollbackRun, StatementRun, Trace, Until, Withheld,
+};
+use crate::parse::server_wide::ServerWide;
 use crate::evidence::connect::{connect_writable, redact_url, SessionLimits};
 use crate::evidence::explain::explain_candidate;
 use crate::model::{
@@ -116,10 +120,26 @@ pub async fn run_pending(
             trace.migrations.push(run);
             continue;
         }
-        let down = options
+        let mut down = options
             .verify_rollback
             .then(|| rollback_sql(migration))
             .flatten();
+        // A rollback that acts beyond the database is never run (issue #9): its round trip
+        // is not checked, and the report says why instead of "restores".
+        if let Some((statements, _)) = &down {
+            if let Some((stmt, found)) = statements.iter().find_map(|s| {
+                crate::parse::server_wide::server_wide(&s.text).map(|found| (s, found))
+            }) {
+                run.rollback_withheld = Some(format!(
+                    "not checked: the rollback was not run on the copy because its statement \
+                     at line {} ({}) {}",
+                    stmt.start.line,
+                    first_words(&stmt.text),
+                    withheld_why(&found)
+                ));
+                down = None;
+            }
+        }
         let before = match down {
             Some(_) => Some(super::rollback::schema_state(&mut session.conn).await?),
             None => None,
@@ -293,6 +313,10 @@ struct Session {
     observer: Option<PgConnection>,
     pid: i32,
     analyze: bool,
+    /// Holds the configured timeouts as ceilings while each statement runs.
+    watchdog: Watchdog,
+    /// Set when the watchdog cancelled the last statement: the ceiling it hit.
+    cancelled: Option<Cancelled>,
 }
 
 /// What running one statement's SQL returned.
@@ -331,6 +355,14 @@ impl Session {
             observer: Some(observer),
             pid,
             analyze: options.analyze,
+            watchdog: Watchdog {
+                url: url.to_string(),
+                pid,
+                statement: options.statement_timeout,
+                lock: options.lock_timeout,
+                connect_timeout: options.connect_timeout,
+            },
+            cancelled: None,
         })
     }
 
@@ -391,7 +423,7 @@ impl Session {
                     clock += took;
                     record.duration_ms = locks::millis(took);
                     if let Err(error) = result {
-                        let error = database_error(error)?;
+                        let error = self.db_error(error)?;
                         run.statements.push(record);
                         self.fail(run, index, error, &mut book, clock).await;
                         return Ok(());
@@ -415,6 +447,18 @@ impl Session {
                     continue;
                 }
                 _ => {}
+            }
+            if let Some(found) = crate::parse::server_wide::server_wide(&stmt.text) {
+                let reason = withheld_reason(&found);
+                record.note = Some(format!("not executed: {reason}"));
+                run.statements.push(record);
+                run.withheld.push(Withheld {
+                    statement: index,
+                    line: stmt.start.line,
+                    what: found.what.clone(),
+                    reason,
+                });
+                continue;
             }
             let mode = if tx_open {
                 Mode::InTransaction
@@ -473,7 +517,7 @@ impl Session {
                     }
                 }
                 Err(error) => {
-                    let mut error = database_error(error)?;
+                    let mut error = self.db_error(error)?;
                     if tx_open {
                         // The transaction is aborted: end it before looking at the data.
                         let _ = control(&mut self.conn, "ROLLBACK").await;
@@ -509,7 +553,7 @@ impl Session {
             if let Err(error) = committed {
                 // A deferred constraint checked at COMMIT: the last statement is where the
                 // migration failed.
-                let error = database_error(error)?;
+                let error = self.db_error(error)?;
                 let last = statements.len().saturating_sub(1);
                 self.fail(run, last, error, &mut book, clock).await;
                 return Ok(());
@@ -588,8 +632,49 @@ impl Session {
         Ok(result)
     }
 
-    /// Sends one statement of the migration; with `analyze`, as EXPLAIN ANALYZE.
+    /// Sends one statement of the migration (with `analyze`, as EXPLAIN ANALYZE) while the
+    /// watchdog holds the configured timeouts as ceilings.
     async fn execute(&mut self, stmt: &Statement, analyze: bool) -> Result<Executed, sqlx::Error> {
+        self.cancelled = None;
+        let dog = self.watchdog.clone();
+        let started = Instant::now();
+        let sent = Self::send(&mut self.conn, stmt, analyze);
+        tokio::pin!(sent);
+        tokio::select! {
+            result = &mut sent => result,
+            hit = dog.watch(started) => {
+                self.cancelled = Some(hit);
+                loop {
+                    tokio::select! {
+                        result = &mut sent => break result,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => dog.cancel_now().await,
+                    }
+                }
+            }
+        }
+    }
+
+    /// PostgreSQL's error for a statement of the migration, in words that say when migsafe's
+    /// watchdog cancelled it.
+    fn db_error(&mut self, error: sqlx::Error) -> Result<DbError> {
+        let mut error = database_error(error)?;
+        if let Some(hit) = self.cancelled.take() {
+            if error.code == "57014" {
+                error.message = hit.message();
+                error.hint = Some(format!(
+                    "raise {} in migsafe.toml ([execution]) if the copy needs longer",
+                    hit.setting
+                ));
+            }
+        }
+        Ok(error)
+    }
+
+    async fn send(
+        conn: &mut PgConnection,
+        stmt: &Statement,
+        analyze: bool,
+    ) -> Result<Executed, sqlx::Error> {
         if analyze {
             let sql = format!(
                 "EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON) {}",
@@ -597,7 +682,7 @@ impl Session {
             );
             let row = sqlx::query(AssertSqlSafe(sql))
                 .persistent(false)
-                .fetch_one(&mut self.conn)
+                .fetch_one(&mut *conn)
                 .await?;
             let json: String = row.try_get_unchecked(0)?;
             return Ok(Executed {
@@ -606,7 +691,7 @@ impl Session {
             });
         }
         let done = sqlx::raw_sql(AssertSqlSafe(stmt.text.clone()))
-            .execute(&mut self.conn)
+            .execute(&mut *conn)
             .await?;
         let counts_rows = matches!(
             stmt.kind,
@@ -760,6 +845,35 @@ impl Session {
             stop,
         ))
     }
+}
+
+/// Why a statement that acts beyond the database was not sent, as the report shows it.
+fn withheld_reason(found: &ServerWide) -> String {
+    format!(
+        "{}; {}",
+        found.describe(),
+        "migsafe runs migrations on a disposable database, not a disposable server, so it \
+         never sends such a statement to a copy (statements after it that depend on it may \
+         fail on the copy for that reason)"
+    )
+}
+
+/// The same, after "the rollback's statement …".
+fn withheld_why(found: &ServerWide) -> String {
+    format!(
+        "is {}, which acts beyond this database: {}; migsafe never runs such a statement on a copy",
+        found.what, found.reaches
+    )
+}
+
+/// The first few words of a statement, for a one-line mention.
+fn first_words(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().take(4).collect();
+    let mut out = words.join(" ");
+    if text.split_whitespace().nth(4).is_some() {
+        out.push_str(" …");
+    }
+    format!("`{out}`")
 }
 
 /// Sends a transaction-control command.

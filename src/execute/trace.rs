@@ -73,6 +73,26 @@ pub struct MigrationRun {
     /// The lock budget this run was measured against (`ExecOptions::lock_budget`), so that the
     /// rules judge the trace by the budget it was made with.
     pub lock_budget_ms: u64,
+    /// Statements of the up part that were not sent to the copy because they act beyond its
+    /// database (issue #9): the migration only partly ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<Withheld>,
+    /// Why the rollback round trip was not run although rollback SQL exists (it holds a
+    /// statement that acts beyond the database).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_withheld: Option<String>,
+}
+
+/// A statement migsafe did not send to the copy, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Withheld {
+    /// Index of the statement in the migration's up part.
+    pub statement: usize,
+    /// Its line in the file.
+    pub line: usize,
+    /// What it is, e.g. `CREATE ROLE`.
+    pub what: String,
+    pub reason: String,
 }
 
 impl MigrationRun {
