@@ -975,7 +975,7 @@ fn write_record(
 }
 
 fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    crate::quote::literal(text)
 }
 
 fn short(checksum: &str) -> &str {

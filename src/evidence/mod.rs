@@ -10,6 +10,7 @@
 //!   the pending DML with the schema replayed alongside.
 //! - `clone`: `--clone`, a `CREATE DATABASE … TEMPLATE` copy dropped when the run ends.
 //! - `cluster`: a throwaway local PostgreSQL (initdb, socket-only postmaster, cleanup).
+//! - `dump_scan`: what a plain dump may make psql do (checked before it is restored).
 //! - `restore`: dump formats, pg_restore / psql into a fresh database, ANALYZE.
 //! - `cache`: restored dumps kept as templates, the per-run disposable clone, the cache lock.
 
@@ -19,6 +20,7 @@ pub mod clone;
 pub mod cluster;
 pub mod connect;
 pub mod copy;
+pub mod dump_scan;
 pub mod explain;
 pub mod history;
 pub mod restore;

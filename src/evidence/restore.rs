@@ -68,6 +68,12 @@ impl Dump {
         let format = detect_format(path)?;
         let (bytes, checksum) = checksum(path)
             .with_context(|| format!("Failed to read the dump {}", path.display()))?;
+        // psql runs a plain dump's meta-commands: refuse a hostile one before anything runs.
+        if matches!(format, DumpFormat::Plain | DumpFormat::GzipPlain) {
+            let reader = plain_reader(path)
+                .with_context(|| format!("Failed to read the dump {}", path.display()))?;
+            super::dump_scan::check(path, reader)?;
+        }
         Ok(Dump {
             path: path.to_path_buf(),
             format,
@@ -304,7 +310,7 @@ fn percent_decode(s: &str) -> String {
 
 /// Quotes an identifier for SQL.
 pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    crate::quote::ident(name)
 }
 
 /// Restores `dump` into the existing, empty database `db` on `server` with the tools of
@@ -322,6 +328,8 @@ pub async fn restore_into(
             let mut args: Vec<OsString> = vec![
                 "--no-owner".into(),
                 "--no-privileges".into(),
+                // A subscription lives in the server's pg_subscription, not in the database.
+                "--no-subscriptions".into(),
                 "--exit-on-error".into(),
             ];
             // Tar archives cannot be restored in parallel (pg_restore's rule).
@@ -336,6 +344,8 @@ pub async fn restore_into(
             let mut args: Vec<OsString> = vec![
                 "--no-owner".into(),
                 "--no-privileges".into(),
+                // A subscription lives in the server's pg_subscription, not in the database.
+                "--no-subscriptions".into(),
                 "--exit-on-error".into(),
             ];
             args.extend(conn_args);
@@ -365,8 +375,12 @@ pub async fn restore_into(
     command
         .args(&args)
         .envs(env)
-        // NOTICEs of a big plain dump would only fill the error buffer.
-        .env("PGOPTIONS", "-c client_min_messages=warning")
+        // NOTICEs of a big plain dump would only fill the error buffer. psql lexes strings
+        // as the server's standard_conforming_strings says; the dump scan assumed on.
+        .env(
+            "PGOPTIONS",
+            "-c client_min_messages=warning -c standard_conforming_strings=on",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -646,7 +660,7 @@ async fn create_missing_roles(dump: &Dump, server: &Server) -> Result<()> {
 }
 
 fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    crate::quote::literal(text)
 }
 
 /// `ANALYZE` of the whole database, so that plans and row estimates are real (pg_restore
