@@ -331,9 +331,7 @@ fn executed_summary(
             summary.not_executed = Some(format!(
                 "not executed: line {}{more}, {}, which acts beyond this database; the other \
                  statements ran on the copy. {}",
-                first.line,
-                first.what,
-                first.reason
+                first.line, first.what, first.reason
             ));
         }
     }
@@ -354,6 +352,7 @@ fn executed_summary(
     summary.timeline = run
         .statements
         .iter()
+        .filter(|st| !run.withheld.iter().any(|w| w.statement == st.index))
         .map(|st| {
             let stmt = pm.statements.get(st.index);
             let lock = st.strongest_lock();

@@ -520,7 +520,9 @@ GRANT SELECT ON TABLE public.notes TO reporting;
         let on = "SELECT 'a\\'; \\! yes --';\n";
         assert_eq!(problems(on).len(), 1);
         let sneaky = "SELECT set_config('standard_conforming_strings', 'off', false);\n";
-        assert!(problems(sneaky)[0].1.contains("standard_conforming_strings"));
+        assert!(problems(sneaky)[0]
+            .1
+            .contains("standard_conforming_strings"));
     }
 
     #[test]
@@ -533,10 +535,16 @@ GRANT SELECT ON TABLE public.notes TO reporting;
 
     #[test]
     fn the_error_names_the_file_and_every_line() {
-        let err = check(Path::new("dumps/evil.sql"), "\\! id\nSELECT 1;\n\\! id\n".as_bytes())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("dumps/evil.sql:1:") && err.contains("dumps/evil.sql:3:"), "{err}");
+        let err = check(
+            Path::new("dumps/evil.sql"),
+            "\\! id\nSELECT 1;\n\\! id\n".as_bytes(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("dumps/evil.sql:1:") && err.contains("dumps/evil.sql:3:"),
+            "{err}"
+        );
         assert!(err.contains("nothing was restored"), "{err}");
     }
 }

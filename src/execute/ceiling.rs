@@ -73,14 +73,15 @@ const POLL: Duration = Duration::from_millis(200);
 const GRACE: Duration = Duration::from_millis(150);
 
 impl Watchdog {
-    /// Resolves when the statement started at `started` went past a ceiling, after
-    /// cancelling it; never resolves otherwise (the caller races it with the statement).
+    /// Resolves when the statement started at `started` went past a ceiling; never resolves
+    /// otherwise (the caller races it with the statement, then cancels it with
+    /// [`Watchdog::cancel_now`]: cancelling here would let the statement's error win the race
+    /// before the caller knows why).
     pub async fn watch(&self, started: Instant) -> Cancelled {
         let mut conn: Option<PgConnection> = None;
         loop {
             tokio::time::sleep(POLL).await;
-            let hit = if !self.statement.is_zero() && started.elapsed() > self.statement + GRACE
-            {
+            let hit = if !self.statement.is_zero() && started.elapsed() > self.statement + GRACE {
                 Some(Cancelled {
                     setting: "statement_timeout",
                     ceiling: self.statement,
@@ -96,7 +97,9 @@ impl Watchdog {
                 None
             };
             if let Some(hit) = hit {
-                self.cancel(&mut conn).await;
+                if let Some(conn) = conn {
+                    let _ = sqlx::Connection::close(conn).await;
+                }
                 return hit;
             }
         }
@@ -138,7 +141,10 @@ impl Watchdog {
         }
     }
 
-    async fn connection<'a>(&self, conn: &'a mut Option<PgConnection>) -> Option<&'a mut PgConnection> {
+    async fn connection<'a>(
+        &self,
+        conn: &'a mut Option<PgConnection>,
+    ) -> Option<&'a mut PgConnection> {
         if conn.is_none() {
             *conn = connect_writable(
                 &self.url,
@@ -173,6 +179,9 @@ mod tests {
             ceiling: Duration::from_millis(1500),
         }
         .message();
-        assert!(m.contains("waited for a lock") && m.contains("1500 ms"), "{m}");
+        assert!(
+            m.contains("waited for a lock") && m.contains("1500 ms"),
+            "{m}"
+        );
     }
 }

@@ -38,12 +38,12 @@ use super::locks::{self, LockBook, Observer, Relations};
 use super::trace::{
     DbError, Failure, MigrationRun, RollbackRun, StatementRun, Trace, Until, Withheld,
 };
-use crate::parse::server_wide::ServerWide;
 use crate::evidence::connect::{connect_writable, redact_url, SessionLimits};
 use crate::evidence::explain::explain_candidate;
 use crate::model::{
     AlterAction, ParsedMigration, Part, RollbackSource, Statement, StatementKind, Transaction,
 };
+use crate::parse::server_wide::ServerWide;
 use crate::plan::Plan;
 use anyhow::{anyhow, bail, Context as _, Result};
 use sqlx::postgres::{PgConnection, PgDatabaseError};
@@ -644,6 +644,7 @@ impl Session {
             result = &mut sent => result,
             hit = dog.watch(started) => {
                 self.cancelled = Some(hit);
+                dog.cancel_now().await;
                 loop {
                     tokio::select! {
                         result = &mut sent => break result,
