@@ -558,3 +558,37 @@ async fn a_migration_cannot_lift_the_lock_timeout_ceiling() {
         "{failure:#?}"
     );
 }
+
+#[tokio::test]
+async fn server_wide_sql_assembled_at_run_time_fails_the_run_naming_the_change() {
+    let server = Private::start().await;
+    server.execute("postgres", "CREATE DATABASE shop").await;
+    server
+        .execute("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY)")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "001_sneaky.sql",
+        "DO $$BEGIN EXECUTE 'CREATE ' || 'ROLE assembled'; END$$;\n",
+    );
+    let url = server.url("shop");
+    let out = migsafe(
+        &[
+            "check",
+            dir.path().to_str().unwrap(),
+            "--database-url",
+            &url,
+            "--clone",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("changed state shared by the whole server") && stderr.contains("assembled"),
+        "{stderr}"
+    );
+}

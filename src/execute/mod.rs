@@ -6,6 +6,8 @@
 //! - `trace`: what the run measured, per migration and statement (pure data).
 //! - `locks`: relation snapshots, `pg_locks` sampling, the observer connection and the
 //!   lock-hold bookkeeping.
+//! - `ceiling`: the configured timeouts held as ceilings the migration cannot lift.
+//! - `server_state`: the server's shared state before and after a run (issue #9).
 //! - `rollback`, `expect`, `watch`: schema comparison for rollbacks, expected results and
 //!   watched queries.
 
@@ -14,6 +16,7 @@ pub mod expect;
 pub mod locks;
 pub mod rollback;
 pub mod run;
+pub mod server_state;
 pub mod trace;
 pub mod watch;
 

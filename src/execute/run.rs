@@ -106,6 +106,7 @@ pub async fn run_pending(
         );
     }
     let mut session = Session::open(url, options).await?;
+    let server_before = super::server_state::ServerState::read(&mut session.conn).await;
     let mut trace = Trace::default();
     let mut stopped: Option<String> = None;
     for (index, migration) in migrations.iter().enumerate() {
@@ -179,7 +180,9 @@ pub async fn run_pending(
         }
         trace.migrations.push(run);
     }
+    let server_after = super::server_state::ServerState::read(&mut session.conn).await;
     session.close().await;
+    super::server_state::ensure_unchanged(&server_before, &server_after, &redact_url(url))?;
     Ok(trace)
 }
 
