@@ -560,35 +560,56 @@ async fn a_migration_cannot_lift_the_lock_timeout_ceiling() {
 }
 
 #[tokio::test]
-async fn server_wide_sql_assembled_at_run_time_fails_the_run_naming_the_change() {
+async fn server_wide_sql_assembled_at_run_time_is_rolled_back_not_committed() {
     let server = Private::start().await;
     server.execute("postgres", "CREATE DATABASE shop").await;
     server
+        .execute("postgres", "CREATE ROLE victim NOLOGIN")
+        .await;
+    server
         .execute("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY)")
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "001_sneaky.sql",
-        "DO $$BEGIN EXECUTE 'CREATE ' || 'ROLE assembled'; END$$;\n",
-    );
+    let before = server.fingerprint().await;
     let url = server.url("shop");
-    let out = migsafe(
-        &[
-            "check",
-            dir.path().to_str().unwrap(),
-            "--database-url",
-            &url,
-            "--clone",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("changed state shared by the whole server") && stderr.contains("assembled"),
-        "{stderr}"
-    );
+    for (sql, written) in [
+        (
+            "DO $$BEGIN EXECUTE 'CREATE ' || 'ROLE assembled'; END$$;\n",
+            "pg_authid: wrote `assembled`",
+        ),
+        (
+            "DO $$BEGIN EXECUTE 'DROP ' || 'ROLE victim'; END$$;\n",
+            "pg_authid: changed or removed `victim`",
+        ),
+        (
+            "ALTER TABLE accounts ADD COLUMN note text;\n\
+             DO $$BEGIN EXECUTE format('COMMENT ON %s shop IS %L', 'DATABASE', 'x'); END$$;\n",
+            "pg_shdescription: wrote `x`",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "001_assembled.sql", sql);
+        let out = migsafe(
+            &[
+                "check",
+                dir.path().to_str().unwrap(),
+                "--database-url",
+                &url,
+                "--clone",
+                "--format",
+                "json",
+                "--fail-on",
+                "never",
+            ],
+            &[],
+        );
+        let report = json(&out);
+        let failures = fails_on_copy(&report);
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.contains("rolled back by migsafe") && f.contains(written)),
+            "{sql}: {report:#}"
+        );
+        assert_eq!(server.fingerprint().await, before, "{sql}");
+    }
 }

@@ -35,6 +35,7 @@
 
 use super::ceiling::{Cancelled, Watchdog};
 use super::locks::{self, LockBook, Observer, Relations};
+use super::server_state;
 use super::trace::{
     DbError, Failure, MigrationRun, RollbackRun, StatementRun, Trace, Until, Withheld,
 };
@@ -106,7 +107,6 @@ pub async fn run_pending(
         );
     }
     let mut session = Session::open(url, options).await?;
-    let server_before = super::server_state::ServerState::read(&mut session.conn).await;
     let mut trace = Trace::default();
     let mut stopped: Option<String> = None;
     for (index, migration) in migrations.iter().enumerate() {
@@ -180,9 +180,7 @@ pub async fn run_pending(
         }
         trace.migrations.push(run);
     }
-    let server_after = super::server_state::ServerState::read(&mut session.conn).await;
     session.close().await;
-    super::server_state::ensure_unchanged(&server_before, &server_after, &redact_url(url))?;
     Ok(trace)
 }
 
@@ -320,6 +318,9 @@ struct Session {
     watchdog: Watchdog,
     /// Set when the watchdog cancelled the last statement: the ceiling it hit.
     cancelled: Option<Cancelled>,
+    /// Set when a wrapped statement's transaction was rolled back because it wrote shared
+    /// catalogs: the failure to report for it.
+    refusal: Option<DbError>,
 }
 
 /// What running one statement's SQL returned.
@@ -366,6 +367,7 @@ impl Session {
                 connect_timeout: options.connect_timeout,
             },
             cancelled: None,
+            refusal: None,
         })
     }
 
@@ -420,6 +422,13 @@ impl Session {
                     continue;
                 }
                 StatementKind::Begin | StatementKind::Commit | StatementKind::Rollback => {
+                    if tx_open && matches!(stmt.kind, StatementKind::Commit) {
+                        if let Some(refusal) = self.shared_writes().await {
+                            run.statements.push(record);
+                            self.fail(run, index, refusal, &mut book, clock).await;
+                            return Ok(());
+                        }
+                    }
                     let started = Instant::now();
                     let result = self.execute(stmt, false).await;
                     let took = started.elapsed();
@@ -550,6 +559,11 @@ impl Session {
             run.statements.push(record);
         }
         if tx_open {
+            if let Some(refusal) = self.shared_writes().await {
+                let last = statements.len().saturating_sub(1);
+                self.fail(run, last, refusal, &mut book, clock).await;
+                return Ok(());
+            }
             let started = Instant::now();
             let committed = control(&mut self.conn, "COMMIT").await;
             clock += started.elapsed();
@@ -594,6 +608,14 @@ impl Session {
         let sample = locks::own_locks(&mut self.conn).await?;
         let mut book = LockBook::default();
         record.locks = book.record(&sample, 0, 0, Duration::ZERO, current);
+        if let Some(refusal) = self.shared_writes().await {
+            control(&mut self.conn, "ROLLBACK").await?;
+            record.duration_ms = locks::millis(ran);
+            self.refusal = Some(refusal);
+            return Ok(Some(Err(sqlx::Error::Protocol(
+                "rolled back: wrote shared catalogs".to_string(),
+            ))));
+        }
         let started = Instant::now();
         let committed = control(&mut self.conn, "COMMIT").await;
         let took = ran + started.elapsed();
@@ -661,6 +683,9 @@ impl Session {
     /// PostgreSQL's error for a statement of the migration, in words that say when migsafe's
     /// watchdog cancelled it.
     fn db_error(&mut self, error: sqlx::Error) -> Result<DbError> {
+        if let Some(refusal) = self.refusal.take() {
+            return Ok(refusal);
+        }
         let mut error = database_error(error)?;
         if let Some(hit) = self.cancelled.take() {
             if error.code == "57014" {
@@ -710,6 +735,24 @@ impl Session {
         Ok(Executed {
             rows: (counts_rows || done.rows_affected() > 0).then_some(done.rows_affected()),
             plan: None,
+        })
+    }
+
+    /// Before migsafe commits a transaction of the migration: the failure to report instead
+    /// when the transaction wrote the server's shared catalogs (see `server_state`); the
+    /// caller rolls back.
+    async fn shared_writes(&mut self) -> Option<DbError> {
+        let xid = server_state::current_xid(&mut self.conn).await?;
+        let writes =
+            server_state::shared_rows_written(&mut self.conn, self.observer.as_mut(), &xid).await;
+        if writes.is_empty() {
+            return None;
+        }
+        Some(DbError {
+            // insufficient_privilege: the nearest SQLSTATE to "not allowed here".
+            code: "42501".to_string(),
+            message: server_state::refused(&writes),
+            ..DbError::default()
         })
     }
 
