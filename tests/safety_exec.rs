@@ -133,6 +133,7 @@ fn hostile_migrations(dir: &Path) {
         "CREATE TABLE audit_log (id bigint PRIMARY KEY, body text);\n\
          CREATE ROLE reporting NOLOGIN;\n\
          GRANT pg_read_all_data TO reporting;\n\
+         GRANT SELECT ON audit_log TO reporting;\n\
          ALTER DATABASE shop SET work_mem = '64MB';\n\
          ALTER ROLE postgres SET statement_timeout = '1s';\n\
          COMMENT ON DATABASE shop IS 'touched by a migration';\n\
@@ -215,6 +216,9 @@ async fn clone_runs_nothing_that_reaches_beyond_its_clone() {
     );
     let report = json(&out);
     assert_eq!(report["evidence"], "execution", "{report:#}");
+    // A statement naming a role whose CREATE was withheld is withheld with it, not reported
+    // as failing on the copy.
+    assert!(fails_on_copy(&report).is_empty(), "{report:#}");
     assert_eq!(
         server.fingerprint().await,
         before,

@@ -44,7 +44,7 @@ use crate::evidence::explain::explain_candidate;
 use crate::model::{
     AlterAction, ParsedMigration, Part, RollbackSource, Statement, StatementKind, Transaction,
 };
-use crate::parse::server_wide::ServerWide;
+use crate::parse::server_wide::{self, ServerWide};
 use crate::plan::Plan;
 use anyhow::{anyhow, bail, Context as _, Result};
 use sqlx::postgres::{PgConnection, PgDatabaseError};
@@ -321,6 +321,9 @@ struct Session {
     /// Set when a wrapped statement's transaction was rolled back because it wrote shared
     /// catalogs: the failure to report for it.
     refusal: Option<DbError>,
+    /// Roles whose `CREATE ROLE` was withheld, with its line: later statements naming them
+    /// would fail on the copy only because of that, so they are withheld too.
+    withheld_roles: Vec<(String, usize)>,
 }
 
 /// What running one statement's SQL returned.
@@ -368,6 +371,7 @@ impl Session {
             },
             cancelled: None,
             refusal: None,
+            withheld_roles: Vec::new(),
         })
     }
 
@@ -460,7 +464,31 @@ impl Session {
                 }
                 _ => {}
             }
-            if let Some(found) = crate::parse::server_wide::server_wide(&stmt.text) {
+            let dependent = self
+                .withheld_roles
+                .iter()
+                .find(|(role, _)| server_wide::names_role(&stmt.text, role))
+                .cloned();
+            if let Some((role, line)) = dependent {
+                let what = format!("a statement naming role {role}");
+                let reason = format!(
+                    "{what}: its CREATE ROLE at line {line} was withheld from the copy, so the \
+                     role does not exist there"
+                );
+                record.note = Some(format!("not executed: {reason}"));
+                run.statements.push(record);
+                run.withheld.push(Withheld {
+                    statement: index,
+                    line: stmt.start.line,
+                    what,
+                    reason,
+                });
+                continue;
+            }
+            if let Some(found) = server_wide::server_wide(&stmt.text) {
+                if let Some(role) = server_wide::created_role(&stmt.text) {
+                    self.withheld_roles.push((role, stmt.start.line));
+                }
                 let reason = withheld_reason(&found);
                 record.note = Some(format!("not executed: {reason}"));
                 run.statements.push(record);

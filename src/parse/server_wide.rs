@@ -257,6 +257,29 @@ fn head(tokens: &[Token<'_>], words: &[String]) -> Option<ServerWide> {
     }
 }
 
+/// The role a `CREATE ROLE|USER|GROUP name …` statement creates (as PostgreSQL resolves the
+/// name), so that statements naming it later can be withheld with it.
+pub fn created_role(text: &str) -> Option<String> {
+    let tokens = tokenize(text);
+    let mut it = tokens.iter();
+    if !it.next()?.is("create") {
+        return None;
+    }
+    let object = it.next()?;
+    if !(object.is("role") || object.is("user") || object.is("group")) {
+        return None;
+    }
+    let name = it.next().filter(|t| t.is_name())?;
+    (!name.is("mapping")).then(|| name.ident())
+}
+
+/// Whether `text` names the role `role` (as an identifier, not inside a string).
+pub fn names_role(text: &str, role: &str) -> bool {
+    tokenize(text)
+        .iter()
+        .any(|t| t.is_name() && t.ident() == role)
+}
+
 /// GRANT role TO role (no ON: role membership, pg_auth_members) and GRANT … ON DATABASE /
 /// TABLESPACE / PARAMETER.
 fn grant(tokens: &[Token<'_>], verb: &str) -> Option<ServerWide> {
@@ -436,6 +459,22 @@ mod tests {
         ] {
             assert_eq!(what(sql), None, "{sql}");
         }
+    }
+
+    #[test]
+    fn created_roles_are_named_for_the_statements_that_use_them() {
+        assert_eq!(
+            created_role("CREATE ROLE App LOGIN").as_deref(),
+            Some("app")
+        );
+        assert_eq!(
+            created_role("create user \"Data Team\"").as_deref(),
+            Some("Data Team")
+        );
+        assert_eq!(created_role("CREATE USER MAPPING FOR app SERVER s"), None);
+        assert_eq!(created_role("CREATE TABLE role (a int)"), None);
+        assert!(names_role("GRANT SELECT ON t TO app", "app"));
+        assert!(!names_role("COMMENT ON TABLE t IS 'app'", "app"));
     }
 
     #[test]
