@@ -329,9 +329,8 @@ fn executed_summary(
                 n => format!(" (and {} more)", n - 1),
             };
             summary.not_executed = Some(format!(
-                "not executed: line {}{more}, {}, which acts beyond this database; the other \
-                 statements ran on the copy. {}",
-                first.line, first.what, first.reason
+                "not executed: line {}{more}, while the other statements ran on the copy: {}",
+                first.line, first.reason
             ));
         }
     }

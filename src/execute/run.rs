@@ -133,8 +133,7 @@ pub async fn run_pending(
             }) {
                 run.rollback_withheld = Some(format!(
                     "not checked: the rollback was not run on the copy because its statement \
-                     at line {} ({}) {}",
-                    stmt.start.line,
+                     {} {}",
                     first_words(&stmt.text),
                     withheld_why(&found)
                 ));
