@@ -958,7 +958,7 @@ async fn control(conn: &mut PgConnection, sql: &'static str) -> Result<(), sqlx:
 /// An identifier as PostgreSQL quotes it: names in the model are already normalised
 /// (unquoted ones lower-cased), so quoting keeps them exactly.
 fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    crate::quote::ident(name)
 }
 
 /// The SQLSTATE of a server error.
