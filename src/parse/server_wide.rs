@@ -165,7 +165,18 @@ fn check(text: &str, depth: usize) -> Option<ServerWide> {
 fn anywhere(body: &str, depth: usize) -> Option<ServerWide> {
     let tokens = tokenize(body);
     for (k, start) in tokens.iter().enumerate() {
-        if start.tok != Tok::Word {
+        // A statement of PL/pgSQL starts the body, or follows `;` or a block keyword; a word
+        // elsewhere (`SET load = 0`) is not a statement.
+        let starts = match k.checked_sub(1).and_then(|p| tokens.get(p)) {
+            None => true,
+            Some(prev) => {
+                prev.is_punct(";")
+                    || ["begin", "then", "else", "loop", "exception"]
+                        .iter()
+                        .any(|kw| prev.is(kw))
+            }
+        };
+        if start.tok != Tok::Word || !starts {
             continue;
         }
         // Only the piece up to the next `;` counts as this statement.
@@ -456,6 +467,8 @@ mod tests {
             "SET statement_timeout = 0",
             "CREATE EXTENSION IF NOT EXISTS pgcrypto",
             "DO $$BEGIN UPDATE users SET a = 1; END$$",
+            "DO $$BEGIN UPDATE servers SET load = 0 WHERE copy IS NULL; END$$",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$SELECT grant FROM t$$",
         ] {
             assert_eq!(what(sql), None, "{sql}");
         }
