@@ -27,7 +27,7 @@
 //! Every problem is reported (up to [`MAX_PROBLEMS`]) with its line, so one bad line does not
 //! hide the others; nothing is restored when there is any.
 
-use crate::parse::server_wide::server_wide;
+use crate::parse::server_wide::server_wide_when_run;
 use anyhow::{bail, Result};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -69,6 +69,74 @@ pub fn check(path: &Path, reader: impl Read) -> Result<()> {
          those lines.",
     );
     bail!(text)
+}
+
+/// The same check for an archive dump (custom, directory, tar; `gzip` for a gzip'd custom
+/// one): its schema as the SQL script pg_restore would send (`pg_restore --schema-only -f -`,
+/// with the options the restore uses). pg_restore runs no meta-commands, so what matters here
+/// is the server-wide statements an archive can carry. Table data (COPY rows, or INSERTs of a
+/// `--inserts` dump) is not read. When pg_restore cannot read the archive, nothing is
+/// refused: the restore itself then fails with its own explained error.
+pub fn check_archive(path: &Path, pg_restore: &Path, gzip: bool) -> Result<()> {
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(pg_restore);
+    command
+        .args([
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--no-subscriptions",
+            "-f",
+            "-",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if gzip {
+        command.stdin(Stdio::piped());
+    } else {
+        command.arg(path).stdin(Stdio::null());
+    }
+    let Ok(mut child) = command.spawn() else {
+        return Ok(());
+    };
+    let feeder = match (gzip, child.stdin.take()) {
+        (true, Some(mut stdin)) => {
+            let path = path.to_path_buf();
+            Some(std::thread::spawn(move || -> std::io::Result<()> {
+                let file = std::fs::File::open(path)?;
+                let mut decoder = flate2::read::MultiGzDecoder::new(BufReader::new(file));
+                std::io::copy(&mut decoder, &mut stdin).map(|_| ())
+            }))
+        }
+        _ => None,
+    };
+    let scanned = match child.stdout.take() {
+        Some(stdout) => scan(stdout),
+        None => Ok(Vec::new()),
+    };
+    let status = child.wait();
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
+    let readable = status.map(|s| s.success()).unwrap_or(false);
+    match scanned {
+        Ok(problems) if readable && !problems.is_empty() => {
+            let mut text = format!(
+                "Refusing to restore {}: its schema holds statements that act beyond the \
+                 database (nothing was restored; lines of `pg_restore --schema-only -f - {}`):",
+                path.display(),
+                path.display()
+            );
+            for p in problems.iter().take(MAX_PROBLEMS) {
+                text.push_str(&format!("\n  line {}: {}", p.line, p.message));
+            }
+            if problems.len() > MAX_PROBLEMS {
+                text.push_str(&format!("\n  … and {} more", problems.len() - MAX_PROBLEMS));
+            }
+            bail!(text)
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,7 +446,7 @@ impl Scanner {
             // Back to the session's value, which the restore sets to on.
             self.standard = true;
         }
-        if let Some(found) = server_wide(&text) {
+        if let Some(found) = server_wide_when_run(&text) {
             self.problems.push(Problem {
                 line: self.stmt_line,
                 message: format!(
@@ -465,6 +533,10 @@ SELECT pg_catalog.set_config('search_path', '', false);
 CREATE FUNCTION public.touch() RETURNS trigger
     LANGUAGE plpgsql
     AS $$BEGIN NEW.updated_at := now(); RETURN NEW; END$$;
+
+CREATE FUNCTION public.create_tenant_role(name text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', name); END$$;
 
 CREATE TABLE public.notes (
     id bigint NOT NULL,

@@ -322,6 +322,19 @@ pub async fn restore_into(
     db: &str,
     jobs: usize,
 ) -> Result<()> {
+    if matches!(
+        dump.format,
+        DumpFormat::Custom | DumpFormat::Directory | DumpFormat::Tar | DumpFormat::GzipCustom
+    ) {
+        let (path, tool, gzip) = (
+            dump.path.clone(),
+            bins.tool("pg_restore"),
+            dump.format == DumpFormat::GzipCustom,
+        );
+        tokio::task::spawn_blocking(move || super::dump_scan::check_archive(&path, &tool, gzip))
+            .await
+            .context("Failed to check the dump: the task failed")??;
+    }
     let (conn_args, env) = server.client_args(db);
     let (tool, args, stdin_source): (&str, Vec<OsString>, Option<PathBuf>) = match dump.format {
         DumpFormat::Custom | DumpFormat::Directory | DumpFormat::Tar => {

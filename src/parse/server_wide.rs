@@ -109,10 +109,17 @@ const MAX_DEPTH: usize = 4;
 
 /// Whether the statement `text` acts beyond its database, and how.
 pub fn server_wide(text: &str) -> Option<ServerWide> {
-    check(text, 0)
+    check(text, 0, true)
 }
 
-fn check(text: &str, depth: usize) -> Option<ServerWide> {
+/// The same, but a function or procedure body only counts when it runs: for a restored dump,
+/// whose functions are created and not called (pg_dump writes no DO blocks and no calls), a
+/// helper such as `create_tenant_role()` must not make the dump unrestorable.
+pub fn server_wide_when_run(text: &str) -> Option<ServerWide> {
+    check(text, 0, false)
+}
+
+fn check(text: &str, depth: usize, bodies: bool) -> Option<ServerWide> {
     let tokens = tokenize(text);
     let words: Vec<String> = tokens
         .iter()
@@ -128,7 +135,8 @@ fn check(text: &str, depth: usize) -> Option<ServerWide> {
         return Some(found);
     }
     let dynamic = word(0) == "do"
-        || (word(0) == "create"
+        || (bodies
+            && word(0) == "create"
             && (matches!(word(1), "function" | "procedure")
                 || (word(1) == "or"
                     && word(2) == "replace"
