@@ -4,8 +4,9 @@
 //! says, and the configured timeouts are ceilings a migration cannot lift.
 //!
 //! Runs that could change server-wide state on a broken build (roles, ALTER SYSTEM, other
-//! databases) run against a private cluster each test starts (initdb in a temporary
-//! directory, socket only, as the `postgres` user when root) and stops; each such run is
+//! databases) run against a private cluster each test starts (`tests/common/cluster.rs`:
+//! initdb in a temporary directory on a free port, as the `postgres` user when root) and
+//! stops; each such run is
 //! bracketed by a fingerprint of the server: databases and their comments, roles and
 //! memberships, database and role settings (pg_db_role_setting), shared comments
 //! (pg_shdescription), tablespaces, subscriptions and what postgresql.auto.conf holds
@@ -13,8 +14,9 @@
 
 mod common;
 
+use common::cluster::{ClusterOptions, PrivateCluster};
 use common::TestDb;
-use migsafe::evidence::cluster::{DataDir, LocalCluster, Needs, PgBinaries};
+use migsafe::evidence::cluster::{Needs, PgBinaries};
 use migsafe::execute::{run_pending, ExecOptions};
 use migsafe::metadata::Owners;
 use migsafe::model::ParsedMigration;
@@ -24,31 +26,34 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-/// A private PostgreSQL of this test, stopped and removed when dropped.
+/// A private PostgreSQL of this test (the shared harness in tests/common/cluster.rs), with
+/// what these tests need on top of it.
 struct Private {
-    cluster: LocalCluster,
+    cluster: PrivateCluster,
 }
 
 impl Private {
     async fn start() -> Private {
-        let bins = PgBinaries::find(Needs::Server).unwrap_or_else(|e| {
-            panic!(
-                "these tests start a private PostgreSQL and need its server binaries: {e:#}\n\
-                 Install PostgreSQL (apt install postgresql) or set PG_BIN."
-            )
-        });
-        let cluster = LocalCluster::start(bins, DataDir::Temporary)
-            .await
-            .unwrap_or_else(|e| panic!("failed to start a private PostgreSQL: {e:#}"));
-        Private { cluster }
+        Private {
+            cluster: PrivateCluster::start(ClusterOptions::default()),
+        }
     }
 
     fn url(&self, db: &str) -> String {
-        self.cluster.url(db)
+        self.cluster.superuser_url(db)
     }
 
-    fn client_args(&self, db: &str) -> Vec<std::ffi::OsString> {
-        self.cluster.client_args(db)
+    fn client_args(&self, db: &str) -> Vec<String> {
+        vec![
+            "-h".to_string(),
+            "127.0.0.1".to_string(),
+            "-p".to_string(),
+            self.cluster.port().to_string(),
+            "-U".to_string(),
+            "postgres".to_string(),
+            "-d".to_string(),
+            db.to_string(),
+        ]
     }
 
     async fn connect(&self, db: &str) -> PgConnection {
