@@ -139,6 +139,7 @@ mod pairs;
 mod plain;
 mod popx;
 mod prisma;
+pub mod python;
 mod runner;
 mod skipped;
 mod source;
@@ -159,13 +160,15 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// How to load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// `--layout` / `layout = …`: skip detection.
     pub layout: Option<Layout>,
     /// Recognise other engines' SQL and list it as not reviewed (the default);
     /// `dialect = "postgres"` turns it off and reviews every file as PostgreSQL.
     pub detect_engines: bool,
+    /// `[python]`: how to run the project's framework for Alembic and Django folders.
+    pub python: python::PythonOptions,
 }
 
 impl Default for Options {
@@ -173,6 +176,7 @@ impl Default for Options {
         Options {
             layout: None,
             detect_engines: true,
+            python: python::PythonOptions::default(),
         }
     }
 }
@@ -207,7 +211,7 @@ pub fn load(
 pub fn load_all(paths: &[PathBuf], options: &Options, stdin: &mut dyn Read) -> Result<Outcome> {
     let mut loader = Loader {
         reader: Reader::default(),
-        options: *options,
+        options: options.clone(),
         views: HashMap::new(),
     };
     let mut out = Outcome::default();
@@ -378,6 +382,7 @@ impl Loader {
             display,
             layout,
             self.options.detect_engines,
+            &self.options.python,
             &mut self.reader,
         )?;
         if self.options.detect_engines {
@@ -509,7 +514,7 @@ impl Loader {
         {
             roots.push((parent_of(&grandparent), layout));
         }
-        if has_migration_name(&name) {
+        if has_migration_name(&name) || name.ends_with(".py") {
             roots.push((parent.clone(), layout));
         }
         let target = flyway::script_of_conf(display).unwrap_or_else(|| display.to_string());
@@ -610,6 +615,7 @@ fn build_view(
     display: &str,
     layout: Option<Layout>,
     detect_engines: bool,
+    python_options: &python::PythonOptions,
     reader: &mut Reader,
 ) -> Result<View> {
     let raw = reader.list(dir, display)?;
@@ -623,6 +629,17 @@ fn build_view(
             ));
         } else {
             regular.push(entry.clone());
+        }
+    }
+    // Python services: rendering runs the project's code, so only for a folder that sits in
+    // its framework's project (or is forced to that layout).
+    if matches!(layout, None | Some(Layout::Alembic)) {
+        if let Some(project) = python::alembic::project(dir) {
+            view.layout = Some(Layout::Alembic);
+            view.migrations =
+                python::alembic::build(&project, dir, display, &regular, reader, python_options)?;
+            residual(Layout::Alembic, &regular, &mut view);
+            return Ok(view);
         }
     }
     // popx reads the dialect part of its names itself.
@@ -678,7 +695,14 @@ fn build_view(
         let kind = layout.or(tree_kind);
         let mut nested =
             |entry: &Entry, reader: &mut Reader| -> Result<(Vec<Migration>, Vec<NotReviewed>)> {
-                let v = build_view(&entry.path, &entry.display, None, detect_engines, reader)?;
+                let v = build_view(
+                    &entry.path,
+                    &entry.display,
+                    None,
+                    detect_engines,
+                    python_options,
+                    reader,
+                )?;
                 Ok((v.migrations, v.not_reviewed))
             };
         let tree_layout = kind.filter(|k| matches!(k, Layout::Temporal | Layout::Dolphinscheduler));
