@@ -642,6 +642,22 @@ fn build_view(
             return Ok(view);
         }
     }
+    if matches!(layout, None | Some(Layout::Django)) {
+        if let Some(project) = python::django::project(dir) {
+            view.layout = Some(Layout::Django);
+            view.migrations = python::django::build(
+                &project,
+                dir,
+                display,
+                &regular,
+                reader,
+                python_options,
+                &mut view.not_reviewed,
+            )?;
+            residual(Layout::Django, &regular, &mut view);
+            return Ok(view);
+        }
+    }
     // popx reads the dialect part of its names itself.
     if layout == Some(Layout::Popx) || (layout.is_none() && popx::is_popx_folder(&regular)) {
         view.layout = Some(Layout::Popx);
@@ -776,6 +792,10 @@ fn build(
     skipped: &mut Vec<NotReviewed>,
 ) -> Result<Vec<Migration>> {
     match layout {
+        Layout::Django => bail!(
+            "{display} is not a Django app's migrations folder: --layout django needs a \
+             `migrations` folder of numbered .py files with manage.py in the project above it"
+        ),
         Layout::Plain => plain::build(entries, reader),
         Layout::Sqlx | Layout::GolangMigrate => pairs::build(layout, entries, reader),
         Layout::Diesel => diesel::build(entries, reader),
@@ -868,6 +888,12 @@ fn from_text(
     let file_name = plain_name.as_deref();
     match layout {
         Layout::Alembic => alembic::migrations(loaded),
+        // `sqlmigrate` output given as a file or on stdin: one script.
+        Layout::Django => {
+            let mut m = plain::lone(loaded, file_name);
+            m.layout = Layout::Django;
+            vec![m]
+        }
         Layout::Liquibase => liquibase::migrations(loaded, skipped),
         Layout::Goose => vec![goose::lone(loaded, file_name)],
         Layout::Dbmate => vec![dbmate::lone(loaded, file_name)],

@@ -17,6 +17,7 @@
 
 pub mod alembic;
 pub mod child;
+pub mod django;
 
 use crate::model::LoadNote;
 use std::ops::Range;
