@@ -746,7 +746,8 @@ fn folder_of(migrations: &[Migration]) -> String {
     let dirs: Vec<String> = migrations
         .iter()
         .map(|m| {
-            if m.layout == Layout::Alembic || m.path == "-" {
+            // Alembic offline SQL is one text; revision files (`.py`) live in a folder.
+            if (m.layout == Layout::Alembic && !m.path.ends_with(".py")) || m.path == "-" {
                 return m.path.clone();
             }
             let mut path = m.path.as_str();

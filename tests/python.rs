@@ -128,6 +128,7 @@ fn alembic_versions_folder_gives_findings_at_the_revision_lines_with_people_fact
     assert_eq!(plain.len(), 1, "{plain:#?}");
     assert!(ends(&plain[0]["file"], INDEX_REV));
     assert_eq!(plain[0]["line"], 29);
+    assert_eq!(plain[0]["owner"], "@search-team");
     assert!(plain[0]["statement"]
         .as_str()
         .unwrap()
@@ -259,6 +260,31 @@ fn a_revision_that_cannot_render_offline_is_noted_at_its_line_and_hides_nothing(
     let index = findings(&r, "create-index-non-concurrently");
     assert!(ends(&index[0]["file"], "db/versions/bb02_second.py"));
     assert_eq!(index[0]["line"], 7);
+}
+
+#[test]
+fn a_suppression_comment_above_an_op_silences_its_finding() {
+    let dir = alembic_project("    op.execute('CREATE TABLE t (a int)')\n", "");
+    std::fs::write(
+        dir.path().join("db/versions/bb02_second.py"),
+        "from alembic import op\nrevision = 'bb02'\ndown_revision = 'aa01'\n\n\n\
+         def upgrade():\n    \
+         # migsafe:allow create-index-non-concurrently reason: t is created empty in aa01\n    \
+         op.create_index('t_a_idx', 't', ['a'])\n    op.create_index('t_b_idx', 't', ['a'])\n\n\n\
+         def downgrade():\n    op.drop_index('t_a_idx')\n",
+    )
+    .unwrap();
+    let out = migsafe(
+        dir.path(),
+        &["check", "db/versions", "--format", "json"],
+        &[],
+    );
+    let r = json_of(&out);
+    let index = findings(&r, "create-index-non-concurrently");
+    // Only the op below the comment is silenced; the next one is still flagged on its line.
+    assert_eq!(index.len(), 1, "{index:#?}");
+    assert_eq!(index[0]["line"], 9);
+    assert!(findings(&r, "unused-suppression").is_empty(), "{r:#}");
 }
 
 #[test]
@@ -408,6 +434,7 @@ fn django_app_migrations_give_findings_at_the_operation_lines_with_people_facts(
     assert_eq!(index.len(), 1, "{index:#?}");
     assert!(ends(&index[0]["file"], NOTE_MIGRATION));
     assert_eq!(index[0]["line"], 20);
+    assert_eq!(index[0]["owner"], "@orders-team");
     let note = migration(&r, NOTE_MIGRATION);
     assert_eq!(note["owner"], "@orders-team");
     assert_eq!(note["expected"][0]["text"], "succeeds");

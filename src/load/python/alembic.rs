@@ -26,7 +26,7 @@
 //! author's, and it needs alembic's table on the copy).
 
 use super::child;
-use super::{def_line, header_lines, Aligned, PythonOptions};
+use super::{def_line, directive_lines, header_lines, Aligned, PythonOptions};
 use crate::load::alembic::running;
 use crate::load::push_segment;
 use crate::load::source::{Entry, Reader};
@@ -183,18 +183,6 @@ fn chunks(body: &str) -> Vec<Chunk<'_>> {
     out
 }
 
-/// The `# migsafe:` comments of a revision file (suppressions), by line.
-fn directive_lines(source: &str) -> Vec<(usize, String)> {
-    source
-        .lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let c = l.trim().strip_prefix('#')?.trim();
-            c.starts_with("migsafe:").then(|| (i + 1, c.to_string()))
-        })
-        .collect()
-}
-
 /// The line range of `def name(` up to the next top-level statement.
 fn function_lines(source: &str, name: &str) -> Option<std::ops::Range<usize>> {
     let start = def_line(source, name)?;
@@ -231,16 +219,20 @@ fn part_text(
         match chunk {
             Chunk::Op(line, sql) => {
                 let line = line.or(default_line);
+                let mut start = None;
                 if let Some(l) = line {
-                    // Suppressions written above the op stay above its SQL.
+                    // Suppressions written above the op stay above its SQL, in its segment,
+                    // where the parser reads a statement's leading comments.
                     let (before, after): (Vec<_>, Vec<_>) =
                         pending.into_iter().partition(|(dl, _)| *dl < l);
                     for (dl, text) in before {
+                        start.get_or_insert(a.len());
                         a.comment(*dl, text);
                     }
                     pending = after;
                 }
-                ranges.push(a.sql(line, sql));
+                let range = a.sql(line, sql);
+                ranges.push(start.unwrap_or(range.start)..range.end);
             }
             Chunk::Version => {}
             Chunk::Error(line, message) => {

@@ -24,7 +24,7 @@
 //!   part; an operation that raised while rendering is a load note at its line.
 
 use super::child;
-use super::{header_lines, Aligned, PythonOptions, DEFAULT_SERVER_VERSION};
+use super::{directive_lines, header_lines, Aligned, PythonOptions, DEFAULT_SERVER_VERSION};
 use crate::load::push_segment;
 use crate::load::skipped::NotReviewed;
 use crate::load::source::{Entry, Reader};
@@ -111,6 +111,7 @@ struct RenderError {
 /// One direction's aligned text.
 fn part_text(
     header: &[(usize, String)],
+    directives: &[(usize, String)],
     pieces: &[(Option<usize>, String)],
     line_of: &dyn Fn(Option<usize>) -> Option<usize>,
 ) -> (String, Vec<Segment>) {
@@ -118,12 +119,27 @@ fn part_text(
     for (line, text) in header {
         a.comment(*line, text);
     }
+    let mut pending: Vec<&(usize, String)> = directives.iter().collect();
     let mut ranges = Vec::new();
     for (op, sql) in pieces {
         if sql.trim().is_empty() {
             continue;
         }
-        ranges.push(a.sql(line_of(*op), sql));
+        let line = line_of(*op);
+        let mut start = None;
+        if let Some(l) = line {
+            // `# migsafe:allow …` written above the operation stays above its SQL, in its
+            // segment, where the parser reads a statement's leading comments.
+            let (before, after): (Vec<_>, Vec<_>) =
+                pending.into_iter().partition(|(dl, _)| *dl < l);
+            for (dl, text) in before {
+                start.get_or_insert(a.len());
+                a.comment(*dl, text);
+            }
+            pending = after;
+        }
+        let range = a.sql(line, sql);
+        ranges.push(start.unwrap_or(range.start)..range.end);
     }
     let text = a.finish();
     let mut segments = Vec::new();
@@ -186,12 +202,13 @@ pub(in crate::load) fn build(
         };
         let loaded = reader.read(&path, &shown)?;
         let header = header_lines(&loaded.file.text);
+        let directives = directive_lines(&loaded.file.text);
         let line_of = |op: Option<usize>| -> Option<usize> {
             op.and_then(|i| r.op_lines.get(i).copied()).or(r.class_line)
         };
         let mut notes: Vec<LoadNote> = loaded.bad_utf8.iter().cloned().collect();
         let forwards = r.forwards.clone().unwrap_or_default();
-        let (text, segments) = part_text(&header, &forwards, &line_of);
+        let (text, segments) = part_text(&header, &directives, &forwards, &line_of);
         let header_end = header
             .last()
             .map_or(0, |(l, _)| line_end(&text, *l))
@@ -238,7 +255,7 @@ pub(in crate::load) fn build(
         };
         let down = match (&r.backwards, &r.backwards_error) {
             (Some(pieces), _) => {
-                let (down_text, down_segments) = part_text(&[], pieces, &line_of);
+                let (down_text, down_segments) = part_text(&[], &[], pieces, &line_of);
                 Some(Part {
                     file: Arc::new(SourceFile {
                         display: shown.clone(),
@@ -317,7 +334,7 @@ mod tests {
         ];
         let lines = [17, 18, 19];
         let line_of = |op: Option<usize>| op.and_then(|i| lines.get(i).copied()).or(Some(11));
-        let (text, segments) = part_text(&header, &pieces, &line_of);
+        let (text, segments) = part_text(&header, &[], &pieces, &line_of);
         let line = |o: usize| text[..o].matches('\n').count() + 1;
         let starts: Vec<usize> = segments.iter().map(|s| line(s.range.start)).collect();
         // The deferred statement (no operation) goes after the others, not back to line 11.

@@ -147,6 +147,18 @@ pub fn header_lines(source: &str) -> Vec<(usize, String)> {
     out
 }
 
+/// The `# migsafe:` comments of a Python migration (suppressions), by 1-based line.
+pub fn directive_lines(source: &str) -> Vec<(usize, String)> {
+    source
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let c = l.trim().strip_prefix('#')?.trim();
+            c.starts_with("migsafe:").then(|| (i + 1, c.to_string()))
+        })
+        .collect()
+}
+
 /// The 1-based line of `def <name>(` at the start of a line, if any.
 pub fn def_line(source: &str, name: &str) -> Option<usize> {
     let prefix = format!("def {name}(");
