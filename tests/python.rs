@@ -179,6 +179,74 @@ fn alembic_versions_folder_gives_findings_at_the_revision_lines_with_people_fact
 }
 
 #[test]
+fn the_script_location_and_one_django_file_are_reviewed_like_their_folders() {
+    let out = migsafe(
+        &fixture("alembic_shop"),
+        &["check", "migrations", "--format", "json"],
+        &[],
+    );
+    let r = json_of(&out);
+    assert_eq!(r["migrations"].as_array().unwrap().len(), 4, "{r:#}");
+    let out = migsafe(
+        &fixture("django_shop"),
+        &["check", NOTE_MIGRATION, "--format", "json"],
+        &[],
+    );
+    let r = json_of(&out);
+    let ms = r["migrations"].as_array().unwrap();
+    assert_eq!(ms.len(), 1, "{r:#}");
+    assert_eq!(ms[0]["version"], "orders.0002_order_note_customer_index");
+    assert_eq!(findings(&r, "create-index-non-concurrently")[0]["line"], 20);
+}
+
+#[test]
+fn depends_on_orders_the_revisions_and_is_shown() {
+    let dir = alembic_project("    op.execute('CREATE TABLE t (a int)')\n", "");
+    // A second base with its own branch, which bb02 depends on.
+    std::fs::write(
+        dir.path().join("db/versions/cc03_audit.py"),
+        "from alembic import op\nrevision = 'cc03'\ndown_revision = None\n\
+         branch_labels = ('audit',)\n\n\ndef upgrade():\n    \
+         op.execute('CREATE TABLE audit (id bigint)')\n\n\ndef downgrade():\n    \
+         op.execute('DROP TABLE audit')\n",
+    )
+    .unwrap();
+    let second = dir.path().join("db/versions/bb02_second.py");
+    let text = std::fs::read_to_string(&second).unwrap();
+    std::fs::write(
+        &second,
+        text.replace(
+            "down_revision = 'aa01'\n",
+            "down_revision = 'aa01'\ndepends_on = 'cc03'\n",
+        ),
+    )
+    .unwrap();
+    let out = migsafe(
+        dir.path(),
+        &["check", "db/versions", "--format", "json"],
+        &[],
+    );
+    let r = json_of(&out);
+    let order: Vec<&str> = r["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["version"].as_str().unwrap())
+        .collect();
+    let at = |v: &str| order.iter().position(|o| *o == v).unwrap();
+    assert!(at("cc03") < at("bb02"), "{order:?}");
+    let bb = migration(&r, "bb02_second.py");
+    assert!(
+        bb["name"].as_str().unwrap().contains("(depends on cc03)"),
+        "{bb:#}"
+    );
+    assert!(migration(&r, "cc03_audit.py")["name"]
+        .as_str()
+        .unwrap()
+        .contains("[branch audit]"));
+}
+
+#[test]
 fn one_revision_file_is_reviewed_as_its_folder_reads_it() {
     let dir = fixture("alembic_shop");
     let out = migsafe(

@@ -634,6 +634,17 @@ fn build_view(
     // Python services: rendering runs the project's code, so only for a folder that sits in
     // its framework's project (or is forced to that layout).
     if matches!(layout, None | Some(Layout::Alembic)) {
+        if let Some(versions) = python::alembic::versions_of_script_location(dir) {
+            let shown = reader.display(&versions);
+            return build_view(
+                &versions,
+                &shown,
+                layout,
+                detect_engines,
+                python_options,
+                reader,
+            );
+        }
         if let Some(project) = python::alembic::project(dir) {
             view.layout = Some(Layout::Alembic);
             view.migrations =

@@ -69,6 +69,16 @@ pub fn project(dir: &Path) -> Option<Project> {
         .map(|ini| Project { ini })
 }
 
+/// The versions folder of an Alembic script location given as the path (`migsafe check
+/// migrations` where `migrations/` holds `env.py` and `versions/`).
+pub fn versions_of_script_location(dir: &Path) -> Option<PathBuf> {
+    if !dir.join("env.py").is_file() {
+        return None;
+    }
+    let versions = dir.join("versions");
+    (versions.is_dir() && project(&versions).is_some()).then_some(versions)
+}
+
 #[derive(Debug, Deserialize)]
 struct Rendered {
     #[serde(default)]
