@@ -331,6 +331,34 @@ fn a_revision_that_cannot_render_offline_is_noted_at_its_line_and_hides_nothing(
 }
 
 #[test]
+fn a_revision_file_that_does_not_import_is_noted_and_the_others_are_reviewed() {
+    let dir = alembic_project("    op.execute('CREATE TABLE t (a int)')\n", "");
+    std::fs::write(
+        dir.path().join("db/versions/cc03_broken.py"),
+        "# owner: @late-team\nfrom alembic import op\nrevision = 'cc03'\n\
+         down_revision = 'bb02'\n\n\ndef upgrade(:\n    pass\n",
+    )
+    .unwrap();
+    let out = migsafe(
+        dir.path(),
+        &["check", "db/versions", "--format", "json"],
+        &[],
+    );
+    let r = json_of(&out);
+    let broken = findings(&r, "malformed-migration");
+    assert_eq!(broken.len(), 1, "{r:#}");
+    assert!(ends(&broken[0]["file"], "cc03_broken.py"));
+    assert_eq!(broken[0]["line"], 7);
+    assert!(broken[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("SyntaxError"));
+    assert_eq!(broken[0]["owner"], "@late-team");
+    let index = findings(&r, "create-index-non-concurrently");
+    assert!(ends(&index[0]["file"], "bb02_second.py"), "{r:#}");
+}
+
+#[test]
 fn a_suppression_comment_above_an_op_silences_its_finding() {
     let dir = alembic_project("    op.execute('CREATE TABLE t (a int)')\n", "");
     std::fs::write(

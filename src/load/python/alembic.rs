@@ -90,6 +90,16 @@ struct Rendered {
     downgrade: Option<String>,
     #[serde(default)]
     downgrade_error: Option<String>,
+    /// Revision files alembic could not import; the others are rendered without them.
+    #[serde(default)]
+    load_errors: Vec<LoadError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LoadError {
+    path: String,
+    line: Option<usize>,
+    message: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -464,6 +474,52 @@ pub(in crate::load) fn build(
             down,
             header: 0..header_end,
             load_notes: notes,
+        });
+    }
+    for e in &rendered.load_errors {
+        let path = std::fs::canonicalize(&e.path).unwrap_or_else(|_| PathBuf::from(&e.path));
+        if !path.starts_with(&canonical_dir) {
+            continue;
+        }
+        let shown = match by_path.get(&path) {
+            Some(entry) => entry.display.clone(),
+            None => reader.display(&path),
+        };
+        let loaded = reader.read(&path, &shown)?;
+        let header = header_lines(&loaded.file.text);
+        let mut a = Aligned::new();
+        for (line, text) in &header {
+            a.comment(*line, text);
+        }
+        let header_end = a.len();
+        let note = a.note(
+            e.line,
+            format!(
+                "alembic cannot load this revision file ({}), so it is not reviewed and                  `alembic upgrade` fails on it; the other revisions are reviewed without it",
+                e.message
+            ),
+        );
+        let name = path
+            .file_stem()
+            .map_or_else(|| shown.clone(), |s| s.to_string_lossy().into_owned());
+        out.push(Migration {
+            path: shown.clone(),
+            version: None,
+            name,
+            layout: Layout::Alembic,
+            repeatable: false,
+            up: Part {
+                file: Arc::new(SourceFile {
+                    display: shown,
+                    text: a.finish(),
+                }),
+                segments: Vec::new(),
+                transaction: Transaction::File,
+                runner: Runner::default_of("alembic: not rendered (the file does not load)"),
+            },
+            down: None,
+            header: 0..header_end,
+            load_notes: vec![note],
         });
     }
     if let Some(error) = rendered.downgrade_error.as_deref() {

@@ -34,6 +34,8 @@ def main():
 
     cfg = Config(ini)
     cfg.set_main_option("sqlalchemy.url", PLACEHOLDER)
+    load_errors = []
+    skip_unloadable(load_errors)
     script = ScriptDirectory.from_config(cfg)
     # Every alembic command below uses this one script directory, whose revision modules
     # carry the guards installed here.
@@ -101,7 +103,7 @@ def main():
 
         setattr(heads, name, marked)
 
-    out = {"alembic": alembic.__version__, "revisions": revisions}
+    out = {"alembic": alembic.__version__, "revisions": revisions, "load_errors": load_errors}
     for key, run in (
         ("upgrade", lambda: command.upgrade(cfg, "heads", sql=True)),
         ("downgrade", lambda: command.downgrade(cfg, "heads:base", sql=True)),
@@ -115,6 +117,38 @@ def main():
             out[key] = None
             out[key + "_error"] = traceback.format_exc(limit=8)
     sys.stdout.write(json.dumps(out))
+
+
+def skip_unloadable(errors):
+    """A revision file that does not import (a syntax error, a bad import) is recorded and left
+    out, so that the other revisions are still rendered."""
+    from alembic.script import base
+
+    for attr, path_of in (
+        ("_from_path", lambda args: str(args[1])),
+        ("_from_filename", lambda args: os.path.join(str(args[1]), str(args[2]))),
+    ):
+        original = base.Script.__dict__.get(attr)
+        if original is None:
+            continue
+
+        def safe(cls, *args, __func=original.__func__, __path_of=path_of):
+            try:
+                return __func(cls, *args)
+            except Exception as e:
+                path = os.path.realpath(__path_of(args))
+                line = getattr(e, "lineno", None) if isinstance(e, SyntaxError) else None
+                tb = e.__traceback__
+                while tb is not None:
+                    if os.path.realpath(tb.tb_frame.f_code.co_filename) == path:
+                        line = tb.tb_lineno
+                    tb = tb.tb_next
+                errors.append(
+                    {"path": path, "line": line, "message": "%s: %s" % (type(e).__name__, e)}
+                )
+                return None
+
+        setattr(base.Script, attr, classmethod(safe))
 
 
 def guard(fn, fn_name, path):
