@@ -671,6 +671,8 @@ async fn alembic_on_a_clone_starts_from_the_copys_alembic_version() {
             && t["failed"] != true),
         "{index:#}"
     );
+    // downgrade() was verified on the clone: up, down, compare.
+    assert_eq!(index["rollback"]["status"], "restores", "{index:#}");
     // The backfill on the branch ran on real rows of the copy.
     let backfill = migration(&r, "3c4d5e6f7081_backfill_status.py");
     assert!(
@@ -744,6 +746,8 @@ async fn django_on_a_clone_starts_from_the_copys_django_migrations() {
                 && t["failed"] != true),
         "{note:#}"
     );
+    // The backwards SQL was verified on the clone.
+    assert_eq!(note["rollback"]["status"], "restores", "{note:#}");
     // The concurrent index of the non-atomic migration ran outside a transaction.
     let backfill = migration(&r, BACKFILL_MIGRATION);
     assert!(
