@@ -280,7 +280,8 @@ fn alembic_project(body: &str, env_extra: &str) -> tempfile::TempDir {
         root.join("db/env.py"),
         format!(
             "import os\nfrom alembic import context\n{env_extra}\n\
-             context.configure(url=os.environ.get('DATABASE_URL'), literal_binds=True)\n\
+             context.configure(url=os.environ.get('DATABASE_URL'), literal_binds=True, \
+             **globals().get('EXTRA', {{}}))\n\
              with context.begin_transaction():\n    context.run_migrations()\n"
         ),
     )
@@ -356,6 +357,52 @@ fn a_revision_file_that_does_not_import_is_noted_and_the_others_are_reviewed() {
     assert_eq!(broken[0]["owner"], "@late-team");
     let index = findings(&r, "create-index-non-concurrently");
     assert!(ends(&index[0]["file"], "bb02_second.py"), "{r:#}");
+}
+
+#[test]
+fn env_py_decides_whether_a_concurrent_index_runs_in_a_transaction() {
+    let body = "    op.create_index('t_a_idx', 't', ['a'], postgresql_concurrently=True)\n";
+    // Transactional DDL (PostgreSQL's default): alembic wraps it in BEGIN, PostgreSQL refuses.
+    let dir = alembic_project(body, "");
+    let r = json_of(&migsafe(
+        dir.path(),
+        &["check", "db/versions", "--format", "json"],
+        &[],
+    ));
+    let refused = findings(&r, "concurrently-in-transaction");
+    assert_eq!(refused.len(), 1, "{r:#}");
+    assert_eq!(refused[0]["severity"], "error");
+    assert_eq!(refused[0]["line"], 9);
+    // transactional_ddl off: each statement on its own, and the index build is fine.
+    let dir = alembic_project(body, "EXTRA = {'transactional_ddl': False}");
+    let r = json_of(&migsafe(
+        dir.path(),
+        &["check", "db/versions", "--format", "json"],
+        &[],
+    ));
+    assert!(
+        findings(&r, "concurrently-in-transaction").is_empty(),
+        "{r:#}"
+    );
+    assert_eq!(migration(&r, "aa01_first.py")["transaction"], "statement");
+}
+
+#[test]
+fn migsafe_toml_names_the_interpreter() {
+    let dir = alembic_project("    op.execute('CREATE TABLE t (a int)')\n", "");
+    std::fs::write(
+        dir.path().join("migsafe.toml"),
+        format!("[python]\ninterpreter = {:?}\ntimeout = 60\n", python()),
+    )
+    .unwrap();
+    // The configured interpreter wins over MIGSAFE_PYTHON.
+    let out = migsafe(
+        dir.path(),
+        &["check", "db/versions", "--format", "json"],
+        &[("MIGSAFE_PYTHON", "/nonexistent/python3")],
+    );
+    let r = json_of(&out);
+    assert_eq!(r["migrations"].as_array().unwrap().len(), 2, "{r:#}");
 }
 
 #[test]
