@@ -342,8 +342,18 @@ impl Settings {
         }
         settings.default_owner = file.owner;
         if let Some(p) = file.python {
+            // A relative path (`.venv/bin/python`) is relative to this file's folder; a bare
+            // name (`python3`) is looked up on PATH.
+            let interpreter = p.interpreter.map(|i| {
+                let path = std::path::Path::new(&i);
+                if i.contains('/') && path.is_relative() {
+                    settings.root.join(path).display().to_string()
+                } else {
+                    i
+                }
+            });
             settings.python = crate::load::python::PythonOptions {
-                interpreter: p.interpreter,
+                interpreter,
                 timeout_secs: p.timeout,
                 server_version: p.server_version,
             };

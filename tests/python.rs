@@ -390,15 +390,24 @@ fn env_py_decides_whether_a_concurrent_index_runs_in_a_transaction() {
 #[test]
 fn migsafe_toml_names_the_interpreter() {
     let dir = alembic_project("    op.execute('CREATE TABLE t (a int)')\n", "");
+    // An interpreter named relative to migsafe.toml's folder (a wrapper of the test venv's).
+    std::fs::create_dir_all(dir.path().join(".tools/bin")).unwrap();
+    let wrapper = dir.path().join(".tools/bin/python");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec {} \"$@\"\n", python())).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     std::fs::write(
         dir.path().join("migsafe.toml"),
-        format!("[python]\ninterpreter = {:?}\ntimeout = 60\n", python()),
+        "[python]\ninterpreter = \".tools/bin/python\"\ntimeout = 60\n",
     )
     .unwrap();
-    // The configured interpreter wins over MIGSAFE_PYTHON.
+    std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+    // The configured interpreter wins over MIGSAFE_PYTHON, also from another folder.
     let out = migsafe(
-        dir.path(),
-        &["check", "db/versions", "--format", "json"],
+        &dir.path().join("sub"),
+        &["check", "../db/versions", "--format", "json"],
         &[("MIGSAFE_PYTHON", "/nonexistent/python3")],
     );
     let r = json_of(&out);
