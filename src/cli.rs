@@ -105,7 +105,8 @@ pub struct CheckArgs {
     pub config: Option<PathBuf>,
 
     /// Override layout detection: plain, sqlx, diesel, golang-migrate, goose, dbmate,
-    /// flyway, alembic, popx, prisma, atlas, liquibase, temporal, dolphinscheduler or authelia.
+    /// flyway, alembic, popx, prisma, atlas, liquibase, temporal, dolphinscheduler, authelia
+    /// or django.
     /// Example: --layout goose
     #[arg(long)]
     pub layout: Option<String>,

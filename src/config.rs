@@ -209,6 +209,16 @@ struct ConfigFile {
     thresholds: Option<Thresholds>,
     execution: Option<ExecutionFile>,
     runner: Option<Vec<RunnerFile>>,
+    python: Option<PythonFile>,
+}
+
+/// `[python]`: how migsafe runs the project's Alembic or Django (issue #16).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PythonFile {
+    interpreter: Option<String>,
+    timeout: Option<u64>,
+    server_version: Option<u32>,
 }
 
 /// The threshold that decides the exit code.
@@ -250,6 +260,8 @@ pub struct Settings {
     pub runners: Vec<RunnerRule>,
     /// `--transaction`: how every migration given is run, where its own markers do not say.
     pub transaction: Option<Transaction>,
+    /// `[python]`: the interpreter and timeout for rendering Alembic/Django migrations.
+    pub python: crate::load::python::PythonOptions,
 }
 
 impl Default for Settings {
@@ -266,6 +278,7 @@ impl Default for Settings {
             execution: Execution::default(),
             runners: Vec::new(),
             transaction: None,
+            python: crate::load::python::PythonOptions::default(),
         }
     }
 }
@@ -276,6 +289,7 @@ impl Settings {
         crate::load::Options {
             layout: self.layout,
             detect_engines: !self.force_postgres,
+            python: self.python.clone(),
         }
     }
 
@@ -327,6 +341,23 @@ impl Settings {
             })?;
         }
         settings.default_owner = file.owner;
+        if let Some(p) = file.python {
+            // A relative path (`.venv/bin/python`) is relative to this file's folder; a bare
+            // name (`python3`) is looked up on PATH.
+            let interpreter = p.interpreter.map(|i| {
+                let path = std::path::Path::new(&i);
+                if i.contains('/') && path.is_relative() {
+                    settings.root.join(path).display().to_string()
+                } else {
+                    i
+                }
+            });
+            settings.python = crate::load::python::PythonOptions {
+                interpreter,
+                timeout_secs: p.timeout,
+                server_version: p.server_version,
+            };
+        }
         if let Some(t) = file.thresholds {
             settings.thresholds = t;
         }

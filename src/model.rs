@@ -86,10 +86,12 @@ pub enum Layout {
     Dolphinscheduler,
     /// authelia: `V<version>.<name>[.<provider>].{up,down}.sql`.
     Authelia,
+    /// Django: an app's `migrations/*.py`, rendered by the project's Django (issue #16).
+    Django,
 }
 
 impl Layout {
-    pub const ALL: [Layout; 15] = [
+    pub const ALL: [Layout; 16] = [
         Layout::Plain,
         Layout::Sqlx,
         Layout::Diesel,
@@ -105,6 +107,7 @@ impl Layout {
         Layout::Temporal,
         Layout::Dolphinscheduler,
         Layout::Authelia,
+        Layout::Django,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +127,7 @@ impl Layout {
             Layout::Temporal => "temporal",
             Layout::Dolphinscheduler => "dolphinscheduler",
             Layout::Authelia => "authelia",
+            Layout::Django => "django",
         }
     }
 

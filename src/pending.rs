@@ -226,6 +226,7 @@ fn framework(layout: Layout) -> &'static str {
         Layout::Prisma => "Prisma",
         Layout::Atlas => "Atlas",
         Layout::Liquibase => "Liquibase",
+        Layout::Django => "Django",
         Layout::Temporal => "the temporal schema tool",
         Layout::Dolphinscheduler => "DolphinScheduler's upgrade tool",
         Layout::Authelia => "authelia",
@@ -522,7 +523,7 @@ fn out_of_order_consequence(layout: Layout) -> &'static str {
             "the tool records only its current version and never runs it"
         }
         Layout::Popx => "popx runs it after the later versions, on a schema newer than the one it was written for",
-        Layout::Plain | Layout::Alembic | Layout::Prisma | Layout::Liquibase => {
+        Layout::Plain | Layout::Alembic | Layout::Prisma | Layout::Liquibase | Layout::Django => {
             "it runs after the later versions"
         }
     }
@@ -611,7 +612,9 @@ fn compare_versions(layout: Layout, a: &str, b: &str) -> Option<Ordering> {
         Layout::Popx | Layout::Temporal | Layout::Dolphinscheduler | Layout::Authelia => {
             crate::evidence::history::compare_versions(layout, a, b)
         }
-        Layout::Alembic | Layout::Plain | Layout::Prisma | Layout::Liquibase => None,
+        Layout::Alembic | Layout::Plain | Layout::Prisma | Layout::Liquibase | Layout::Django => {
+            None
+        }
     }
 }
 
@@ -743,7 +746,8 @@ fn folder_of(migrations: &[Migration]) -> String {
     let dirs: Vec<String> = migrations
         .iter()
         .map(|m| {
-            if m.layout == Layout::Alembic || m.path == "-" {
+            // Alembic offline SQL is one text; revision files (`.py`) live in a folder.
+            if (m.layout == Layout::Alembic && !m.path.ends_with(".py")) || m.path == "-" {
                 return m.path.clone();
             }
             let mut path = m.path.as_str();

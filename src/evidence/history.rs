@@ -230,7 +230,8 @@ pub(crate) fn compare_versions(layout: Layout, a: &str, b: &str) -> Option<Order
         | Layout::Plain
         | Layout::Prisma
         | Layout::Atlas
-        | Layout::Liquibase => (a == b).then_some(Ordering::Equal),
+        | Layout::Liquibase
+        | Layout::Django => (a == b).then_some(Ordering::Equal),
     }
 }
 
@@ -280,6 +281,7 @@ pub fn default_history_table(layout: Layout) -> Option<&'static str> {
         Layout::Temporal => "schema_version",
         Layout::Dolphinscheduler => "t_ds_version",
         Layout::Authelia => "migrations",
+        Layout::Django => "django_migrations",
         Layout::Plain => return None,
     })
 }
@@ -345,6 +347,7 @@ pub async fn read_applied(
         Layout::Prisma => applied.versions = read_prisma(conn, &ident, &found).await?,
         Layout::Atlas => applied.versions = read_atlas(conn, &ident, &found).await?,
         Layout::Liquibase => applied.versions = read_liquibase(conn, &ident, &found).await?,
+        Layout::Django => applied.versions = read_django(conn, &ident, &found).await?,
         Layout::Temporal | Layout::Dolphinscheduler | Layout::Authelia => {
             applied.versions = read_current(conn, &ident, &found, layout).await?
         }
@@ -570,6 +573,29 @@ async fn read_prisma(
         });
     }
     Ok(versions)
+}
+
+/// Reads Django's `django_migrations`: one row per applied migration, as `app.name` (the
+/// version the Django layout gives each migration file).
+async fn read_django(
+    conn: &mut PgConnection,
+    ident: &str,
+    table: &QualifiedName,
+) -> Result<Vec<AppliedVersion>> {
+    let sql = format!("SELECT app::text || '.' || name::text FROM {ident} ORDER BY id");
+    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await
+        .with_context(|| format!("Failed to read Django migration history from {table}"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(version,)| AppliedVersion {
+            version,
+            description: None,
+            checksum: None,
+            success: true,
+        })
+        .collect())
 }
 
 fn from_hex(hex: &str) -> Option<Vec<u8>> {

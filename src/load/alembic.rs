@@ -21,7 +21,7 @@ use crate::model::{Layout, LoadNote, Migration, Part, Runner, Transaction};
 use std::ops::Range;
 
 /// A `-- Running upgrade a -> b` line: (is upgrade, from, to).
-fn running(line: &str) -> Option<(bool, String, String)> {
+pub(super) fn running(line: &str) -> Option<(bool, String, String)> {
     let rest = line.trim_start().strip_prefix("--")?.trim_start();
     let rest = rest.strip_prefix("Running ")?;
     let (upgrade, rest) = if let Some(r) = rest.strip_prefix("upgrade") {

@@ -139,6 +139,7 @@ mod pairs;
 mod plain;
 mod popx;
 mod prisma;
+pub mod python;
 mod runner;
 mod skipped;
 mod source;
@@ -159,13 +160,15 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// How to load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// `--layout` / `layout = …`: skip detection.
     pub layout: Option<Layout>,
     /// Recognise other engines' SQL and list it as not reviewed (the default);
     /// `dialect = "postgres"` turns it off and reviews every file as PostgreSQL.
     pub detect_engines: bool,
+    /// `[python]`: how to run the project's framework for Alembic and Django folders.
+    pub python: python::PythonOptions,
 }
 
 impl Default for Options {
@@ -173,6 +176,7 @@ impl Default for Options {
         Options {
             layout: None,
             detect_engines: true,
+            python: python::PythonOptions::default(),
         }
     }
 }
@@ -207,7 +211,7 @@ pub fn load(
 pub fn load_all(paths: &[PathBuf], options: &Options, stdin: &mut dyn Read) -> Result<Outcome> {
     let mut loader = Loader {
         reader: Reader::default(),
-        options: *options,
+        options: options.clone(),
         views: HashMap::new(),
     };
     let mut out = Outcome::default();
@@ -378,6 +382,7 @@ impl Loader {
             display,
             layout,
             self.options.detect_engines,
+            &self.options.python,
             &mut self.reader,
         )?;
         if self.options.detect_engines {
@@ -509,7 +514,7 @@ impl Loader {
         {
             roots.push((parent_of(&grandparent), layout));
         }
-        if has_migration_name(&name) {
+        if has_migration_name(&name) || name.ends_with(".py") {
             roots.push((parent.clone(), layout));
         }
         let target = flyway::script_of_conf(display).unwrap_or_else(|| display.to_string());
@@ -610,6 +615,7 @@ fn build_view(
     display: &str,
     layout: Option<Layout>,
     detect_engines: bool,
+    python_options: &python::PythonOptions,
     reader: &mut Reader,
 ) -> Result<View> {
     let raw = reader.list(dir, display)?;
@@ -623,6 +629,44 @@ fn build_view(
             ));
         } else {
             regular.push(entry.clone());
+        }
+    }
+    // Python services: rendering runs the project's code, so only for a folder that sits in
+    // its framework's project (or is forced to that layout).
+    if matches!(layout, None | Some(Layout::Alembic)) {
+        if let Some(versions) = python::alembic::versions_of_script_location(dir) {
+            let shown = reader.display(&versions);
+            return build_view(
+                &versions,
+                &shown,
+                layout,
+                detect_engines,
+                python_options,
+                reader,
+            );
+        }
+        if let Some(project) = python::alembic::project(dir) {
+            view.layout = Some(Layout::Alembic);
+            view.migrations =
+                python::alembic::build(&project, dir, display, &regular, reader, python_options)?;
+            residual(Layout::Alembic, &regular, &mut view);
+            return Ok(view);
+        }
+    }
+    if matches!(layout, None | Some(Layout::Django)) {
+        if let Some(project) = python::django::project(dir) {
+            view.layout = Some(Layout::Django);
+            view.migrations = python::django::build(
+                &project,
+                dir,
+                display,
+                &regular,
+                reader,
+                python_options,
+                &mut view.not_reviewed,
+            )?;
+            residual(Layout::Django, &regular, &mut view);
+            return Ok(view);
         }
     }
     // popx reads the dialect part of its names itself.
@@ -678,7 +722,14 @@ fn build_view(
         let kind = layout.or(tree_kind);
         let mut nested =
             |entry: &Entry, reader: &mut Reader| -> Result<(Vec<Migration>, Vec<NotReviewed>)> {
-                let v = build_view(&entry.path, &entry.display, None, detect_engines, reader)?;
+                let v = build_view(
+                    &entry.path,
+                    &entry.display,
+                    None,
+                    detect_engines,
+                    python_options,
+                    reader,
+                )?;
                 Ok((v.migrations, v.not_reviewed))
             };
         let tree_layout = kind.filter(|k| matches!(k, Layout::Temporal | Layout::Dolphinscheduler));
@@ -752,6 +803,10 @@ fn build(
     skipped: &mut Vec<NotReviewed>,
 ) -> Result<Vec<Migration>> {
     match layout {
+        Layout::Django => bail!(
+            "{display} is not a Django app's migrations folder: --layout django needs a \
+             `migrations` folder of numbered .py files with manage.py in the project above it"
+        ),
         Layout::Plain => plain::build(entries, reader),
         Layout::Sqlx | Layout::GolangMigrate => pairs::build(layout, entries, reader),
         Layout::Diesel => diesel::build(entries, reader),
@@ -844,6 +899,12 @@ fn from_text(
     let file_name = plain_name.as_deref();
     match layout {
         Layout::Alembic => alembic::migrations(loaded),
+        // `sqlmigrate` output given as a file or on stdin: one script.
+        Layout::Django => {
+            let mut m = plain::lone(loaded, file_name);
+            m.layout = Layout::Django;
+            vec![m]
+        }
         Layout::Liquibase => liquibase::migrations(loaded, skipped),
         Layout::Goose => vec![goose::lone(loaded, file_name)],
         Layout::Dbmate => vec![dbmate::lone(loaded, file_name)],

@@ -92,6 +92,7 @@ pub fn naming(layout: Layout) -> &'static str {
         Layout::Prisma => "<timestamp>_<name>/migration.sql",
         Layout::Atlas => "<version>_<name>.sql listed in atlas.sum",
         Layout::Liquibase => "files starting with --liquibase formatted sql",
+        Layout::Django => "<number>_<name>.py in an app's migrations/ folder",
         Layout::Temporal => "v<version>/ folders with a manifest.json",
         Layout::Dolphinscheduler => "<version>_schema/<engine>/ folders",
         Layout::Authelia => "V<version>.<name>[.<provider>].up.sql / .down.sql",
