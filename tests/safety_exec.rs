@@ -101,6 +101,45 @@ impl Private {
     }
 }
 
+impl Private {
+    /// What a run could change inside the source database itself: its relations with their
+    /// columns and each table's row count, its own settings and comment are in
+    /// `fingerprint`.
+    async fn source_fingerprint(&self, db: &str) -> Vec<String> {
+        let mut conn = self.connect(db).await;
+        let mut rows: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relkind::text || ' ' || c.oid::regclass::text || ' ' \
+                    || coalesce(string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod), \
+                                           ',' ORDER BY a.attnum), '') \
+             FROM pg_class c \
+             LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) \
+               AND c.relnamespace::regnamespace::text NOT LIKE 'pg_toast%' \
+             GROUP BY c.oid, c.relkind ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("fingerprint the source database");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT oid::regclass::text FROM pg_class WHERE relkind = 'r' \
+             AND relnamespace = 'public'::regnamespace ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for table in tables {
+            let count: i64 =
+                sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            rows.push(format!("rows {table} {count}"));
+        }
+        conn.close().await.unwrap();
+        rows
+    }
+}
+
 fn migsafe(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_migsafe"));
     command
@@ -196,6 +235,7 @@ async fn clone_runs_nothing_that_reaches_beyond_its_clone() {
         )
         .await;
     let before = server.fingerprint().await;
+    let source_before = server.source_fingerprint("shop").await;
     let dir = tempfile::tempdir().unwrap();
     hostile_migrations(dir.path());
     let url = server.url("shop");
@@ -266,6 +306,11 @@ async fn clone_runs_nothing_that_reaches_beyond_its_clone() {
     let again = json(&migsafe(&args, &[]));
     assert!(fails_on_copy(&again).is_empty(), "{again:#}");
     assert_eq!(server.fingerprint().await, before);
+    assert_eq!(
+        server.source_fingerprint("shop").await,
+        source_before,
+        "the run changed the source database"
+    );
 }
 
 #[tokio::test]
@@ -579,6 +624,7 @@ async fn server_wide_sql_assembled_at_run_time_is_rolled_back_not_committed() {
         .execute("shop", "CREATE TABLE accounts (id bigint PRIMARY KEY)")
         .await;
     let before = server.fingerprint().await;
+    let source_before = server.source_fingerprint("shop").await;
     let url = server.url("shop");
     for (sql, written) in [
         (
@@ -620,5 +666,10 @@ async fn server_wide_sql_assembled_at_run_time_is_rolled_back_not_committed() {
             "{sql}: {report:#}"
         );
         assert_eq!(server.fingerprint().await, before, "{sql}");
+        assert_eq!(
+            server.source_fingerprint("shop").await,
+            source_before,
+            "{sql}"
+        );
     }
 }
