@@ -1,6 +1,8 @@
 //! Evidence from a real database: the only modules that talk to PostgreSQL.
 //!
 //! - `connect`: read-only sessions with timeouts, password-free errors, server identity.
+//! - `conninfo`: libpq's sslmode semantics for sqlx, and URL settings as `PG*` environment
+//!   variables for psql / pg_restore (no secret on a command line).
 //! - `catalog`: one consistent snapshot of tables, columns, indexes, constraints, sequences
 //!   and views, with the lookups rules need (PRODUCT.md §3, evidence level "catalog").
 //! - `history`: which migrations the database's framework history table says are applied,
@@ -18,6 +20,7 @@ pub mod catalog;
 pub mod clone;
 pub mod cluster;
 pub mod connect;
+pub mod conninfo;
 pub mod copy;
 pub mod explain;
 pub mod history;

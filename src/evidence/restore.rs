@@ -199,6 +199,9 @@ pub enum Server {
     Remote { url: String },
 }
 
+/// Command-line arguments and environment variables for a libpq tool.
+pub type ClientArgs = (Vec<OsString>, Vec<(String, String)>);
+
 impl Server {
     /// The sqlx URL of database `db` on this server.
     pub fn url(&self, db: &str) -> String {
@@ -219,11 +222,12 @@ impl Server {
         }
     }
 
-    /// Arguments and environment for psql / pg_restore. The password of a URL goes into
-    /// `PGPASSWORD`, not the command line, where any user could read it with `ps`.
-    pub fn client_args(&self, db: &str) -> (Vec<OsString>, Vec<(String, String)>) {
+    /// Arguments and environment for psql / pg_restore. Every setting of a URL goes into
+    /// `PG*` environment variables (`evidence::conninfo::libpq_env`), none on the command
+    /// line, where any user could read a password with `ps`.
+    pub fn client_args(&self, db: &str) -> Result<ClientArgs> {
         match self {
-            Server::Local { run_dir } => (
+            Server::Local { run_dir } => Ok((
                 vec![
                     "-h".into(),
                     run_dir.clone().into_os_string(),
@@ -233,14 +237,13 @@ impl Server {
                     db.into(),
                 ],
                 Vec::new(),
-            ),
-            Server::Remote { url } => {
-                let (bare, password) = split_password(&with_database(url, db));
-                let env = password
-                    .map(|p| vec![("PGPASSWORD".to_string(), p)])
-                    .unwrap_or_default();
-                (vec!["-d".into(), bare.into()], env)
-            }
+            )),
+            // pg_restore insists on -d; a `dbname='…'` conninfo names only the database (a
+            // bare name that looked like a URL or held '=' would be read as a conninfo).
+            Server::Remote { url } => Ok((
+                vec!["-d".into(), super::conninfo::dbname_conninfo(db).into()],
+                super::conninfo::libpq_env(url, db)?,
+            )),
         }
     }
 }
@@ -260,48 +263,6 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", base.get(..path_start).unwrap_or(base))
 }
 
-/// The URL without the userinfo password, and the password percent-decoded.
-fn split_password(url: &str) -> (String, Option<String>) {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return (url.to_string(), None);
-    };
-    let rest = url.get(scheme_end..).unwrap_or("");
-    let query = rest.find('?').unwrap_or(rest.len());
-    let Some(at) = rest.get(..query).and_then(|r| r.rfind('@')) else {
-        return (url.to_string(), None);
-    };
-    let userinfo = rest.get(..at).unwrap_or("");
-    let Some((user, password)) = userinfo.split_once(':') else {
-        return (url.to_string(), None);
-    };
-    let bare = format!(
-        "{}{user}{}",
-        url.get(..scheme_end).unwrap_or(""),
-        rest.get(at..).unwrap_or("")
-    );
-    (bare, Some(percent_decode(password)))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |at: usize| bytes.get(at).and_then(|&c| (c as char).to_digit(16));
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Quotes an identifier for SQL.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -316,7 +277,7 @@ pub async fn restore_into(
     db: &str,
     jobs: usize,
 ) -> Result<()> {
-    let (conn_args, env) = server.client_args(db);
+    let (conn_args, env) = server.client_args(db)?;
     let (tool, args, stdin_source): (&str, Vec<OsString>, Option<PathBuf>) = match dump.format {
         DumpFormat::Custom | DumpFormat::Directory | DumpFormat::Tar => {
             let mut args: Vec<OsString> = vec![
@@ -626,7 +587,7 @@ async fn create_missing_roles(dump: &Dump, server: &Server) -> Result<()> {
     if roles.is_empty() {
         return Ok(());
     }
-    let mut conn = sqlx::PgConnection::connect(&server.admin_url())
+    let mut conn = super::conninfo::connect(&server.admin_url())
         .await
         .context("Failed to connect to the local PostgreSQL")?;
     for role in roles {
@@ -652,7 +613,7 @@ fn quote_literal(text: &str) -> String {
 /// `ANALYZE` of the whole database, so that plans and row estimates are real (pg_restore
 /// does not analyze).
 pub async fn analyze(server: &Server, db: &str) -> Result<()> {
-    let mut conn = sqlx::PgConnection::connect(&server.url(db))
+    let mut conn = super::conninfo::connect(&server.url(db))
         .await
         .with_context(|| format!("Failed to connect to database {db} to ANALYZE it"))?;
     sqlx::raw_sql("SET statement_timeout = 0; ANALYZE")
@@ -746,14 +707,6 @@ mod tests {
         );
         let roles: Vec<String> = roles_in_plain_dump(&path).unwrap().into_iter().collect();
         assert_eq!(roles, vec!["Read Only".to_string(), "app".to_string()]);
-    }
-
-    #[test]
-    fn passwords_leave_the_command_line() {
-        let (bare, password) = split_password("postgres://app:p%40ss@db:5432/shop?sslmode=require");
-        assert_eq!(bare, "postgres://app@db:5432/shop?sslmode=require");
-        assert_eq!(password.as_deref(), Some("p@ss"));
-        assert_eq!(split_password("postgres://app@db/shop").1, None);
     }
 
     #[test]
