@@ -60,31 +60,110 @@ pub struct Dump {
     /// SHA-256 of the contents, hex. For a directory: of every file's relative path, length
     /// and contents, in sorted order.
     pub checksum: String,
+    /// For a dump that came through a pipe: the file it was copied into (which `path` names)
+    /// and the name the user gave; the copy is removed when the last clone of this is dropped.
+    pub spooled: Option<std::sync::Arc<Spooled>>,
+}
+
+/// A pipe's contents copied into a temporary file, removed on drop.
+#[derive(Debug)]
+pub struct Spooled {
+    /// What the user named (`/dev/stdin`, `/dev/fd/63`).
+    pub given: PathBuf,
+    file: PathBuf,
+}
+
+impl PartialEq for Spooled {
+    fn eq(&self, other: &Self) -> bool {
+        self.file == other.file
+    }
+}
+
+impl Eq for Spooled {}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.file);
+    }
 }
 
 impl Dump {
-    /// Reads the dump once to learn its format, size and checksum.
+    /// Reads the dump once to learn its format, size and checksum. A dump that is not a
+    /// regular file or folder (a pipe: `<(pg_dump …)`, `/dev/stdin`, a FIFO) can be read only
+    /// once, while format detection, checksum and restore each read it: it is copied into a
+    /// temporary file first, and an empty pipe is refused (it would restore, and cache, an
+    /// empty database).
     pub fn inspect(path: &Path) -> Result<Dump> {
-        let format = detect_format(path)?;
-        let (bytes, checksum) = checksum(path)
+        let spooled = match fs::metadata(path) {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => Some(spool(path)?),
+            _ => None,
+        };
+        let read_path = spooled.as_ref().map_or(path, |s| s.file.as_path());
+        let format = detect_format(read_path)?;
+        let (bytes, checksum) = checksum(read_path)
             .with_context(|| format!("Failed to read the dump {}", path.display()))?;
         Ok(Dump {
-            path: path.to_path_buf(),
+            path: read_path.to_path_buf(),
             format,
             bytes,
             checksum,
+            spooled: spooled.map(std::sync::Arc::new),
         })
     }
 
     /// `fixtures/dumps/shop.dump (custom format, 12.3 MB)`.
     pub fn describe(&self) -> String {
+        let shown = self.spooled.as_ref().map_or(&self.path, |s| &s.given);
         format!(
             "{} ({}, {})",
-            self.path.display(),
+            shown.display(),
             self.format,
             human_bytes(self.bytes)
         )
     }
+}
+
+/// Copies a pipe's contents into a private temporary file.
+fn spool(path: &Path) -> Result<Spooled> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let file = std::env::temp_dir().join(format!("migsafe-dump-{}-{nanos:x}", std::process::id()));
+    let spooled = Spooled {
+        given: path.to_path_buf(),
+        file,
+    };
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&spooled.file)
+        .with_context(|| {
+            format!(
+                "Failed to copy the dump {} (a pipe) into {}",
+                path.display(),
+                spooled.file.display()
+            )
+        })?;
+    let mut input = fs::File::open(path)
+        .with_context(|| format!("Failed to read the dump {}", path.display()))?;
+    let copied = std::io::copy(&mut input, &mut out).with_context(|| {
+        format!(
+            "Failed to copy the dump {} (a pipe) into {}",
+            path.display(),
+            spooled.file.display()
+        )
+    })?;
+    if copied == 0 {
+        bail!(
+            "Failed to read the dump {}: it is a pipe and nothing came through it (was it \
+             empty, or already read?). Give the dump as a file, or check the command feeding it",
+            path.display()
+        );
+    }
+    Ok(spooled)
 }
 
 /// Recognises the format from the first bytes (or `toc.dat` for a folder).
