@@ -13,6 +13,7 @@
 //! - `clone`: `--clone`, a `CREATE DATABASE … TEMPLATE` copy dropped when the run ends.
 //! - `cluster`: a throwaway local PostgreSQL (initdb, socket-only postmaster, cleanup).
 //! - `restore`: dump formats, pg_restore / psql into a fresh database, ANALYZE.
+//! - `lost`: a lost connection at any phase is a run that could not finish (exit 2).
 //! - `cache`: restored dumps kept as templates, the per-run disposable clone, the cache lock.
 
 pub mod cache;
@@ -24,4 +25,5 @@ pub mod conninfo;
 pub mod copy;
 pub mod explain;
 pub mod history;
+pub mod lost;
 pub mod restore;
