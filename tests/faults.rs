@@ -195,3 +195,93 @@ fn a_dump_from_a_pipe_is_read_once_and_an_empty_pipe_is_refused() {
     assert!(shown.contains("/dev/stdin"), "{shown}");
     assert!(shown.contains("nothing came through"), "{shown}");
 }
+
+/// Polls `done` every 50 ms for up to `limit` (a guard against hanging, not a timing claim).
+fn wait_for(what: &str, limit: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_server_killed_mid_migration_is_exit_2_connection_lost_and_the_clone_is_swept_later() {
+    let mut cluster = common::cluster::PrivateCluster::start(Default::default());
+    cluster.psql("CREATE DATABASE shop");
+    let shop = cluster.url().database("shop").build();
+    Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &shop, "-c"])
+        .arg("CREATE TABLE orders (id bigint PRIMARY KEY, total numeric); INSERT INTO orders SELECT g, g FROM generate_series(1, 500) g;")
+        .status()
+        .unwrap();
+    let project = project();
+    std::fs::write(
+        project.path().join("migrations/001_add_status.sql"),
+        "-- owner: @shop\n-- rollback: ALTER TABLE orders DROP COLUMN status;\n\
+         ALTER TABLE orders ADD COLUMN status text;\nSELECT pg_sleep(60);\n",
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .current_dir(project.path())
+        .args(["check", "--clone", "--database-url", &shop, "migrations"])
+        .env_remove("MIGSAFE_DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the migration's pg_sleep on the clone",
+        std::time::Duration::from_secs(120),
+        || {
+            cluster
+            .try_psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND datname LIKE 'migsafe_clone_%'")
+            .is_ok_and(|n| n == "1")
+        },
+    );
+    let clones: Vec<String> = cluster
+        .databases()
+        .into_iter()
+        .filter(|d| d.starts_with("migsafe_clone_"))
+        .collect();
+    assert_eq!(clones.len(), 1, "{clones:?}");
+    cluster.kill9();
+    let output = child.wait_with_output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("connection lost"), "{shown}");
+    assert!(
+        shown.contains(&clones[0]),
+        "the clone left behind is not named: {shown}"
+    );
+
+    cluster.start_again();
+    assert!(
+        cluster.databases().contains(&clones[0]),
+        "the clone should still be there"
+    );
+    let label = cluster.psql(&format!(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{}'",
+        clones[0]
+    ));
+    assert!(label.starts_with("migsafe clone host="), "{label}");
+    // A later run (a quick migration) removes the dead run's clone.
+    std::fs::write(
+        project.path().join("migrations/001_add_status.sql"),
+        "-- owner: @shop\n-- rollback: ALTER TABLE orders DROP COLUMN status;\n\
+         ALTER TABLE orders ADD COLUMN status text;\n",
+    )
+    .unwrap();
+    let again = migsafe_in(
+        project.path(),
+        &["check", "--clone", "--database-url", &shop, "migrations"],
+    );
+    assert_ne!(again.status.code(), Some(2), "{}", text(&again));
+    let left: Vec<String> = cluster
+        .databases()
+        .into_iter()
+        .filter(|d| d.starts_with("migsafe_clone_"))
+        .collect();
+    assert!(left.is_empty(), "stale clones remain: {left:?}");
+}
