@@ -392,10 +392,35 @@ async fn review_on_copy(
             Err(crate::evidence::cache::Interrupted { signal }.into())
         }
     };
+    // The cause comes first: a clone that cannot be dropped because the server died is
+    // named as left behind, never shown instead of why the run failed.
+    let mut left_behind = Vec::new();
+    let mut cleanup_error = None;
     if let Some(c) = clone {
-        c.drop_now().await?;
+        let name = c.name.clone();
+        if let Err(e) = c.drop_now().await {
+            left_behind.push(format!("database {name}"));
+            cleanup_error = Some(e);
+        }
     }
-    let mut report = result?;
+    let mut report = match (result, cleanup_error) {
+        (Err(cause), _) => {
+            if cause
+                .downcast_ref::<crate::evidence::cache::Interrupted>()
+                .is_some()
+            {
+                if !left_behind.is_empty() {
+                    eprintln!("warning: left behind: {}", left_behind.join(", "));
+                }
+                return Err(cause);
+            }
+            return Err(crate::evidence::lost::classify(cause, left_behind));
+        }
+        (Ok(_), Some(cleanup)) => {
+            return Err(crate::evidence::lost::classify(cleanup, left_behind))
+        }
+        (Ok(report), None) => report,
+    };
     if let Some(p) = clone_phase {
         report.phases.insert(0, p);
     }
@@ -653,7 +678,8 @@ async fn review_restored(
                 &target,
                 config.all,
             )
-            .await?;
+            .await
+            .map_err(|e| crate::evidence::lost::classify(e, Vec::new()))?;
             let mut all = phases;
             all.append(&mut report.phases);
             report.phases = all;

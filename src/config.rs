@@ -130,7 +130,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "h" | "hour" | "hours" => value * 3600.0,
         _ => return None,
     };
-    Some(Duration::from_secs_f64(seconds))
+    // try_: a huge value (`99999999999999999999h`) overflows Duration, which would panic.
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 /// `[[runner]]` as written: how the project's runner sends the migrations under `path`.
@@ -373,9 +374,17 @@ impl Settings {
                 ("lock_budget", e.lock_budget, &mut x.lock_budget),
             ] {
                 if let Some(v) = value {
-                    *slot = parse_duration(&v).with_context(|| {
+                    let parsed = parse_duration(&v).with_context(|| {
                         format!("execution.{key} = {v:?} is not a duration like \"2s\", \"500ms\" or \"5min\"")
                     })?;
+                    // PostgreSQL's timeouts are an int of milliseconds (guc.c: INT_MAX).
+                    if key != "lock_budget" && parsed.as_millis() > i32::MAX as u128 {
+                        anyhow::bail!(
+                            "execution.{key} = {v:?} is longer than PostgreSQL allows for a \
+                             timeout (2147483647ms, about 24.8 days); use a shorter duration"
+                        );
+                    }
+                    *slot = parsed;
                 }
             }
             if let Some(a) = e.analyze {

@@ -1059,7 +1059,7 @@ pub async fn check_on_target(
     let started = Instant::now();
     let plans =
         crate::evidence::copy::explain_pending(&mut conn, &reviewed, &applied, &facts.snapshot)
-            .await;
+            .await?;
     phases.push(phase(
         "explain",
         started,

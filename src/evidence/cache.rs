@@ -421,7 +421,13 @@ impl Drop for DisposableCopy {
         if self.owned.is_empty() {
             return;
         }
-        let (args, env) = self.server.client_args(&maintenance_db(&self.server));
+        let Ok((args, env)) = self.server.client_args(&maintenance_db(&self.server)) else {
+            eprintln!(
+                "warning: could not drop migsafe's databases {}; the next run removes them",
+                self.owned.join(", ")
+            );
+            return;
+        };
         let sql = self
             .owned
             .iter()
@@ -457,7 +463,7 @@ fn maintenance_db(server: &Server) -> String {
 }
 
 async fn drop_databases(server: &Server, names: &[String]) -> Result<()> {
-    let mut admin = PgConnection::connect(&server.admin_url())
+    let mut admin = super::conninfo::connect(&server.admin_url())
         .await
         .map_err(|e| anyhow!("{}", super::connect::redact_url(&e.to_string())))
         .context("Failed to connect to drop the copy")?;
@@ -694,7 +700,7 @@ async fn prepare_remote(
 
 async fn connect_admin(server: &Server) -> Result<PgConnection> {
     let url = server.admin_url();
-    PgConnection::connect(&url).await.map_err(|e| {
+    super::conninfo::connect(&url).await.map_err(|e| {
         anyhow!(
             "Failed to connect to {}: {}",
             super::connect::redact_url(&url),

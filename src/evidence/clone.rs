@@ -39,6 +39,109 @@ fn database_of(url: &str) -> Result<String> {
 
 static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
 
+/// Prefix of every clone label: `migsafe clone host=<h> pid=<p> started=<unix seconds>`.
+const LABEL_PREFIX: &str = "migsafe clone ";
+
+/// A clone older than this is abandoned whatever its host says (no review runs a day).
+const STALE_AFTER_SECS: u64 = 24 * 3600;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// This machine's host name, reduced to characters safe in a label.
+fn host_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let clean: String = raw
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .take(64)
+        .collect();
+    if clean.is_empty() {
+        "unknown".to_string()
+    } else {
+        clean
+    }
+}
+
+fn label_text() -> String {
+    format!(
+        "{LABEL_PREFIX}host={} pid={} started={}",
+        host_name(),
+        std::process::id(),
+        now_secs()
+    )
+}
+
+/// (host, pid, started) of a label migsafe wrote; `None` for any other comment.
+fn parse_label(text: &str) -> Option<(String, u32, u64)> {
+    let rest = text.strip_prefix(LABEL_PREFIX)?;
+    let mut host = None;
+    let mut pid = None;
+    let mut started = None;
+    for part in rest.split_whitespace() {
+        match part.split_once('=')? {
+            ("host", h) => host = Some(h.to_string()),
+            ("pid", p) => pid = p.parse().ok(),
+            ("started", t) => started = t.parse().ok(),
+            _ => return None,
+        }
+    }
+    Some((host?, pid?, started?))
+}
+
+/// Whether a labelled clone is abandoned: made on this host by a process that is gone, or
+/// older than [`STALE_AFTER_SECS`].
+fn is_stale(label: &(String, u32, u64), here: &str, now: u64) -> bool {
+    let (host, pid, started) = label;
+    let dead_here =
+        host == here && *pid != std::process::id() && !super::cluster::process_alive(*pid);
+    dead_here || now.saturating_sub(*started) > STALE_AFTER_SECS
+}
+
+/// Drops the server's `migsafe_clone_*` databases whose label says they are abandoned.
+/// Unlabelled ones (not provably migsafe's) are left alone. Dead-run clones on this host
+/// are dropped WITH (FORCE) (their client is gone); old ones from elsewhere only when nobody
+/// is connected.
+async fn sweep_stale_clones(admin: &mut sqlx::PgConnection) {
+    let rows: Vec<(String, Option<String>)> = match sqlx::query_as(
+        "SELECT datname::text, shobj_description(oid, 'pg_database') FROM pg_database \
+         WHERE starts_with(datname, 'migsafe_clone_')",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(_) => return,
+    };
+    let here = host_name();
+    let now = now_secs();
+    for (name, comment) in rows {
+        let Some(label) = comment.as_deref().and_then(parse_label) else {
+            continue;
+        };
+        if !is_stale(&label, &here, now) {
+            continue;
+        }
+        let force = if label.0 == here { " WITH (FORCE)" } else { "" };
+        let dropped = sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {}{force}",
+            quote_ident(&name)
+        )))
+        .execute(&mut *admin)
+        .await;
+        if dropped.is_ok() {
+            eprintln!("note: removed {name}, a clone left behind by an earlier migsafe run");
+        }
+    }
+}
+
 impl Clone {
     /// Creates `migsafe_clone_<pid>_<n>` from the database `url` names.
     pub async fn create(url: &str) -> Result<Clone> {
@@ -55,6 +158,9 @@ impl Clone {
             ..SessionLimits::default()
         };
         let mut admin = connect_writable(&admin_url, limits).await?;
+        // Clones of runs that died (SIGKILL, a server crash) are full copies of the data:
+        // remove those that are provably migsafe's and provably abandoned. Best effort.
+        sweep_stale_clones(&mut admin).await;
         // From here until the clone is handed over, dropping this future (Ctrl-C while the
         // server copies the template) must not leave a half-made clone on the server.
         let mut guard = CreateGuard {
@@ -81,8 +187,18 @@ impl Clone {
             }
             bail!("Failed to clone {source} into {name}: {text}");
         }
+        // The label that lets a later run recognise an abandoned clone. Its text is made of
+        // [A-Za-z0-9 .:=_-] only, so no quoting rule of any server setting can matter.
+        let label = sqlx::raw_sql(AssertSqlSafe(format!(
+            "COMMENT ON DATABASE {} IS '{}'",
+            quote_ident(&name),
+            label_text()
+        )))
+        .execute(&mut admin)
+        .await;
         let _ = admin.close().await;
         guard.armed = false;
+        label.with_context(|| format!("Failed to label the clone {name}"))?;
         Ok(Clone {
             url: with_database(url, &name),
             name,
@@ -175,5 +291,27 @@ impl Drop for Clone {
             runtime.block_on(drop_database(&admin_url, &name)).ok()
         });
         let _ = dropper.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip_and_foreign_comments_are_not_ours() {
+        let label = parse_label(&label_text()).unwrap();
+        assert_eq!(label.1, std::process::id());
+        assert!(!is_stale(&label, &host_name(), now_secs()));
+        assert_eq!(parse_label("production copy, keep"), None);
+        assert_eq!(parse_label("migsafe clone host=a pid=x started=1"), None);
+        // Old enough: stale from any host.
+        assert!(is_stale(&("elsewhere".into(), 1, 0), "here", now_secs()));
+        // Another host's recent clone: its pid means nothing here.
+        assert!(!is_stale(
+            &("elsewhere".into(), 1, now_secs()),
+            "here",
+            now_secs()
+        ));
     }
 }

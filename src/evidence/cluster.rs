@@ -282,6 +282,7 @@ impl LocalCluster {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "data".to_string());
             let building = parent.join(format!("{name}.initdb-{}", std::process::id()));
+            sweep_half_made_clusters(target);
             let _ = fs::remove_dir_all(&building);
             building
         };
@@ -570,12 +571,13 @@ pub fn process_alive(pid: u32) -> bool {
 
 /// A postmaster left running on `data_dir` by a run killed hard (the caller holds the cache
 /// lock, so it is nobody's): stop it. A postmaster.pid whose process is gone is left to
-/// PostgreSQL, which replaces a stale lock file itself.
-pub(crate) fn stop_orphan_postmaster(data_dir: &Path) {
+/// PostgreSQL, which replaces a stale lock file itself. A pid that now belongs to any other
+/// process (pids are reused) is never signalled: see [`is_postmaster_of`].
+pub fn stop_orphan_postmaster(data_dir: &Path) {
     let Some(pid) = postmaster_pid_of(data_dir) else {
         return;
     };
-    if !is_postgres_process(pid) {
+    if !is_postmaster_of(pid, data_dir) {
         return;
     }
     send_signal(pid, libc::SIGINT);
@@ -599,11 +601,61 @@ fn postmaster_pid_of(data_dir: &Path) -> Option<u32> {
         .ok()
 }
 
-/// Guards against a reused pid: the process must be a postgres binary.
-fn is_postgres_process(pid: u32) -> bool {
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains("postgres"))
-        .unwrap_or_else(|_| process_alive(pid))
+/// Whether `pid` is provably the postmaster of `data_dir`: a process whose executable is
+/// named `postgres` (or `postmaster`) and whose working directory is the data directory (the
+/// postmaster changes into it at start, `ChangeToDataDir` in PostgreSQL's miscinit.c). A
+/// command line that merely contains "postgres" proves nothing — any process can have one,
+/// and a stale postmaster.pid may name a pid the system has since given to another program.
+/// When /proc cannot tell (another user's process and we are not root), the answer is no.
+pub fn is_postmaster_of(pid: u32, data_dir: &Path) -> bool {
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let Ok(cwd) = fs::read_link(proc_dir.join("cwd")) else {
+        return false;
+    };
+    let Ok(exe) = fs::read_link(proc_dir.join("exe")) else {
+        return false;
+    };
+    let exe_name = exe
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(" (deleted)")
+                .to_string()
+        })
+        .unwrap_or_default();
+    if exe_name != "postgres" && exe_name != "postmaster" {
+        return false;
+    }
+    let same = |a: &Path, b: &Path| match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    same(&cwd, data_dir)
+}
+
+/// Removes `<name>.initdb-<pid>` directories beside `target` left by runs killed during
+/// initdb (their pid is gone): half-made clusters that nothing else would ever remove.
+fn sweep_half_made_clusters(target: &Path) {
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.initdb-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Removes the run directories of migsafe processes that no longer exist, stopping any

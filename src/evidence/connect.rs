@@ -10,9 +10,7 @@
 use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection as _;
 use std::fmt;
-use std::str::FromStr as _;
 use std::time::Duration;
 
 /// Limits applied to every session migsafe opens for reading.
@@ -117,7 +115,7 @@ pub async fn connect_writable(url: &str, limits: SessionLimits) -> Result<PgConn
 /// Opens a plain connection, mapping failures to a [`ConnectError`] that names host, port,
 /// database and user and says what to check.
 async fn connect(url: &str, timeout: Duration) -> Result<(PgConnection, Target)> {
-    let options = PgConnectOptions::from_str(url).map_err(|e| ConnectError {
+    let options = super::conninfo::options(url).map_err(|e| ConnectError {
         failure: ConnectFailure::InvalidUrl,
         message: format!(
             "Failed to parse database URL {}: {}",
@@ -131,7 +129,7 @@ async fn connect(url: &str, timeout: Duration) -> Result<(PgConnection, Target)>
         options
     };
     let target = Target::of(&options);
-    let result = tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await;
+    let result = tokio::time::timeout(timeout, super::conninfo::open(&options)).await;
     let error = match result {
         Ok(Ok(conn)) => return Ok((conn, target)),
         Ok(Err(e)) => e,
@@ -172,6 +170,13 @@ fn cause(error: &sqlx::Error) -> String {
 /// hint for the user.
 fn classify(error: &sqlx::Error) -> (ConnectFailure, &'static str, &'static str) {
     const UNREACHABLE: &str = "; is PostgreSQL running and listening on that host and port?";
+    if super::conninfo::is_tls_failure(error) {
+        return (
+            ConnectFailure::Other,
+            "TLS failed",
+            "; check sslmode, sslrootcert and the host name against the server's certificate",
+        );
+    }
     match error {
         sqlx::Error::Io(_) => (
             ConnectFailure::Unreachable,
@@ -256,25 +261,64 @@ impl fmt::Display for Target {
 /// parameters. When the URL is malformed (e.g. an unescaped `@` or `/` in the password) it
 /// errs towards hiding too much rather than too little.
 pub fn redact_url(url: &str) -> String {
-    let (scheme, rest) = match url.find("://") {
-        Some(i) => (&url[..i + 3], &url[i + 3..]),
+    // A scheme with too few slashes (`postgres:/app:pw@host`) still carries a userinfo.
+    let scheme_end = match url.find("://") {
+        Some(i) => Some(i + 3),
+        None => url
+            .find(':')
+            .filter(|&i| {
+                url[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+')
+            })
+            .filter(|&i| i > 0 && url[i + 1..].starts_with('/') && url[i..].contains('@'))
+            .map(|i| i + 1 + url[i + 1..].len() - url[i + 1..].trim_start_matches('/').len()),
+    };
+    let (scheme, rest) = match scheme_end {
+        Some(i) => (&url[..i], &url[i..]),
         None => ("", url),
     };
+    // Without a scheme, `user:pw@host/db` still has a userinfo; `key=value` strings do not.
+    let userinfo_form = !scheme.is_empty() || (!rest.contains(' ') && !rest.contains('='));
     // The userinfo ends at the last '@' before the query; a password with an unescaped '?'
     // or '#' pushes the '@' past it, so fall back to the last '@' anywhere.
     let query_start = rest.find(['?', '#']).unwrap_or(rest.len());
     let at = rest[..query_start]
         .rfind('@')
         .or_else(|| rest.rfind('@').filter(|&at| rest[..at].contains(':')));
-    let (userinfo, after) = match (scheme.is_empty(), at) {
-        (false, Some(at)) => (&rest[..at], &rest[at..]),
+    let (userinfo, after) = match (userinfo_form, at) {
+        (true, Some(at)) => (&rest[..at], &rest[at..]),
         _ => ("", rest),
     };
     let userinfo = match userinfo.find(':') {
         Some(colon) => format!("{}:***", &userinfo[..colon]),
         None => userinfo.to_string(),
     };
-    format!("{scheme}{userinfo}{}", redact_password_params(after))
+    format!(
+        "{scheme}{userinfo}{}",
+        redact_encoded_password_keys(&redact_password_params(after))
+    )
+}
+
+/// A query pair whose key is percent-encoded (`password%3Ds3cret`) is no parameter the
+/// driver reads, but it still holds the password: hide every pair that mentions one once
+/// decoded.
+fn redact_encoded_password_keys(text: &str) -> String {
+    let Some((base, query)) = text.split_once('?') else {
+        return text.to_string();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let decoded = percent_decode(pair).to_ascii_lowercase();
+            if decoded.contains("password") && !pair.ends_with("=***") {
+                "***".to_string()
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
 }
 
 /// Replaces the value of every `password`-like key (`password=`, `sslpassword=`) in a query
@@ -455,6 +499,23 @@ mod tests {
             let shown = redact_url(url);
             assert!(!shown.contains(secret), "{url} shown as {shown}");
             assert!(shown.contains("***"), "{url} shown as {shown}");
+        }
+    }
+
+    #[test]
+    fn odd_url_shapes_hide_their_password() {
+        for (url, shown) in [
+            (
+                "postgres:/app:s3cret@db:9/shop",
+                "postgres:/app:***@db:9/shop",
+            ),
+            ("app:s3cret@db/shop", "app:***@db/shop"),
+            (
+                "postgres://app@db/shop?password%3Ds3cret&sslmode=require",
+                "postgres://app@db/shop?***&sslmode=require",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown);
         }
     }
 

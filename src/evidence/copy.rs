@@ -104,13 +104,14 @@ fn identity(server: &ServerIdentity, snapshot: &CatalogSnapshot) -> CopyIdentity
 /// planned on the copy, and one on a table an earlier pending statement alters would be
 /// planned against the old shape. Those are skipped with the reason rather than explained
 /// wrongly; execution level (a disposable clone) measures them for real. A statement the
-/// server refuses to plan is skipped with the server's message.
+/// server refuses to plan is skipped with the server's message; a lost connection is an
+/// error (`evidence::lost`), never a skip.
 pub async fn explain_pending(
     conn: &mut PgConnection,
     migrations: &[ParsedMigration],
     applied: &[usize],
     snapshot: &CatalogSnapshot,
-) -> Plans {
+) -> Result<Plans> {
     let mut plans = Plans::new();
     let mut schema = Schema::new(snapshot.clone());
     // Tables whose shape an earlier pending statement changed, with where.
@@ -130,6 +131,13 @@ pub async fn explain_pending(
                     )),
                     None => match explain(conn, &stmt.text).await {
                         Ok(plan) => PlanOutcome::Explained(plan),
+                        // A dead server is no reason to skip a rule: the run stops.
+                        Err(e) if super::lost::is_connection_lost(&e) => {
+                            return Err(e.context(format!(
+                                "Failed to EXPLAIN {}:{}",
+                                pm.migration.path, stmt.start.line
+                            )));
+                        }
                         Err(e) => PlanOutcome::Skipped(refused(&e, stmt, &changed)),
                     },
                 };
@@ -142,7 +150,7 @@ pub async fn explain_pending(
             schema.apply(stmt);
         }
     }
-    plans
+    Ok(plans)
 }
 
 /// The server's reason for not planning `stmt`, and when an earlier pending statement

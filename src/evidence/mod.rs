@@ -1,6 +1,8 @@
 //! Evidence from a real database: the only modules that talk to PostgreSQL.
 //!
 //! - `connect`: read-only sessions with timeouts, password-free errors, server identity.
+//! - `conninfo`: libpq's sslmode semantics for sqlx, and URL settings as `PG*` environment
+//!   variables for psql / pg_restore (no secret on a command line).
 //! - `catalog`: one consistent snapshot of tables, columns, indexes, constraints, sequences
 //!   and views, with the lookups rules need (PRODUCT.md §3, evidence level "catalog").
 //! - `history`: which migrations the database's framework history table says are applied,
@@ -12,6 +14,7 @@
 //! - `cluster`: a throwaway local PostgreSQL (initdb, socket-only postmaster, cleanup).
 //! - `dump_scan`: what a plain dump may make psql do (checked before it is restored).
 //! - `restore`: dump formats, pg_restore / psql into a fresh database, ANALYZE.
+//! - `lost`: a lost connection at any phase is a run that could not finish (exit 2).
 //! - `cache`: restored dumps kept as templates, the per-run disposable clone, the cache lock.
 
 pub mod cache;
@@ -19,8 +22,10 @@ pub mod catalog;
 pub mod clone;
 pub mod cluster;
 pub mod connect;
+pub mod conninfo;
 pub mod copy;
 pub mod dump_scan;
 pub mod explain;
 pub mod history;
+pub mod lost;
 pub mod restore;

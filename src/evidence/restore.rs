@@ -60,37 +60,116 @@ pub struct Dump {
     /// SHA-256 of the contents, hex. For a directory: of every file's relative path, length
     /// and contents, in sorted order.
     pub checksum: String,
+    /// For a dump that came through a pipe: the file it was copied into (which `path` names)
+    /// and the name the user gave; the copy is removed when the last clone of this is dropped.
+    pub spooled: Option<std::sync::Arc<Spooled>>,
+}
+
+/// A pipe's contents copied into a temporary file, removed on drop.
+#[derive(Debug)]
+pub struct Spooled {
+    /// What the user named (`/dev/stdin`, `/dev/fd/63`).
+    pub given: PathBuf,
+    file: PathBuf,
+}
+
+impl PartialEq for Spooled {
+    fn eq(&self, other: &Self) -> bool {
+        self.file == other.file
+    }
+}
+
+impl Eq for Spooled {}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.file);
+    }
 }
 
 impl Dump {
-    /// Reads the dump once to learn its format, size and checksum.
+    /// Reads the dump once to learn its format, size and checksum. A dump that is not a
+    /// regular file or folder (a pipe: `<(pg_dump …)`, `/dev/stdin`, a FIFO) can be read only
+    /// once, while format detection, checksum and restore each read it: it is copied into a
+    /// temporary file first, and an empty pipe is refused (it would restore, and cache, an
+    /// empty database).
     pub fn inspect(path: &Path) -> Result<Dump> {
-        let format = detect_format(path)?;
-        let (bytes, checksum) = checksum(path)
+        let spooled = match fs::metadata(path) {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => Some(spool(path)?),
+            _ => None,
+        };
+        let read_path = spooled.as_ref().map_or(path, |s| s.file.as_path());
+        let format = detect_format(read_path)?;
+        let (bytes, checksum) = checksum(read_path)
             .with_context(|| format!("Failed to read the dump {}", path.display()))?;
         // psql runs a plain dump's meta-commands: refuse a hostile one before anything runs.
         if matches!(format, DumpFormat::Plain | DumpFormat::GzipPlain) {
-            let reader = plain_reader(path)
+            let reader = plain_reader(read_path)
                 .with_context(|| format!("Failed to read the dump {}", path.display()))?;
             super::dump_scan::check(path, reader)?;
         }
         Ok(Dump {
-            path: path.to_path_buf(),
+            path: read_path.to_path_buf(),
             format,
             bytes,
             checksum,
+            spooled: spooled.map(std::sync::Arc::new),
         })
     }
 
     /// `fixtures/dumps/shop.dump (custom format, 12.3 MB)`.
     pub fn describe(&self) -> String {
+        let shown = self.spooled.as_ref().map_or(&self.path, |s| &s.given);
         format!(
             "{} ({}, {})",
-            self.path.display(),
+            shown.display(),
             self.format,
             human_bytes(self.bytes)
         )
     }
+}
+
+/// Copies a pipe's contents into a private temporary file.
+fn spool(path: &Path) -> Result<Spooled> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let file = std::env::temp_dir().join(format!("migsafe-dump-{}-{nanos:x}", std::process::id()));
+    let spooled = Spooled {
+        given: path.to_path_buf(),
+        file,
+    };
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&spooled.file)
+        .with_context(|| {
+            format!(
+                "Failed to copy the dump {} (a pipe) into {}",
+                path.display(),
+                spooled.file.display()
+            )
+        })?;
+    let mut input = fs::File::open(path)
+        .with_context(|| format!("Failed to read the dump {}", path.display()))?;
+    let copied = std::io::copy(&mut input, &mut out).with_context(|| {
+        format!(
+            "Failed to copy the dump {} (a pipe) into {}",
+            path.display(),
+            spooled.file.display()
+        )
+    })?;
+    if copied == 0 {
+        bail!(
+            "Failed to read the dump {}: it is a pipe and nothing came through it (was it \
+             empty, or already read?). Give the dump as a file, or check the command feeding it",
+            path.display()
+        );
+    }
+    Ok(spooled)
 }
 
 /// Recognises the format from the first bytes (or `toc.dat` for a folder).
@@ -205,6 +284,9 @@ pub enum Server {
     Remote { url: String },
 }
 
+/// Command-line arguments and environment variables for a libpq tool.
+pub type ClientArgs = (Vec<OsString>, Vec<(String, String)>);
+
 impl Server {
     /// The sqlx URL of database `db` on this server.
     pub fn url(&self, db: &str) -> String {
@@ -225,11 +307,12 @@ impl Server {
         }
     }
 
-    /// Arguments and environment for psql / pg_restore. The password of a URL goes into
-    /// `PGPASSWORD`, not the command line, where any user could read it with `ps`.
-    pub fn client_args(&self, db: &str) -> (Vec<OsString>, Vec<(String, String)>) {
+    /// Arguments and environment for psql / pg_restore. Every setting of a URL goes into
+    /// `PG*` environment variables (`evidence::conninfo::libpq_env`), none on the command
+    /// line, where any user could read a password with `ps`.
+    pub fn client_args(&self, db: &str) -> Result<ClientArgs> {
         match self {
-            Server::Local { run_dir } => (
+            Server::Local { run_dir } => Ok((
                 vec![
                     "-h".into(),
                     run_dir.clone().into_os_string(),
@@ -239,14 +322,13 @@ impl Server {
                     db.into(),
                 ],
                 Vec::new(),
-            ),
-            Server::Remote { url } => {
-                let (bare, password) = split_password(&with_database(url, db));
-                let env = password
-                    .map(|p| vec![("PGPASSWORD".to_string(), p)])
-                    .unwrap_or_default();
-                (vec!["-d".into(), bare.into()], env)
-            }
+            )),
+            // pg_restore insists on -d; a `dbname='…'` conninfo names only the database (a
+            // bare name that looked like a URL or held '=' would be read as a conninfo).
+            Server::Remote { url } => Ok((
+                vec!["-d".into(), super::conninfo::dbname_conninfo(db).into()],
+                super::conninfo::libpq_env(url, db)?,
+            )),
         }
     }
 }
@@ -264,48 +346,6 @@ pub fn with_database(url: &str, name: &str) -> String {
         .map(|i| authority_start + i)
         .unwrap_or(base.len());
     format!("{}/{name}{query}", base.get(..path_start).unwrap_or(base))
-}
-
-/// The URL without the userinfo password, and the password percent-decoded.
-fn split_password(url: &str) -> (String, Option<String>) {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return (url.to_string(), None);
-    };
-    let rest = url.get(scheme_end..).unwrap_or("");
-    let query = rest.find('?').unwrap_or(rest.len());
-    let Some(at) = rest.get(..query).and_then(|r| r.rfind('@')) else {
-        return (url.to_string(), None);
-    };
-    let userinfo = rest.get(..at).unwrap_or("");
-    let Some((user, password)) = userinfo.split_once(':') else {
-        return (url.to_string(), None);
-    };
-    let bare = format!(
-        "{}{user}{}",
-        url.get(..scheme_end).unwrap_or(""),
-        rest.get(at..).unwrap_or("")
-    );
-    (bare, Some(percent_decode(password)))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |at: usize| bytes.get(at).and_then(|&c| (c as char).to_digit(16));
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Quotes an identifier for SQL.
@@ -335,7 +375,7 @@ pub async fn restore_into(
             .await
             .context("Failed to check the dump: the task failed")??;
     }
-    let (conn_args, env) = server.client_args(db);
+    let (conn_args, env) = server.client_args(db)?;
     let (tool, args, stdin_source): (&str, Vec<OsString>, Option<PathBuf>) = match dump.format {
         DumpFormat::Custom | DumpFormat::Directory | DumpFormat::Tar => {
             let mut args: Vec<OsString> = vec![
@@ -653,7 +693,7 @@ async fn create_missing_roles(dump: &Dump, server: &Server) -> Result<()> {
     if roles.is_empty() {
         return Ok(());
     }
-    let mut conn = sqlx::PgConnection::connect(&server.admin_url())
+    let mut conn = super::conninfo::connect(&server.admin_url())
         .await
         .context("Failed to connect to the local PostgreSQL")?;
     for role in roles {
@@ -679,7 +719,7 @@ fn quote_literal(text: &str) -> String {
 /// `ANALYZE` of the whole database, so that plans and row estimates are real (pg_restore
 /// does not analyze).
 pub async fn analyze(server: &Server, db: &str) -> Result<()> {
-    let mut conn = sqlx::PgConnection::connect(&server.url(db))
+    let mut conn = super::conninfo::connect(&server.url(db))
         .await
         .with_context(|| format!("Failed to connect to database {db} to ANALYZE it"))?;
     sqlx::raw_sql("SET statement_timeout = 0; ANALYZE")
@@ -773,14 +813,6 @@ mod tests {
         );
         let roles: Vec<String> = roles_in_plain_dump(&path).unwrap().into_iter().collect();
         assert_eq!(roles, vec!["Read Only".to_string(), "app".to_string()]);
-    }
-
-    #[test]
-    fn passwords_leave_the_command_line() {
-        let (bare, password) = split_password("postgres://app:p%40ss@db:5432/shop?sslmode=require");
-        assert_eq!(bare, "postgres://app@db:5432/shop?sslmode=require");
-        assert_eq!(password.as_deref(), Some("p@ss"));
-        assert_eq!(split_password("postgres://app@db/shop").1, None);
     }
 
     #[test]

@@ -972,6 +972,11 @@ fn sqlstate(error: &sqlx::Error) -> Option<String> {
 /// PostgreSQL's error for a statement that failed; any other error (connection lost,
 /// protocol) means the run cannot go on.
 fn database_error(error: sqlx::Error) -> Result<DbError> {
+    // `57P01` and friends arrive as server errors, but they say the server went away, not
+    // that the statement failed on the data (evidence::lost).
+    if crate::evidence::lost::is_lost(&error) {
+        return Err(anyhow::Error::new(error).context("Failed to talk to the disposable database"));
+    }
     let sqlx::Error::Database(db) = &error else {
         return Err(anyhow::Error::new(error).context("Failed to talk to the disposable database"));
     };
