@@ -22,3 +22,4 @@ pub mod review;
 pub mod rules;
 pub mod schema;
 pub mod suppress;
+pub mod verdicts;

@@ -207,6 +207,9 @@ pub fn review_with(
         if let Some(inputs) = &inputs {
             executed_summary(&mut summary, pm, inputs);
         }
+        if execution.is_some() {
+            crate::verdicts::settle_not_checked(&mut summary, pm, run);
+        }
         summaries.push(summary);
     }
     let evidence = match (copy.is_some(), execution.is_some()) {
@@ -1068,6 +1071,16 @@ pub async fn check_on_target(
                 &options,
             )
             .await?;
+            let mut measured = measured;
+            crate::verdicts::explain_stops(&mut measured.trace, &measured.reviewed.clone(), |i| {
+                pending.as_ref().and_then(|p| {
+                    let path = &reviewed.get(i)?.migration.path;
+                    p.migrations
+                        .iter()
+                        .find(|s| &s.path == path)
+                        .map(|s| s.reason.clone())
+                })
+            });
             let ran = measured.trace.migrations.len();
             phases.push(phase("execute", started, Some(format!("{ran} migrations"))));
             Some(measured)

@@ -96,9 +96,11 @@ pub async fn measure(
                     .filter(|l| l.mode.blocks_writes())
                     .map(|l| l.held_ms)
                     .max()
-                    .unwrap_or(0),
+                    .unwrap_or(0)
+                    .max(crate::verdicts::cancelled_lock_ms(run, migration)),
             ),
             failed: run.failed.as_ref().map(|f| f.error.describe()),
+            cancelled: run.failed.as_ref().is_some_and(|f| f.error.is_timeout()),
         };
         let checked = expect::check(&migration.meta.expected, &measured, Some(&mut conn)).await;
         facts.checked.insert(index, checked);

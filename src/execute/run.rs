@@ -109,6 +109,8 @@ pub async fn run_pending(
             index,
             path: migration.migration.path.clone(),
             lock_budget_ms: locks::millis(options.lock_budget),
+            statement_timeout_ms: locks::millis(options.statement_timeout),
+            lock_timeout_ms: locks::millis(options.lock_timeout),
             ..MigrationRun::default()
         };
         if let Some(reason) = &stopped {

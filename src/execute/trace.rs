@@ -73,6 +73,10 @@ pub struct MigrationRun {
     /// The lock budget this run was measured against (`ExecOptions::lock_budget`), so that the
     /// rules judge the trace by the budget it was made with.
     pub lock_budget_ms: u64,
+    /// The `statement_timeout` and `lock_timeout` in force on the copy (0: unknown), so that a
+    /// cancellation is reported with the limit it hit.
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
 }
 
 impl MigrationRun {

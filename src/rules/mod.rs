@@ -47,6 +47,7 @@ mod malformed_migration;
 mod missing_expected_result;
 mod missing_owner;
 mod missing_rollback;
+mod not_executed_on_copy;
 mod plan_regression;
 mod refresh_materialized_view_non_concurrently;
 mod reindex_non_concurrently;
@@ -61,6 +62,7 @@ mod set_not_null;
 mod statements_after_exclusive_lock;
 mod suppression_without_reason;
 mod table_rewrite;
+mod times_out_on_copy;
 mod timestamp_without_time_zone;
 mod transaction_nesting;
 mod truncate_table;
@@ -370,6 +372,8 @@ pub const RULES: &[&Rule] = &[
     &plan_regression::RULE,
     &rollback_does_not_restore::RULE,
     &rollback_fails::RULE,
+    &not_executed_on_copy::RULE,
+    &times_out_on_copy::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
@@ -404,11 +408,15 @@ pub fn execution_risks(
         (&fails_on_copy::RULE, fails_on_copy::risks as StatementRisks),
         (&lock_held_too_long::RULE, lock_held_too_long::risks),
         (&table_rewrite::RULE, table_rewrite::risks),
+        (&times_out_on_copy::RULE, times_out_on_copy::risks),
     ];
     for (rule, risks) in per_statement {
         for (index, risk) in risks(inputs.run, migration, settings) {
             out.push((rule, Some(index), risk));
         }
+    }
+    for risk in not_executed_on_copy::risks(inputs.run) {
+        out.push((&not_executed_on_copy::RULE, None, risk));
     }
     for risk in expectation_not_met::risks(inputs.checked) {
         out.push((&expectation_not_met::RULE, None, risk));

@@ -1,0 +1,131 @@
+//! Verdicts that never overstate (issue #11): what the execution level may and may not say
+//! about a migration, decided in one place so that the report formats only print it.
+//!
+//! - A migration the run never reached is not "not checked because this is a static run":
+//!   every `not checked` it carries names what stopped it (`settle_not_checked`).
+//! - A migration that stopped the run tells the ones after it why it ran at all, when the
+//!   copy's history is the reason (no history table, a stale copy): `explain_stops`.
+//! - A statement cancelled by a timeout held its locks for at least as long as it ran:
+//!   `cancelled_lock_ms`, the lower bound expectations are judged on.
+
+use crate::execute::trace::{MigrationRun, Trace};
+use crate::metadata::{EXPECT_CHECKABLE, ROLLBACK_NOT_CHECKED};
+use crate::model::{ExpectStatus, MigrationSummary, ParsedMigration, RollbackStatus};
+
+/// How long a statement cancelled by `statement_timeout` held the strongest write-blocking
+/// lock it takes: all of its run (its lock is taken when it starts). 0 when the run was not
+/// cancelled that way (a `lock_timeout` means the lock was never granted).
+pub fn cancelled_lock_ms(run: &MigrationRun, migration: &ParsedMigration) -> u64 {
+    let Some(failure) = &run.failed else {
+        return 0;
+    };
+    if failure.error.code != "57014" {
+        return 0;
+    }
+    let blocks = migration
+        .statements
+        .get(failure.statement)
+        .and_then(|s| crate::locks::strongest_lock(&s.kind))
+        .is_some_and(|l| l.mode.blocks_writes());
+    if !blocks {
+        return 0;
+    }
+    run.statement(failure.statement)
+        .map_or(0, |s| s.duration_ms)
+}
+
+/// Why a migration of an execution-level run has nothing measured: `None` when it ran.
+fn not_run_reason(run: Option<&MigrationRun>) -> Option<String> {
+    match run {
+        None => Some("it is already applied on the copy, so it was not run again".to_string()),
+        Some(run) => run.not_executed.as_ref().map(|r| {
+            r.strip_prefix("not executed: ")
+                .unwrap_or(r)
+                .to_string()
+        }),
+    }
+}
+
+/// Replaces the static run's "checkable only after running …" placeholders of an
+/// execution-level review with the true reason each expectation and rollback stayed
+/// unchecked: the migration was not executed (and why), it was already applied, it failed
+/// before its rollback could run, or its rollback is prose.
+pub fn settle_not_checked(
+    summary: &mut MigrationSummary,
+    pm: &ParsedMigration,
+    run: Option<&MigrationRun>,
+) {
+    let reason = not_run_reason(run);
+    for e in &mut summary.expected {
+        if e.status != ExpectStatus::NotChecked || e.detail != EXPECT_CHECKABLE {
+            continue;
+        }
+        if let Some(reason) = &reason {
+            e.detail = format!("not checked: {reason}");
+        }
+    }
+    let r = &mut summary.rollback;
+    if r.status != RollbackStatus::NotChecked || r.detail != ROLLBACK_NOT_CHECKED {
+        return;
+    }
+    r.detail = if let Some(reason) = reason {
+        format!("not checked: {reason}")
+    } else if let Some(failure) = run.and_then(|run| run.failed.as_ref()) {
+        format!(
+            "not checked: the migration itself failed on the copy ({}), so there was nothing \
+             to roll back",
+            failure.error.message
+        )
+    } else if crate::execute::run::rollback_sql(pm).is_none() {
+        "not checked: the rollback note is prose, not SQL migsafe can run".to_string()
+    } else {
+        "not checked: the rollback was not run on the copy".to_string()
+    };
+}
+
+/// When the migration that stopped the run ran only because the copy's history did not
+/// record it (no history table, a stale copy), says so in the reason of every migration it
+/// stopped: the fix is then the copy, not the migration. `pending_reason(i)` is the pending
+/// classifier's reason for reviewed migration `i`.
+pub fn explain_stops(
+    trace: &mut Trace,
+    reviewed: &[usize],
+    mut pending_reason: impl FnMut(usize) -> Option<String>,
+) {
+    let mut stopper: Option<(String, String)> = None;
+    for (run, &index) in trace.migrations.iter_mut().zip(reviewed) {
+        if run.not_executed.is_none() {
+            let stopped_here = run.failed.is_some() || run.rollback.is_some();
+            if stopped_here {
+                stopper = pending_reason(index)
+                    .filter(|r| informative(r))
+                    .map(|r| (run.path.clone(), r));
+            }
+            continue;
+        }
+        if let (Some(reason), Some((path, why))) = (run.not_executed.as_mut(), &stopper) {
+            reason.push_str(&format!(
+                "; {path} ran on the copy because its history says: {why} (is the copy stale, \
+                 or not the database these migrations run on?)"
+            ));
+        }
+    }
+}
+
+/// Pending reasons that tell the user something about the copy (not "the plain layout keeps
+/// no history", which is the normal case of a plain folder).
+fn informative(reason: &str) -> bool {
+    !reason.is_empty() && !reason.contains("plain layout")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_reasons_about_the_copy_are_passed_on() {
+        assert!(informative("not applied: the copy has no _sqlx_migrations table"));
+        assert!(informative("not recorded in public.schema_migrations"));
+        assert!(!informative("the plain layout keeps no migration history"));
+    }
+}
