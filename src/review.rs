@@ -358,9 +358,19 @@ fn executed_summary(
                 r.status = RollbackStatus::Differs;
                 r.detail = format!("rollback failed on the copy: {}", error.describe());
             }
+            (None, true) if !rollback.data_loss.is_empty() => {
+                r.status = RollbackStatus::Differs;
+                r.detail = format!(
+                    "restores the schema, loses data in {}",
+                    rollback.data_loss.join("; ")
+                );
+            }
             (None, true) => {
                 r.status = RollbackStatus::Restores;
-                r.detail = "up, rollback, compare: the schema is restored exactly".to_string();
+                r.detail =
+                    "up, rollback, compare: the schema and the rows of the tables it touches are \
+                     restored exactly"
+                        .to_string();
             }
             (None, false) => {
                 r.status = RollbackStatus::Differs;

@@ -38,11 +38,10 @@ pub fn cancelled_lock_ms(run: &MigrationRun, migration: &ParsedMigration) -> u64
 fn not_run_reason(run: Option<&MigrationRun>) -> Option<String> {
     match run {
         None => Some("it is already applied on the copy, so it was not run again".to_string()),
-        Some(run) => run.not_executed.as_ref().map(|r| {
-            r.strip_prefix("not executed: ")
-                .unwrap_or(r)
-                .to_string()
-        }),
+        Some(run) => run
+            .not_executed
+            .as_ref()
+            .map(|r| r.strip_prefix("not executed: ").unwrap_or(r).to_string()),
     }
 }
 
@@ -124,7 +123,9 @@ mod tests {
 
     #[test]
     fn only_reasons_about_the_copy_are_passed_on() {
-        assert!(informative("not applied: the copy has no _sqlx_migrations table"));
+        assert!(informative(
+            "not applied: the copy has no _sqlx_migrations table"
+        ));
         assert!(informative("not recorded in public.schema_migrations"));
         assert!(!informative("the plain layout keeps no migration history"));
     }

@@ -196,7 +196,10 @@ fn lower_bound(
             format!("{at_least} {} {}", negated(op), show(limit)),
         )
     } else if reached {
-        (ExpectStatus::Met, format!("{at_least} {op} {}", show(limit)))
+        (
+            ExpectStatus::Met,
+            format!("{at_least} {op} {}", show(limit)),
+        )
     } else {
         (
             ExpectStatus::NotChecked,

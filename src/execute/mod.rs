@@ -9,6 +9,7 @@
 //! - `rollback`, `expect`, `watch`: schema comparison for rollbacks, expected results and
 //!   watched queries.
 
+pub mod content;
 pub mod expect;
 pub mod locks;
 pub mod rollback;

@@ -123,7 +123,11 @@ pub async fn run_pending(
             .then(|| rollback_sql(migration))
             .flatten();
         let before = match down {
-            Some(_) => Some(super::rollback::schema_state(&mut session.conn).await?),
+            Some(_) => Some((
+                super::rollback::schema_state(&mut session.conn).await?,
+                super::content::fingerprint(&mut session.conn, &super::content::touched(migration))
+                    .await?,
+            )),
             None => None,
         };
         session
@@ -142,7 +146,8 @@ pub async fn run_pending(
             stopped = Some(format!(
                 "not executed: {} failed at line {line} ({}), and later migrations usually \
                  depend on it",
-                migration.migration.path, failure.error.message
+                migration.migration.path,
+                failure.error.describe()
             ));
         } else if let (Some((down, grouping)), Some(before)) = (down, before) {
             let (rollback, continue_after) = session
@@ -715,8 +720,12 @@ impl Session {
         migration: &ParsedMigration,
         down: &[Statement],
         down_grouping: Grouping,
-        before: &super::rollback::SchemaState,
+        before: &(
+            super::rollback::SchemaState,
+            Vec<super::content::TableContent>,
+        ),
     ) -> Result<(RollbackRun, Option<String>)> {
+        let (before, data_before) = before;
         let path = &migration.migration.path;
         let mut scratch = MigrationRun::default();
         self.run_statements(down, down_grouping, &mut scratch)
@@ -733,13 +742,16 @@ impl Session {
             return Ok((
                 RollbackRun {
                     error: Some(failure.error),
-                    differences: Vec::new(),
+                    ..RollbackRun::default()
                 },
                 stop,
             ));
         }
         let after = super::rollback::schema_state(&mut self.conn).await?;
         let differences = super::rollback::compare(before, &after);
+        let tables: Vec<String> = data_before.iter().map(|t| t.table.clone()).collect();
+        let data_after = super::content::fingerprint_shown(&mut self.conn, &tables).await?;
+        let data_loss = super::content::compare(data_before, &data_after);
         let mut again = MigrationRun::default();
         self.run_statements(
             &migration.statements,
@@ -758,6 +770,7 @@ impl Session {
             RollbackRun {
                 error: None,
                 differences,
+                data_loss,
             },
             stop,
         ))

@@ -260,6 +260,10 @@ pub struct RollbackRun {
     /// What the schema after up + down differs in from the schema before up; empty when the
     /// rollback restores it.
     pub differences: Vec<String>,
+    /// What the rows of the tables the migration touches differ in after up + down
+    /// (`execute::content`); empty when the data is restored too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_loss: Vec<String>,
 }
 
 fn lock_mode<S: Serializer>(mode: &LockMode, s: S) -> Result<S::Ok, S::Error> {

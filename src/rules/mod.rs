@@ -435,6 +435,11 @@ pub fn execution_risks(
         for risk in rollback_does_not_restore::risks(&outcome) {
             out.push((&rollback_does_not_restore::RULE, None, risk));
         }
+        if rollback.error.is_none() && rollback.differences.is_empty() {
+            for risk in rollback_does_not_restore::data_risks(&rollback.data_loss) {
+                out.push((&rollback_does_not_restore::RULE, None, risk));
+            }
+        }
     }
     out
 }

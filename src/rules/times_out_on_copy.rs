@@ -79,10 +79,7 @@ pub(crate) fn risks(
         )
     };
     if limit > 0 {
-        message.push_str(&format!(
-            "; the copy's {setting} is {}",
-            duration_ms(limit)
-        ));
+        message.push_str(&format!("; the copy's {setting} is {}", duration_ms(limit)));
     }
     message.push_str(if lock_wait {
         ". Something on the copy held a conflicting lock that long: in production the \
