@@ -32,6 +32,19 @@ pub struct TableContent {
     pub unreadable: Option<String>,
 }
 
+/// Whether the up part changes rows on purpose (a backfill, a data fix).
+pub fn changes_rows(migration: &ParsedMigration) -> bool {
+    use crate::model::StatementKind;
+    migration.statements.iter().any(|s| {
+        matches!(
+            s.kind,
+            StatementKind::Insert { .. }
+                | StatementKind::Update { .. }
+                | StatementKind::Delete { .. }
+        )
+    })
+}
+
 /// The existing tables the migration's up statements act on.
 pub fn touched(migration: &ParsedMigration) -> Vec<QualifiedName> {
     let mut out: Vec<QualifiedName> = Vec::new();
@@ -144,7 +157,12 @@ pub async fn fingerprint_shown(
 
 /// How the data after the rollback differs from the data before up; empty when every
 /// fingerprinted table holds the same rows in the same columns.
-pub fn compare(before: &[TableContent], after: &[TableContent]) -> Vec<String> {
+///
+/// Only losses count: fewer rows, fewer non-NULL values, a column gone, and (when the up
+/// migration is pure DDL) values changed in place. A backfill that fills NULLs, or any DML
+/// the up migration runs on purpose, is not undone by a schema rollback and is not a loss of
+/// what was there (`changes_rows`: the up part has INSERT, UPDATE or DELETE).
+pub fn compare(before: &[TableContent], after: &[TableContent], changes_rows: bool) -> Vec<String> {
     let mut out = Vec::new();
     for b in before {
         let unreadable = b.unreadable.as_ref().or_else(|| {
@@ -163,7 +181,7 @@ pub fn compare(before: &[TableContent], after: &[TableContent]) -> Vec<String> {
             ));
             continue;
         };
-        if a.rows != b.rows {
+        if a.rows < b.rows {
             out.push(format!(
                 "{}: {} rows before up, {} after the rollback",
                 b.table, b.rows, a.rows
@@ -175,11 +193,11 @@ pub fn compare(before: &[TableContent], after: &[TableContent]) -> Vec<String> {
                     "{}.{name}: the column is gone with its {values} values",
                     b.table
                 )),
-                Some((_, v, _)) if v != values => out.push(format!(
+                Some((_, v, _)) if v < values => out.push(format!(
                     "{}.{name}: {v} of its {values} values are back",
                     b.table
                 )),
-                Some((_, _, s)) if s != sum => out.push(format!(
+                Some((_, v, s)) if v == values && s != sum && !changes_rows => out.push(format!(
                     "{}.{name}: its values differ from those before up",
                     b.table
                 )),
@@ -230,7 +248,7 @@ mod tests {
             12,
             &[("id", 12, "1"), ("name", 12, "3"), ("email", 0, "0")],
         )];
-        let found = compare(&before, &after);
+        let found = compare(&before, &after, false);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found[0].contains("email: 0 of its 12 values are back"));
         assert!(found[1].contains("column order changed"));
@@ -239,11 +257,18 @@ mod tests {
     #[test]
     fn the_same_rows_compare_equal_and_unread_ones_are_not_judged() {
         let t = [table(3, &[("id", 3, "9")])];
-        assert!(compare(&t, &t).is_empty());
+        assert!(compare(&t, &t, false).is_empty());
+        let filled = [table(3, &[("id", 3, "9"), ("at", 3, "7")])];
+        let sparse = [table(3, &[("id", 3, "9"), ("at", 1, "2")])];
+        assert!(
+            compare(&sparse, &filled, true).is_empty(),
+            "a backfill is no loss"
+        );
+        assert_eq!(compare(&filled, &sparse, true).len(), 1);
         let unread = [TableContent {
             unreadable: Some("canceling statement due to statement timeout".into()),
             ..table(0, &[])
         }];
-        assert!(compare(&t, &unread).is_empty());
+        assert!(compare(&t, &unread, false).is_empty());
     }
 }

@@ -359,7 +359,23 @@ mod tests {
             duration_ms: Some(ms),
             longest_blocking_lock_ms: Some(lock_ms),
             failed: None,
+            cancelled: false,
         }
+    }
+
+    #[test]
+    fn a_cancelled_migration_is_judged_on_its_lower_bound() {
+        let cancelled = MigrationMeasure {
+            failed: Some("canceling statement due to statement timeout".into()),
+            cancelled: true,
+            ..measured(10, 5_000, 5_000)
+        };
+        assert_eq!(one("duration < 1s", &cancelled).0, ExpectStatus::NotMet);
+        assert_eq!(one("duration > 2s", &cancelled).0, ExpectStatus::Met);
+        let (status, detail) = one("duration < 10s", &cancelled);
+        assert_eq!(status, ExpectStatus::NotChecked);
+        assert!(detail.contains("at least 5.0 s"), "{detail}");
+        assert_eq!(one("rows <= 5", &cancelled).0, ExpectStatus::NotChecked);
     }
 
     fn one(text: &str, measure: &MigrationMeasure) -> (ExpectStatus, String) {

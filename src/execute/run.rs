@@ -751,7 +751,11 @@ impl Session {
         let differences = super::rollback::compare(before, &after);
         let tables: Vec<String> = data_before.iter().map(|t| t.table.clone()).collect();
         let data_after = super::content::fingerprint_shown(&mut self.conn, &tables).await?;
-        let data_loss = super::content::compare(data_before, &data_after);
+        let data_loss = super::content::compare(
+            data_before,
+            &data_after,
+            super::content::changes_rows(migration),
+        );
         let mut again = MigrationRun::default();
         self.run_statements(
             &migration.statements,
