@@ -289,3 +289,96 @@ async fn a_statement_cancelled_by_the_timeout_is_a_timeout_and_breaks_its_durati
         .unwrap()
         .contains("at least"));
 }
+
+/// Item 4: at catalog level (read-only `--database-url`, nothing executed) the dependency
+/// graph predicts the failures PostgreSQL will raise: a type change under a view and a
+/// policy, a column drop under a view; and a migration that drops the view first is fine.
+#[tokio::test]
+async fn catalog_level_predicts_failures_from_the_dependency_graph() {
+    let db = TestDb::create("verdict_depends").await;
+    db.execute(
+        "CREATE TABLE film (
+             film_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+             title text NOT NULL,
+             rental_rate numeric(4,2) NOT NULL DEFAULT 4.99,
+             store_id int NOT NULL DEFAULT 1,
+             special_features text
+         );
+         INSERT INTO film (title) SELECT 'Film ' || i FROM generate_series(1, 100) i;
+         CREATE VIEW film_list AS SELECT film_id, title, rental_rate AS price, special_features FROM film;
+         ALTER TABLE film ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY store_rows ON film USING (store_id = 1);
+         ANALYZE film;",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lock = "-- owner: @catalogue\n-- expect: succeeds\nSET lock_timeout = '2s';\n";
+    write(
+        dir.path(),
+        "000010_widen_rental_rate.up.sql",
+        &format!("{lock}ALTER TABLE film ALTER COLUMN rental_rate TYPE numeric(6,2);\n"),
+    );
+    write(
+        dir.path(),
+        "000011_store_id_bigint.up.sql",
+        &format!("{lock}ALTER TABLE film ALTER COLUMN store_id TYPE bigint;\n"),
+    );
+    write(
+        dir.path(),
+        "000012_drop_special_features.up.sql",
+        &format!("{lock}ALTER TABLE film DROP COLUMN special_features CASCADE;\n"),
+    );
+    write(
+        dir.path(),
+        "000013_drop_title_after_view.up.sql",
+        &format!(
+            "{lock}DROP VIEW IF EXISTS film_list;\nALTER TABLE film ALTER COLUMN title TYPE varchar(300);\n"
+        ),
+    );
+    let out = migsafe(
+        dir.path(),
+        &[
+            "check",
+            ".",
+            "--database-url",
+            &db.url,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    let r = report(&out);
+    assert_eq!(r["evidence"], "catalog");
+    let found = findings(&r, "dependent-objects-block-change");
+    let of = |file: &str| -> Vec<&str> {
+        found
+            .iter()
+            .filter(|f| f["file"].as_str().unwrap().ends_with(file))
+            .map(|f| f["message"].as_str().unwrap())
+            .collect()
+    };
+    let widen = of("000010_widen_rental_rate.up.sql");
+    assert_eq!(widen.len(), 1, "{r:#}");
+    assert!(widen[0].starts_with("Fails: public.film.rental_rate is used by view film_list"));
+    assert!(widen[0].contains("cannot alter type of a column used by a view or rule"));
+    let store = of("000011_store_id_bigint.up.sql");
+    assert_eq!(store.len(), 1, "{r:#}");
+    assert!(
+        store[0].contains("policy store_rows on film"),
+        "{}",
+        store[0]
+    );
+    let drop = of("000012_drop_special_features.up.sql");
+    assert_eq!(drop.len(), 1, "{r:#}");
+    assert!(
+        drop[0].starts_with("CASCADE also drops view film_list"),
+        "{}",
+        drop[0]
+    );
+    // The view was dropped by an earlier pending migration: nothing blocks this one.
+    assert!(
+        of("000013_drop_title_after_view.up.sql").is_empty(),
+        "{r:#}"
+    );
+}

@@ -19,6 +19,7 @@ pub mod clone;
 pub mod cluster;
 pub mod connect;
 pub mod copy;
+pub mod depends;
 pub mod explain;
 pub mod history;
 pub mod restore;

@@ -25,6 +25,7 @@ mod column_type_change;
 mod concurrently_in_transaction;
 mod create_index_non_concurrently;
 mod delete_without_where;
+mod dependent_objects_block_change;
 mod detach_partition_non_concurrently;
 mod dml_touches_many_rows;
 mod drop_column;
@@ -374,6 +375,7 @@ pub const RULES: &[&Rule] = &[
     &rollback_fails::RULE,
     &not_executed_on_copy::RULE,
     &times_out_on_copy::RULE,
+    &dependent_objects_block_change::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
