@@ -132,13 +132,15 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                         }
                         let (blocking, auto): (Vec<&Dependent>, Vec<&Dependent>) =
                             found.into_iter().partition(|d| d.kind.blocks_drop());
-                        return Some(drop_risk(
+                        if let Some(risk) = drop_risk(
                             &format!("column {table}.{column}"),
                             &table,
                             &blocking,
                             &auto,
                             cascade,
-                        )?);
+                        ) {
+                            return Some(risk);
+                        }
                     }
                     _ => {}
                 }
