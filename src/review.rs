@@ -193,10 +193,17 @@ pub fn review_with(
             (Some(e), Some(run)) => Some(rules::ExecutionInputs {
                 run,
                 checked: e.checked.get(&mi).unwrap_or(&no_expected),
-                regressions: if last_run == Some(mi) {
-                    &e.regressions
-                } else {
-                    &[]
+                // Each migration's own regressions (plans taken after each migration); the
+                // whole-run comparison only when no per-migration plans were taken.
+                regressions: match e.regressions_by_migration.get(&mi) {
+                    Some(found) => found,
+                    None if e.regressions_by_migration.is_empty() && e.regressions.is_empty() => {
+                        &[]
+                    }
+                    None if e.regressions_by_migration.is_empty() && last_run == Some(mi) => {
+                        &e.regressions
+                    }
+                    None => &[],
                 },
                 watched_before: &e.watched_before,
             }),
@@ -513,9 +520,11 @@ struct Candidate {
 /// `drop-index-in-use` finding.
 fn indexes_watched_queries_use(
     pm: &ParsedMigration,
+    settings: &Settings,
     inputs: &rules::ExecutionInputs<'_>,
-    candidates: &mut [Candidate],
+    candidates: &mut Vec<Candidate>,
 ) {
+    let mut added = Vec::new();
     if inputs.watched_before.is_empty() {
         return;
     }
@@ -538,16 +547,29 @@ fn indexes_watched_queries_use(
             let existing = candidates
                 .iter_mut()
                 .find(|c| c.statement == Some(index) && c.finding.rule == rule.name);
-            // Without idx_scan evidence (a clone or restored copy counts 0 scans) the
-            // dropped index's users show up as plan-regression findings instead.
             if let Some(c) = existing {
                 c.finding.message = format!(
                     "{} Watched queries whose plans use it: {list}.",
                     c.finding.message
                 );
+            } else {
+                // A clone or restored copy counts 0 scans, so the catalog check is silent;
+                // the watched queries' plans are the evidence that the index is in use.
+                added.extend(
+                    crate::verdicts::index_used_by_watched(&name.name, &list)
+                        .and_then(|risk| finding(rule, settings, pm, Some(stmt), risk))
+                        .map(|mut f| {
+                            f.evidence = Evidence::Execution;
+                            Candidate {
+                                statement: Some(index),
+                                finding: f,
+                            }
+                        }),
+                );
             }
         }
     }
+    candidates.append(&mut added);
 }
 
 fn review_migration(
@@ -646,7 +668,7 @@ fn review_migration(
                 });
             }
         }
-        indexes_watched_queries_use(pm, inputs, &mut candidates);
+        indexes_watched_queries_use(pm, settings, inputs, &mut candidates);
         // Static and catalog findings of statements that ran carry what was measured.
         for c in &mut candidates {
             let Some(run) = c.statement.and_then(|i| inputs.run.statement(i)) else {

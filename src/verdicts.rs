@@ -9,8 +9,11 @@
 //!   `cancelled_lock_ms`, the lower bound expectations are judged on.
 
 use crate::execute::trace::{MigrationRun, Trace};
+use crate::execute::watch::Regression;
 use crate::metadata::{EXPECT_CHECKABLE, ROLLBACK_NOT_CHECKED};
-use crate::model::{ExpectStatus, MigrationSummary, ParsedMigration, RollbackStatus};
+use crate::model::{
+    ExpectStatus, MigrationSummary, ParsedMigration, RollbackStatus, StatementKind,
+};
 
 /// How long a statement cancelled by `statement_timeout` held the strongest write-blocking
 /// lock it takes: all of its run (its lock is taken when it starts). 0 when the run was not
@@ -115,6 +118,56 @@ pub fn explain_stops(
 /// no history", which is the normal case of a plain folder).
 fn informative(reason: &str) -> bool {
     !reason.is_empty() && !reason.contains("plain layout")
+}
+
+/// The statement of `migration` that a watched query's regression comes from: the one that
+/// drops an index the query used, else the first that acts on a table the query now scans
+/// sequentially; `None` when no statement can be pointed at (the finding then stays on the
+/// migration as a whole).
+pub fn blame(regression: &Regression, migration: &ParsedMigration) -> Option<usize> {
+    let unqualified = |s: &str| {
+        s.rsplit('.')
+            .next()
+            .unwrap_or(s)
+            .trim_matches('"')
+            .to_ascii_lowercase()
+    };
+    let lost: Vec<String> = regression
+        .lost_indexes
+        .iter()
+        .map(|i| unqualified(i))
+        .collect();
+    let drops = migration.statements.iter().position(|s| match &s.kind {
+        StatementKind::DropIndex { names, .. } => names
+            .iter()
+            .any(|n| lost.contains(&n.name.to_ascii_lowercase())),
+        _ => false,
+    });
+    if drops.is_some() {
+        return drops;
+    }
+    migration.statements.iter().position(|s| {
+        crate::locks::table_locks(&s.kind).iter().any(|l| {
+            regression
+                .new_seq_scans
+                .iter()
+                .any(|(t, _)| t.matches(&l.table) || l.table.matches(t))
+        })
+    })
+}
+
+/// `drop-index-in-use` from the watched queries' plans alone: the copy's idx_scan counter
+/// is 0 after a restore or clone, but a watched query whose plan reads the index shows that
+/// the application uses it. `users` lists those queries.
+pub fn index_used_by_watched(index: &str, users: &str) -> Option<crate::rules::Risk> {
+    if users.is_empty() {
+        return None;
+    }
+    Some(crate::rules::Risk::new(format!(
+        "Dropping index {index}, which the plans of watched queries use: {users}. Their plans \
+         change when it is gone (see plan-regression); the copy's own scan counter cannot tell, \
+         since a restore or clone resets it."
+    )))
 }
 
 #[cfg(test)]

@@ -382,3 +382,90 @@ async fn catalog_level_predicts_failures_from_the_dependency_graph() {
         "{r:#}"
     );
 }
+
+/// Item 3: watched queries are planned after each migration, so the regression caused by
+/// the migration that drops an index is reported there, at its DROP INDEX, and not on the
+/// last migration of the run; and drop-index-in-use fires although the restored copy's scan
+/// counter is 0.
+#[tokio::test]
+async fn a_plan_regression_is_blamed_on_the_statement_that_caused_it() {
+    let db = TestDb::create("verdict_blame").await;
+    db.execute(
+        "CREATE TABLE rental (
+             rental_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+             inventory_id int NOT NULL,
+             customer_id int NOT NULL,
+             rented_at timestamptz NOT NULL DEFAULT now()
+         );
+         INSERT INTO rental (inventory_id, customer_id)
+         SELECT i % 4500, i % 600 FROM generate_series(1, 60000) i;
+         CREATE INDEX idx_fk_inventory_id ON rental (inventory_id);
+         ANALYZE rental;",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "queries.sql",
+        "-- name: rentals of a copy\nSELECT rental_id, rented_at FROM rental WHERE inventory_id = 100;\n",
+    );
+    write(
+        dir.path(),
+        "migsafe.toml",
+        "[execution]\nwatch = \"queries.sql\"\n",
+    );
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    let m = dir.path().join("migrations");
+    write(
+        &m,
+        "000020_drop_inventory_fk_index.up.sql",
+        "-- owner: @stores\n-- expect: succeeds\n-- rollback: ALTER TABLE rental DROP COLUMN returned_at; CREATE INDEX idx_fk_inventory_id ON rental (inventory_id);\n\
+         SET lock_timeout = '2s';\nALTER TABLE rental ADD COLUMN returned_at timestamptz;\n\
+         DROP INDEX idx_fk_inventory_id;\n",
+    );
+    write(
+        &m,
+        "000021_add_rental_note.up.sql",
+        "-- owner: @stores\n-- expect: succeeds\n-- rollback: ALTER TABLE rental DROP COLUMN note;\n\
+         SET lock_timeout = '2s';\nALTER TABLE rental ADD COLUMN note text;\n",
+    );
+    let out = migsafe(
+        dir.path(),
+        &[
+            "check",
+            "migrations",
+            "--config",
+            "migsafe.toml",
+            "--database-url",
+            &db.url,
+            "--disposable",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    let r = report(&out);
+    let regressions = findings(&r, "plan-regression");
+    assert_eq!(regressions.len(), 1, "{r:#}");
+    let f = regressions[0];
+    assert!(
+        f["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("000020_drop_inventory_fk_index.up.sql"),
+        "blamed on the wrong migration: {f:#}"
+    );
+    assert_eq!(f["line"], 6, "at the DROP INDEX: {f:#}");
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("idx_fk_inventory_id"));
+    let in_use = findings(&r, "drop-index-in-use");
+    assert_eq!(in_use.len(), 1, "{r:#}");
+    assert_eq!(in_use[0]["line"], 6);
+    assert!(in_use[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("rentals of a copy"));
+}

@@ -17,7 +17,7 @@ pub mod run;
 pub mod trace;
 pub mod watch;
 
-pub use run::{run_pending, ExecOptions};
+pub use run::{run_pending, run_pending_watched, ExecOptions};
 pub use trace::Trace;
 
 use crate::config::Settings;
@@ -38,6 +38,9 @@ pub struct ExecutionFacts {
     pub checked: HashMap<usize, Vec<Expected>>,
     /// Watched queries whose plans got worse over the run.
     pub regressions: Vec<Regression>,
+    /// The same, per reviewed migration index: each migration's plans compared with those
+    /// right before it ran, so a regression is reported on the migration that caused it.
+    pub regressions_by_migration: HashMap<usize, Vec<Regression>>,
     /// The watched queries' plans before the pending migrations ran (for naming the
     /// queries that use an index a migration drops).
     pub watched_before: Vec<(watch::WatchedQuery, crate::plan::Plan)>,
@@ -77,7 +80,25 @@ pub async fn measure(
     };
 
     facts.watched_before = watch::explained(&before);
-    facts.trace = run_pending(url, &pending, options).await?;
+    let (trace, plans_after) = run::run_pending_watched(url, &pending, options, &watched).await?;
+    facts.trace = trace;
+    let thresholds = WatchThresholds {
+        cost_factor: settings.execution.plan_cost_factor,
+        large_table_rows: settings.thresholds.large_table_rows,
+    };
+    let mut previous = &before;
+    for (planned, &index) in plans_after.iter().zip(&facts.reviewed) {
+        let Some(after) = planned else {
+            continue;
+        };
+        let found = watch::regressions(previous, after, &thresholds, |t| {
+            snapshot.table(t).map(|t| t.rows)
+        });
+        if !found.is_empty() {
+            facts.regressions_by_migration.insert(index, found);
+        }
+        previous = after;
+    }
 
     let mut conn = connect_read_only(url).await?;
     for (run, &index) in facts.trace.migrations.iter().zip(&facts.reviewed) {
@@ -108,10 +129,6 @@ pub async fn measure(
     }
     if !watched.is_empty() {
         let after = watch::plans(&mut conn, &watched).await;
-        let thresholds = WatchThresholds {
-            cost_factor: settings.execution.plan_cost_factor,
-            large_table_rows: settings.thresholds.large_table_rows,
-        };
         facts.regressions = watch::regressions(&before, &after, &thresholds, |t| {
             snapshot.table(t).map(|t| t.rows)
         });

@@ -93,6 +93,23 @@ pub async fn run_pending(
     migrations: &[ParsedMigration],
     options: &ExecOptions,
 ) -> Result<Trace> {
+    Ok(run_pending_watched(url, migrations, options, &[]).await?.0)
+}
+
+/// The watched queries' plans after each migration that ran (`None` for one that did not
+/// run or failed), in the order of the migrations given.
+pub type PlansAfter = Vec<Option<Vec<(super::watch::WatchedQuery, Result<Plan, String>)>>>;
+
+/// [`run_pending`], planning the `watched` queries on the same session after each migration
+/// that ran, so that a plan regression is blamed on the migration that caused it (issue #11,
+/// item 3).
+pub async fn run_pending_watched(
+    url: &str,
+    migrations: &[ParsedMigration],
+    options: &ExecOptions,
+    watched: &[super::watch::WatchedQuery],
+) -> Result<(Trace, PlansAfter)> {
+    let mut plans_after: PlansAfter = Vec::with_capacity(migrations.len());
     if !options.disposable_confirmed {
         bail!(
             "Refusing to run migrations on {}: it is not known to be disposable. migsafe only \
@@ -116,6 +133,7 @@ pub async fn run_pending(
         if let Some(reason) = &stopped {
             run.not_executed = Some(reason.clone());
             trace.migrations.push(run);
+            plans_after.push(None);
             continue;
         }
         let down = options
@@ -164,10 +182,16 @@ pub async fn run_pending(
             }
             run.rollback = Some(rollback);
         }
+        let planned = if watched.is_empty() || run.failed.is_some() {
+            None
+        } else {
+            Some(super::watch::plans(&mut session.conn, watched).await)
+        };
+        plans_after.push(planned);
         trace.migrations.push(run);
     }
     session.close().await;
-    Ok(trace)
+    Ok((trace, plans_after))
 }
 
 /// How a runner groups a part's statements into transactions (the part's [`Transaction`]

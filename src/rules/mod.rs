@@ -423,8 +423,17 @@ pub fn execution_risks(
     for risk in expectation_not_met::risks(inputs.checked) {
         out.push((&expectation_not_met::RULE, None, risk));
     }
-    for risk in plan_regression::risks(inputs.regressions) {
-        out.push((&plan_regression::RULE, None, risk));
+    for (regression, mut risk) in inputs
+        .regressions
+        .iter()
+        .zip(plan_regression::risks(inputs.regressions))
+    {
+        // Reported at the statement that caused it, where one can be named.
+        let statement = crate::verdicts::blame(regression, migration);
+        if statement.is_some() {
+            risk.position = None;
+        }
+        out.push((&plan_regression::RULE, statement, risk));
     }
     if let Some(rollback) = &inputs.run.rollback {
         let outcome = crate::execute::rollback::RollbackOutcome {
