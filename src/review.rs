@@ -623,6 +623,9 @@ fn review_migration(
             }
             if let Some(mut risk) = check(&ctx, stmt) {
                 let sized = schema.is_some_and(|s| size_risk(rule, &mut risk, s, settings));
+                if schema.is_none() {
+                    crate::verdicts::static_default(rule.name, stmt, &mut risk);
+                }
                 if let Some(mut f) = finding(rule, settings, pm, Some(stmt), risk) {
                     if sized {
                         f.evidence = f.evidence.max(Evidence::Catalog);

@@ -170,6 +170,66 @@ pub fn index_used_by_watched(index: &str, users: &str) -> Option<crate::rules::R
     )))
 }
 
+/// Lock and rewrite rules whose statement, on an existing table, holds a lock that blocks
+/// writes (or reads and writes) for as long as reading or rewriting the whole table takes:
+/// at static level, where the table's size is unknown, they are errors, so that a CI run
+/// without a copy fails on a statement that is an outage on any large table (issue #11).
+/// With a copy (`--database-url`) their severity follows the table's size instead. Rules
+/// whose lock is brief (dropping an index, detaching a partition), that are about queueing
+/// (`lock-without-timeout`) or about DML (`update-without-where`) stay warnings.
+pub const STATIC_ERRORS: &[&str] = &[
+    "create-index-non-concurrently",
+    "reindex-non-concurrently",
+    "add-foreign-key-validating",
+    "add-check-validating",
+    "set-not-null",
+    "add-column-volatile-default",
+    "column-type-change",
+    "add-unique-constraint",
+    "add-exclusion-constraint",
+    "add-stored-generated-or-serial-column",
+    "vacuum-full-or-cluster",
+    "set-logged-or-tablespace",
+];
+
+/// Raises a static-level risk of a [`STATIC_ERRORS`] rule to an error, unless the rule
+/// already chose a severity (a type change that may be metadata-only is info) and says why.
+pub fn static_default(rule: &str, stmt: &crate::model::Statement, risk: &mut crate::rules::Risk) {
+    if !STATIC_ERRORS.contains(&rule) || risk.severity.is_some() || widens_only(stmt) {
+        return;
+    }
+    risk.severity = Some(crate::model::Severity::Error);
+    risk.message.push_str(
+        " (an error without a copy: the table's size is unknown, and on a large table this \
+         blocks it for minutes; --database-url sizes it)",
+    );
+}
+
+/// A type change to a length- or precision-limited type of the same family
+/// (`varchar(500)`, `numeric(12,2)`) is usually a widening, which needs no rewrite: without
+/// a copy to tell, it stays a warning.
+fn widens_only(stmt: &crate::model::Statement) -> bool {
+    let StatementKind::AlterTable { actions, .. } = &stmt.kind else {
+        return false;
+    };
+    let mut changes = actions
+        .iter()
+        .filter_map(|a| match a {
+            crate::model::AlterAction::AlterColumnType {
+                data_type, using, ..
+            } => Some((data_type.to_ascii_lowercase(), using.is_none())),
+            _ => None,
+        })
+        .peekable();
+    changes.peek().is_some()
+        && changes.all(|(t, no_using)| {
+            no_using
+                && ["varchar(", "character varying(", "numeric(", "decimal("]
+                    .iter()
+                    .any(|p| t.starts_with(p))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
