@@ -469,3 +469,57 @@ async fn a_plan_regression_is_blamed_on_the_statement_that_caused_it() {
         .unwrap()
         .contains("rentals of a copy"));
 }
+
+/// Item 7: while migrations run on the copy, a terminal sees which migration and statement
+/// is running with its elapsed time (stderr under a pseudo-terminal made by `script`); with
+/// `--quiet`, or when stderr is not a terminal, nothing is drawn.
+#[tokio::test]
+async fn progress_is_shown_on_a_terminal_and_quiet_otherwise() {
+    let db = TestDb::create("verdict_progress").await;
+    db.execute(SHOP).await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "000030_slow_backfill.up.sql",
+        "-- owner: @crm\n-- expect: succeeds\n-- rollback: irreversible\n\
+         SET lock_timeout = '2s';\nSELECT pg_sleep(0.6);\n",
+    );
+    let bin = env!("CARGO_BIN_EXE_migsafe");
+    let command = format!(
+        "{bin} check . --database-url '{}' --disposable --format json --fail-on never \
+         --report json=out.json > /dev/null",
+        db.url
+    );
+    let on_tty = |extra: &str| {
+        let out = Command::new("script")
+            .current_dir(dir.path())
+            .args(["-qec", &format!("{command} {extra}"), "/dev/null"])
+            .env_remove("MIGSAFE_DATABASE_URL")
+            .env_remove("MIGSAFE_NO_PROGRESS")
+            .output()
+            .expect("script(1) from util-linux runs (apt-get install bsdutils)");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = on_tty("");
+    assert!(shown.contains("migration 1/1"), "{shown}");
+    assert!(shown.contains("SELECT pg_sleep(0.6)"), "{shown}");
+    let quiet = on_tty("--quiet");
+    assert!(!quiet.contains("migration 1/1"), "{quiet}");
+    let piped = migsafe(
+        dir.path(),
+        &[
+            "check",
+            ".",
+            "--database-url",
+            &db.url,
+            "--disposable",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains("migration 1/1"), "{stderr}");
+}

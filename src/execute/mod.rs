@@ -80,7 +80,10 @@ pub async fn measure(
     };
 
     facts.watched_before = watch::explained(&before);
-    let (trace, plans_after) = run::run_pending_watched(url, &pending, options, &watched).await?;
+    let ran = run::run_pending_watched(url, &pending, options, &watched).await;
+    // Also when the run stopped with an error: the spinner line must not stay behind.
+    crate::progress::finish();
+    let (trace, plans_after) = ran?;
     facts.trace = trace;
     let thresholds = WatchThresholds {
         cost_factor: settings.execution.plan_cost_factor,

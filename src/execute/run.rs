@@ -136,6 +136,7 @@ pub async fn run_pending_watched(
             plans_after.push(None);
             continue;
         }
+        crate::progress::migration(&migration.migration.path, index, migrations.len());
         let down = options
             .verify_rollback
             .then(|| rollback_sql(migration))
@@ -191,6 +192,7 @@ pub async fn run_pending_watched(
         trace.migrations.push(run);
     }
     session.close().await;
+    crate::progress::finish();
     Ok((trace, plans_after))
 }
 
@@ -454,6 +456,7 @@ impl Session {
             } else {
                 Mode::Wrapped
             };
+            crate::progress::statement(stmt.start.line, &stmt.text);
             let analyze = self.analyze && explain_candidate(stmt);
             if explain_candidate(stmt) && !analyze {
                 record.plan = self.explain(&stmt.text, tx_open).await?;
