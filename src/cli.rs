@@ -541,6 +541,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Check(args) => {
             let mut config = args.into_config()?;
             config.color = color;
+            crate::progress::set_quiet(config.quiet);
             // Asked before the review, so that a bad ref fails before any database work.
             let changed = match &config.changed_since {
                 Some(git_ref) => {

@@ -193,10 +193,17 @@ pub fn review_with(
             (Some(e), Some(run)) => Some(rules::ExecutionInputs {
                 run,
                 checked: e.checked.get(&mi).unwrap_or(&no_expected),
-                regressions: if last_run == Some(mi) {
-                    &e.regressions
-                } else {
-                    &[]
+                // Each migration's own regressions (plans taken after each migration); the
+                // whole-run comparison only when no per-migration plans were taken.
+                regressions: match e.regressions_by_migration.get(&mi) {
+                    Some(found) => found,
+                    None if e.regressions_by_migration.is_empty() && e.regressions.is_empty() => {
+                        &[]
+                    }
+                    None if e.regressions_by_migration.is_empty() && last_run == Some(mi) => {
+                        &e.regressions
+                    }
+                    None => &[],
                 },
                 watched_before: &e.watched_before,
             }),
@@ -206,6 +213,9 @@ pub fn review_with(
         let mut summary = summarize(pm);
         if let Some(inputs) = &inputs {
             executed_summary(&mut summary, pm, inputs);
+        }
+        if execution.is_some() {
+            crate::verdicts::settle_not_checked(&mut summary, pm, run);
         }
         summaries.push(summary);
     }
@@ -374,9 +384,19 @@ fn executed_summary(
                 r.status = RollbackStatus::Differs;
                 r.detail = format!("rollback failed on the copy: {}", error.describe());
             }
+            (None, true) if !rollback.data_loss.is_empty() => {
+                r.status = RollbackStatus::Differs;
+                r.detail = format!(
+                    "restores the schema, loses data in {}",
+                    rollback.data_loss.join("; ")
+                );
+            }
             (None, true) => {
                 r.status = RollbackStatus::Restores;
-                r.detail = "up, rollback, compare: the schema is restored exactly".to_string();
+                r.detail =
+                    "up, rollback, compare: the schema and the rows of the tables it touches are \
+                     restored exactly"
+                        .to_string();
             }
             (None, false) => {
                 r.status = RollbackStatus::Differs;
@@ -519,9 +539,11 @@ struct Candidate {
 /// `drop-index-in-use` finding.
 fn indexes_watched_queries_use(
     pm: &ParsedMigration,
+    settings: &Settings,
     inputs: &rules::ExecutionInputs<'_>,
-    candidates: &mut [Candidate],
+    candidates: &mut Vec<Candidate>,
 ) {
+    let mut added = Vec::new();
     if inputs.watched_before.is_empty() {
         return;
     }
@@ -544,16 +566,29 @@ fn indexes_watched_queries_use(
             let existing = candidates
                 .iter_mut()
                 .find(|c| c.statement == Some(index) && c.finding.rule == rule.name);
-            // Without idx_scan evidence (a clone or restored copy counts 0 scans) the
-            // dropped index's users show up as plan-regression findings instead.
             if let Some(c) = existing {
                 c.finding.message = format!(
                     "{} Watched queries whose plans use it: {list}.",
                     c.finding.message
                 );
+            } else {
+                // A clone or restored copy counts 0 scans, so the catalog check is silent;
+                // the watched queries' plans are the evidence that the index is in use.
+                added.extend(
+                    crate::verdicts::index_used_by_watched(&name.name, &list)
+                        .and_then(|risk| finding(rule, settings, pm, Some(stmt), risk))
+                        .map(|mut f| {
+                            f.evidence = Evidence::Execution;
+                            Candidate {
+                                statement: Some(index),
+                                finding: f,
+                            }
+                        }),
+                );
             }
         }
     }
+    candidates.append(&mut added);
 }
 
 fn review_migration(
@@ -607,6 +642,9 @@ fn review_migration(
             }
             if let Some(mut risk) = check(&ctx, stmt) {
                 let sized = schema.is_some_and(|s| size_risk(rule, &mut risk, s, settings));
+                if schema.is_none() {
+                    crate::verdicts::static_default(rule.name, stmt, &mut risk);
+                }
                 if let Some(mut f) = finding(rule, settings, pm, Some(stmt), risk) {
                     if sized {
                         f.evidence = f.evidence.max(Evidence::Catalog);
@@ -652,7 +690,7 @@ fn review_migration(
                 });
             }
         }
-        indexes_watched_queries_use(pm, inputs, &mut candidates);
+        indexes_watched_queries_use(pm, settings, inputs, &mut candidates);
         // Static and catalog findings of statements that ran carry what was measured.
         for c in &mut candidates {
             let Some(run) = c.statement.and_then(|i| inputs.run.statement(i)) else {
@@ -1087,6 +1125,16 @@ pub async fn check_on_target(
                 &options,
             )
             .await?;
+            let mut measured = measured;
+            crate::verdicts::explain_stops(&mut measured.trace, &measured.reviewed.clone(), |i| {
+                pending.as_ref().and_then(|p| {
+                    let path = &reviewed.get(i)?.migration.path;
+                    p.migrations
+                        .iter()
+                        .find(|s| &s.path == path)
+                        .map(|s| s.reason.clone())
+                })
+            });
             let ran = measured.trace.migrations.len();
             phases.push(phase("execute", started, Some(format!("{ran} migrations"))));
             Some(measured)

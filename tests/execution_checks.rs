@@ -227,6 +227,7 @@ async fn measured_expectations_are_met_or_not_with_the_value() {
         duration_ms: Some(4_200),
         longest_blocking_lock_ms: Some(350),
         failed: None,
+        cancelled: false,
     };
     let checked = check(&declared, &measure, None).await;
     use ExpectStatus::*;

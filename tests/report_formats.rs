@@ -341,9 +341,8 @@ fn no_report_carries_an_absolute_path_of_the_run() {
     }
     let concise = run("concise");
     assert!(
-        concise.contains(
-            "\ndb/0001_orders_index.sql:2:1: warning M001 create-index-non-concurrently: "
-        ),
+        concise
+            .contains("\ndb/0001_orders_index.sql:2:1: error M001 create-index-non-concurrently: "),
         "{concise}"
     );
 }

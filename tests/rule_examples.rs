@@ -62,6 +62,9 @@ fn example_settings(setup: &str) -> Settings {
         if let Some(ms) = line.trim().strip_prefix("-- lock_budget_ms:") {
             toml.push_str(&format!("lock_budget = \"{}ms\"\n", ms.trim()));
         }
+        if let Some(ms) = line.trim().strip_prefix("-- statement_timeout_ms:") {
+            toml.push_str(&format!("statement_timeout = \"{}ms\"\n", ms.trim()));
+        }
         if let Some(path) = line.trim().strip_prefix("-- watch:") {
             toml.push_str(&format!("watch = \"{}\"\n", path.trim()));
         }
@@ -118,12 +121,26 @@ fn names(fired: &[String]) -> BTreeSet<&str> {
         .collect()
 }
 
+/// Rules whose bad example cannot avoid another rule firing with it: a migration is not
+/// executed because an earlier one in the same file failed (fails-on-copy); a type change
+/// blocked by a view is still a type change (column-type-change says whether it rewrites).
+const COMPANIONS: &[(&str, &[&str])] = &[
+    ("not-executed-on-copy", &["fails-on-copy"]),
+    ("dependent-objects-block-change", &["column-type-change"]),
+];
+
 #[tokio::test]
 async fn bad_examples_trigger_exactly_their_rule() {
     let mut failures = Vec::new();
     for rule in RULES {
         let fired = fired(rule, "bad.sql").await;
-        if names(&fired) != BTreeSet::from([rule.name]) {
+        let mut expected = BTreeSet::from([rule.name]);
+        for (name, others) in COMPANIONS {
+            if *name == rule.name {
+                expected.extend(others.iter().copied());
+            }
+        }
+        if names(&fired) != expected {
             failures.push(format!("{}: bad.sql fired {fired:?}", rule.name));
         }
     }

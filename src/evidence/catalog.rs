@@ -388,6 +388,9 @@ pub struct CatalogSnapshot {
     pub foreign_keys: Vec<ForeignKey>,
     pub sequences: Vec<Sequence>,
     pub views: Vec<View>,
+    /// Objects that depend on tables and their columns (views, rules, policies, triggers,
+    /// generated columns, publications), from pg_depend (`evidence::depends`).
+    pub dependents: Vec<super::depends::Dependent>,
     /// What the reader of this snapshot should know about its accuracy.
     pub notes: Vec<String>,
     /// Tables and indexes share one namespace per schema; these map names to positions.
@@ -484,6 +487,7 @@ impl CatalogSnapshot {
                 .map(|s| s.into_sequence(&details))
                 .collect(),
             views: views.into_iter().map(|v| v.into_view(&details)).collect(),
+            dependents: Vec::new(),
             notes,
             table_pos: BTreeMap::new(),
             index_pos: BTreeMap::new(),
@@ -539,6 +543,7 @@ impl CatalogSnapshot {
             foreign_keys: Vec::new(),
             sequences,
             views,
+            dependents: Vec::new(),
             notes: Vec::new(),
             table_pos: BTreeMap::new(),
             index_pos: BTreeMap::new(),
@@ -1810,6 +1815,7 @@ mod tests {
             foreign_keys: Vec::new(),
             sequences: Vec::new(),
             views: Vec::new(),
+            dependents: Vec::new(),
             notes: Vec::new(),
             table_pos: BTreeMap::new(),
             index_pos: BTreeMap::new(),

@@ -32,9 +32,17 @@ pub struct CopyFacts {
 pub async fn read(url: &str, layout: Option<Layout>) -> Result<(PgConnection, CopyFacts)> {
     let mut conn = connect_read_only(url).await?;
     let server = server_identity(&mut conn).await?;
-    let snapshot = CatalogSnapshot::read(&mut conn)
+    let mut snapshot = CatalogSnapshot::read(&mut conn)
         .await
         .with_context(|| format!("Failed to read the catalog of {}", server.database))?;
+    match super::depends::read(&mut conn).await {
+        Ok(dependents) => snapshot.dependents = dependents,
+        // Without the graph the dependency rule stays silent; say why once.
+        Err(e) => snapshot.notes.push(format!(
+            "the dependency graph (pg_depend) could not be read, so failures caused by views, \
+             policies or triggers are not predicted: {e:#}"
+        )),
+    }
     let applied = match layout {
         Some(layout) => read_applied(&mut conn, layout, None)
             .await

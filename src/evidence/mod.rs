@@ -25,6 +25,7 @@ pub mod connect;
 pub mod conninfo;
 pub mod copy;
 pub mod dump_scan;
+pub mod depends;
 pub mod explain;
 pub mod history;
 pub mod lost;

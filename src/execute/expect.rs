@@ -31,6 +31,9 @@ pub struct MigrationMeasure {
     pub longest_blocking_lock_ms: Option<u64>,
     /// PostgreSQL's error when the migration failed on the clone.
     pub failed: Option<String>,
+    /// The failure was a cancellation by `statement_timeout` or `lock_timeout`: the duration
+    /// and lock hold measured are lower bounds of what the whole migration takes.
+    pub cancelled: bool,
 }
 
 /// Checks each declared expectation against the measurements; `conn` is a session on the
@@ -136,6 +139,9 @@ fn compare(
         };
         return (ExpectStatus::NotChecked, reason);
     };
+    if measure.failed.is_some() && measure.cancelled && what != "rows affected" {
+        return lower_bound(what, actual, op, limit, show);
+    }
     if measure.failed.is_some() {
         // A migration that failed midway touched and locked less than the real one will:
         // its numbers would make a limit look met when it is not.
@@ -156,6 +162,48 @@ fn compare(
         (
             ExpectStatus::NotMet,
             format!("{what} {} {} {}", show(actual), negated(op), show(limit)),
+        )
+    }
+}
+
+/// A migration cancelled by the copy's timeout ran (and held its locks) at least `actual`:
+/// an upper limit below that is not met, a lower limit at or below it is met, anything else
+/// is unknown because it never finished.
+fn lower_bound(
+    what: &str,
+    actual: u64,
+    op: Comparison,
+    limit: u64,
+    show: impl Fn(u64) -> String,
+) -> (ExpectStatus, String) {
+    let at_least = format!(
+        "{what} at least {} (cancelled by the copy's timeout before it finished)",
+        show(actual)
+    );
+    let exceeded = match op {
+        Comparison::Lt => actual >= limit,
+        Comparison::Le | Comparison::Eq => actual > limit,
+        Comparison::Ge | Comparison::Gt => false,
+    };
+    let reached = match op {
+        Comparison::Ge => actual >= limit,
+        Comparison::Gt => actual > limit,
+        _ => false,
+    };
+    if exceeded {
+        (
+            ExpectStatus::NotMet,
+            format!("{at_least} {} {}", negated(op), show(limit)),
+        )
+    } else if reached {
+        (
+            ExpectStatus::Met,
+            format!("{at_least} {op} {}", show(limit)),
+        )
+    } else {
+        (
+            ExpectStatus::NotChecked,
+            format!("not comparable: {at_least}; its full {what} is unknown"),
         )
     }
 }
@@ -311,7 +359,23 @@ mod tests {
             duration_ms: Some(ms),
             longest_blocking_lock_ms: Some(lock_ms),
             failed: None,
+            cancelled: false,
         }
+    }
+
+    #[test]
+    fn a_cancelled_migration_is_judged_on_its_lower_bound() {
+        let cancelled = MigrationMeasure {
+            failed: Some("canceling statement due to statement timeout".into()),
+            cancelled: true,
+            ..measured(10, 5_000, 5_000)
+        };
+        assert_eq!(one("duration < 1s", &cancelled).0, ExpectStatus::NotMet);
+        assert_eq!(one("duration > 2s", &cancelled).0, ExpectStatus::Met);
+        let (status, detail) = one("duration < 10s", &cancelled);
+        assert_eq!(status, ExpectStatus::NotChecked);
+        assert!(detail.contains("at least 5.0 s"), "{detail}");
+        assert_eq!(one("rows <= 5", &cancelled).0, ExpectStatus::NotChecked);
     }
 
     fn one(text: &str, measure: &MigrationMeasure) -> (ExpectStatus, String) {

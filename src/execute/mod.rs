@@ -12,6 +12,7 @@
 //!   watched queries.
 
 pub mod ceiling;
+pub mod content;
 pub mod expect;
 pub mod locks;
 pub mod rollback;
@@ -20,7 +21,7 @@ pub mod server_state;
 pub mod trace;
 pub mod watch;
 
-pub use run::{run_pending, ExecOptions};
+pub use run::{run_pending, run_pending_watched, ExecOptions};
 pub use trace::Trace;
 
 use crate::config::Settings;
@@ -41,6 +42,9 @@ pub struct ExecutionFacts {
     pub checked: HashMap<usize, Vec<Expected>>,
     /// Watched queries whose plans got worse over the run.
     pub regressions: Vec<Regression>,
+    /// The same, per reviewed migration index: each migration's plans compared with those
+    /// right before it ran, so a regression is reported on the migration that caused it.
+    pub regressions_by_migration: HashMap<usize, Vec<Regression>>,
     /// The watched queries' plans before the pending migrations ran (for naming the
     /// queries that use an index a migration drops).
     pub watched_before: Vec<(watch::WatchedQuery, crate::plan::Plan)>,
@@ -80,7 +84,28 @@ pub async fn measure(
     };
 
     facts.watched_before = watch::explained(&before);
-    facts.trace = run_pending(url, &pending, options).await?;
+    let ran = run::run_pending_watched(url, &pending, options, &watched).await;
+    // Also when the run stopped with an error: the spinner line must not stay behind.
+    crate::progress::finish();
+    let (trace, plans_after) = ran?;
+    facts.trace = trace;
+    let thresholds = WatchThresholds {
+        cost_factor: settings.execution.plan_cost_factor,
+        large_table_rows: settings.thresholds.large_table_rows,
+    };
+    let mut previous = &before;
+    for (planned, &index) in plans_after.iter().zip(&facts.reviewed) {
+        let Some(after) = planned else {
+            continue;
+        };
+        let found = watch::regressions(previous, after, &thresholds, |t| {
+            snapshot.table(t).map(|t| t.rows)
+        });
+        if !found.is_empty() {
+            facts.regressions_by_migration.insert(index, found);
+        }
+        previous = after;
+    }
 
     let mut conn = connect_read_only(url).await?;
     for (run, &index) in facts.trace.migrations.iter().zip(&facts.reviewed) {
@@ -100,19 +125,17 @@ pub async fn measure(
                     .filter(|l| l.mode.blocks_writes())
                     .map(|l| l.held_ms)
                     .max()
-                    .unwrap_or(0),
+                    .unwrap_or(0)
+                    .max(crate::verdicts::cancelled_lock_ms(run, migration)),
             ),
             failed: run.failed.as_ref().map(|f| f.error.describe()),
+            cancelled: run.failed.as_ref().is_some_and(|f| f.error.is_timeout()),
         };
         let checked = expect::check(&migration.meta.expected, &measured, Some(&mut conn)).await;
         facts.checked.insert(index, checked);
     }
     if !watched.is_empty() {
         let after = watch::plans(&mut conn, &watched).await;
-        let thresholds = WatchThresholds {
-            cost_factor: settings.execution.plan_cost_factor,
-            large_table_rows: settings.thresholds.large_table_rows,
-        };
         facts.regressions = watch::regressions(&before, &after, &thresholds, |t| {
             snapshot.table(t).map(|t| t.rows)
         });

@@ -98,6 +98,23 @@ pub async fn run_pending(
     migrations: &[ParsedMigration],
     options: &ExecOptions,
 ) -> Result<Trace> {
+    Ok(run_pending_watched(url, migrations, options, &[]).await?.0)
+}
+
+/// The watched queries' plans after each migration that ran (`None` for one that did not
+/// run or failed), in the order of the migrations given.
+pub type PlansAfter = Vec<Option<Vec<(super::watch::WatchedQuery, Result<Plan, String>)>>>;
+
+/// [`run_pending`], planning the `watched` queries on the same session after each migration
+/// that ran, so that a plan regression is blamed on the migration that caused it (issue #11,
+/// item 3).
+pub async fn run_pending_watched(
+    url: &str,
+    migrations: &[ParsedMigration],
+    options: &ExecOptions,
+    watched: &[super::watch::WatchedQuery],
+) -> Result<(Trace, PlansAfter)> {
+    let mut plans_after: PlansAfter = Vec::with_capacity(migrations.len());
     if !options.disposable_confirmed {
         bail!(
             "Refusing to run migrations on {}: it is not known to be disposable. migsafe only \
@@ -114,13 +131,17 @@ pub async fn run_pending(
             index,
             path: migration.migration.path.clone(),
             lock_budget_ms: locks::millis(options.lock_budget),
+            statement_timeout_ms: locks::millis(options.statement_timeout),
+            lock_timeout_ms: locks::millis(options.lock_timeout),
             ..MigrationRun::default()
         };
         if let Some(reason) = &stopped {
             run.not_executed = Some(reason.clone());
             trace.migrations.push(run);
+            plans_after.push(None);
             continue;
         }
+        crate::progress::migration(&migration.migration.path, index, migrations.len());
         let mut down = options
             .verify_rollback
             .then(|| rollback_sql(migration))
@@ -141,7 +162,11 @@ pub async fn run_pending(
             }
         }
         let before = match down {
-            Some(_) => Some(super::rollback::schema_state(&mut session.conn).await?),
+            Some(_) => Some((
+                super::rollback::schema_state(&mut session.conn).await?,
+                super::content::fingerprint(&mut session.conn, &super::content::touched(migration))
+                    .await?,
+            )),
             None => None,
         };
         session
@@ -160,7 +185,8 @@ pub async fn run_pending(
             stopped = Some(format!(
                 "not executed: {} failed at line {line} ({}), and later migrations usually \
                  depend on it",
-                migration.migration.path, failure.error.message
+                migration.migration.path,
+                failure.error.describe()
             ));
         } else if let (Some((down, grouping)), Some(before)) = (down, before) {
             let (rollback, continue_after) = session
@@ -177,10 +203,17 @@ pub async fn run_pending(
             }
             run.rollback = Some(rollback);
         }
+        let planned = if watched.is_empty() || run.failed.is_some() {
+            None
+        } else {
+            Some(super::watch::plans(&mut session.conn, watched).await)
+        };
+        plans_after.push(planned);
         trace.migrations.push(run);
     }
     session.close().await;
-    Ok(trace)
+    crate::progress::finish();
+    Ok((trace, plans_after))
 }
 
 /// How a runner groups a part's statements into transactions (the part's [`Transaction`]
@@ -506,6 +539,7 @@ impl Session {
             } else {
                 Mode::Wrapped
             };
+            crate::progress::statement(stmt.start.line, &stmt.text);
             let analyze = self.analyze && explain_candidate(stmt);
             if explain_candidate(stmt) && !analyze {
                 record.plan = self.explain(&stmt.text, tx_open).await?;
@@ -872,8 +906,12 @@ impl Session {
         migration: &ParsedMigration,
         down: &[Statement],
         down_grouping: Grouping,
-        before: &super::rollback::SchemaState,
+        before: &(
+            super::rollback::SchemaState,
+            Vec<super::content::TableContent>,
+        ),
     ) -> Result<(RollbackRun, Option<String>)> {
+        let (before, data_before) = before;
         let path = &migration.migration.path;
         let mut scratch = MigrationRun::default();
         self.run_statements(down, down_grouping, &mut scratch)
@@ -890,13 +928,20 @@ impl Session {
             return Ok((
                 RollbackRun {
                     error: Some(failure.error),
-                    differences: Vec::new(),
+                    ..RollbackRun::default()
                 },
                 stop,
             ));
         }
         let after = super::rollback::schema_state(&mut self.conn).await?;
         let differences = super::rollback::compare(before, &after);
+        let tables: Vec<String> = data_before.iter().map(|t| t.table.clone()).collect();
+        let data_after = super::content::fingerprint_shown(&mut self.conn, &tables).await?;
+        let data_loss = super::content::compare(
+            data_before,
+            &data_after,
+            super::content::changes_rows(migration),
+        );
         let mut again = MigrationRun::default();
         self.run_statements(
             &migration.statements,
@@ -915,6 +960,7 @@ impl Session {
             RollbackRun {
                 error: None,
                 differences,
+                data_loss,
             },
             stop,
         ))

@@ -81,6 +81,10 @@ pub struct MigrationRun {
     /// statement that acts beyond the database).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_withheld: Option<String>,
+    /// The `statement_timeout` and `lock_timeout` in force on the copy (0: unknown), so that a
+    /// cancellation is reported with the limit it hit.
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
 }
 
 /// A statement migsafe did not send to the copy, and why.
@@ -276,6 +280,10 @@ pub struct RollbackRun {
     /// What the schema after up + down differs in from the schema before up; empty when the
     /// rollback restores it.
     pub differences: Vec<String>,
+    /// What the rows of the tables the migration touches differ in after up + down
+    /// (`execute::content`); empty when the data is restored too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_loss: Vec<String>,
 }
 
 fn lock_mode<S: Serializer>(mode: &LockMode, s: S) -> Result<S::Ok, S::Error> {

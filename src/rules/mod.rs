@@ -25,6 +25,7 @@ mod column_type_change;
 mod concurrently_in_transaction;
 mod create_index_non_concurrently;
 mod delete_without_where;
+mod dependent_objects_block_change;
 mod detach_partition_non_concurrently;
 mod dml_touches_many_rows;
 mod drop_column;
@@ -47,6 +48,7 @@ mod malformed_migration;
 mod missing_expected_result;
 mod missing_owner;
 mod missing_rollback;
+mod not_executed_on_copy;
 mod plan_regression;
 mod refresh_materialized_view_non_concurrently;
 mod reindex_non_concurrently;
@@ -61,6 +63,7 @@ mod set_not_null;
 mod statements_after_exclusive_lock;
 mod suppression_without_reason;
 mod table_rewrite;
+mod times_out_on_copy;
 mod timestamp_without_time_zone;
 mod transaction_nesting;
 mod truncate_table;
@@ -370,6 +373,9 @@ pub const RULES: &[&Rule] = &[
     &plan_regression::RULE,
     &rollback_does_not_restore::RULE,
     &rollback_fails::RULE,
+    &not_executed_on_copy::RULE,
+    &times_out_on_copy::RULE,
+    &dependent_objects_block_change::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
@@ -404,17 +410,30 @@ pub fn execution_risks(
         (&fails_on_copy::RULE, fails_on_copy::risks as StatementRisks),
         (&lock_held_too_long::RULE, lock_held_too_long::risks),
         (&table_rewrite::RULE, table_rewrite::risks),
+        (&times_out_on_copy::RULE, times_out_on_copy::risks),
     ];
     for (rule, risks) in per_statement {
         for (index, risk) in risks(inputs.run, migration, settings) {
             out.push((rule, Some(index), risk));
         }
     }
+    for risk in not_executed_on_copy::risks(inputs.run) {
+        out.push((&not_executed_on_copy::RULE, None, risk));
+    }
     for risk in expectation_not_met::risks(inputs.checked) {
         out.push((&expectation_not_met::RULE, None, risk));
     }
-    for risk in plan_regression::risks(inputs.regressions) {
-        out.push((&plan_regression::RULE, None, risk));
+    for (regression, mut risk) in inputs
+        .regressions
+        .iter()
+        .zip(plan_regression::risks(inputs.regressions))
+    {
+        // Reported at the statement that caused it, where one can be named.
+        let statement = crate::verdicts::blame(regression, migration);
+        if statement.is_some() {
+            risk.position = None;
+        }
+        out.push((&plan_regression::RULE, statement, risk));
     }
     if let Some(rollback) = &inputs.run.rollback {
         let outcome = crate::execute::rollback::RollbackOutcome {
@@ -426,6 +445,11 @@ pub fn execution_risks(
         }
         for risk in rollback_does_not_restore::risks(&outcome) {
             out.push((&rollback_does_not_restore::RULE, None, risk));
+        }
+        if rollback.error.is_none() && rollback.differences.is_empty() {
+            for risk in rollback_does_not_restore::data_risks(&rollback.data_loss) {
+                out.push((&rollback_does_not_restore::RULE, None, risk));
+            }
         }
     }
     out

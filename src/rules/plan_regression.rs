@@ -41,7 +41,7 @@ pub(crate) fn risks(regressions: &[Regression]) -> Vec<Risk> {
             let mut risk = Risk {
                 position: Some(Position { line: 1, column: 1 }),
                 ..Risk::new(format!(
-                    "Watched query {} ({}) gets worse after the pending migrations: {}",
+                    "Watched query {} ({}) gets worse after this migration: {}",
                     r.query.title(),
                     r.query.origin,
                     r.reasons.join("; ")

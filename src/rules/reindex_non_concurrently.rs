@@ -122,7 +122,8 @@ mod tests {
         assert_eq!(count(&RULE, "reindex table public.orders;"), 1);
         let findings = check(&RULE, "REINDEX TABLE orders;");
         assert_eq!(findings[0].table.as_deref(), Some("orders"));
-        assert_eq!(findings[0].severity, Severity::Warning);
+        // Static level: the table's size is unknown, so blocking it is an error.
+        assert_eq!(findings[0].severity, Severity::Error);
         assert!(findings[0].message.contains("orders"));
     }
 
@@ -134,7 +135,7 @@ mod tests {
         assert!(findings[0].message.contains("transaction block"));
         let findings = check(&RULE, "-- no-transaction\nREINDEX SCHEMA sales;");
         assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].severity, Severity::Warning);
+        assert_eq!(findings[0].severity, Severity::Error);
     }
 
     #[test]

@@ -62,6 +62,35 @@ pub(crate) fn risks(outcome: &RollbackOutcome) -> Vec<Risk> {
     }]
 }
 
+/// A rollback that restores the schema but not the rows (a dropped column re-added empty,
+/// deleted rows not put back): "restores the schema, loses data in …".
+pub(crate) fn data_risks(data_loss: &[String]) -> Vec<Risk> {
+    if data_loss.is_empty() {
+        return Vec::new();
+    }
+    let mut message = format!(
+        "The rollback restores the schema, loses data in {}",
+        data_loss
+            .iter()
+            .take(LISTED)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if data_loss.len() > LISTED {
+        message.push_str(&format!("; and {} more", data_loss.len() - LISTED));
+    }
+    message.push_str(
+        ". Rolling back in production would not bring those values back: keep a copy of them \
+         (a backup table, or a column that is deprecated before it is dropped), or declare the \
+         migration `-- rollback: irreversible`.",
+    );
+    vec![Risk {
+        position: Some(Position { line: 1, column: 1 }),
+        ..Risk::new(message)
+    }]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,7 +126,7 @@ mod tests {
     fn flags_vacuum_full_and_cluster() {
         let findings = check(&RULE, "-- no-transaction\nVACUUM FULL orders;");
         assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].severity, Severity::Warning);
+        assert_eq!(findings[0].severity, Severity::Error);
         assert!(findings[0].message.contains("orders"));
         assert_eq!(findings[0].table.as_deref(), Some("orders"));
         assert_eq!(
@@ -171,7 +171,7 @@ mod tests {
     fn whole_database_forms() {
         let findings = check(&RULE, "-- no-transaction\nCLUSTER;");
         assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].severity, Severity::Warning);
+        assert_eq!(findings[0].severity, Severity::Error);
         let findings = check(&RULE, "CLUSTER;");
         assert_eq!(findings[0].severity, Severity::Error);
         let findings = check(&RULE, "VACUUM FULL;");
@@ -183,7 +183,7 @@ mod tests {
     fn an_unknown_runner_is_told_that_a_wrapping_runner_fails_vacuum() {
         let found = crate::rules::test_support::check_as(&RULE, "VACUUM FULL orders;", None);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].severity, Severity::Warning);
+        assert_eq!(found[0].severity, Severity::Error);
         assert!(
             found[0].message.contains("a runner that wraps"),
             "{}",

@@ -1,0 +1,234 @@
+//! `dependent-objects-block-change`: at catalog level, a type change, column drop or table
+//! drop that the copy's dependency graph (`evidence::depends`) says PostgreSQL will refuse,
+//! or that CASCADE turns into dropping views and policies too (issue #11, item 4). Before
+//! this rule a `numeric(4,2)` → `numeric(6,2)` change under a view was "info,
+//! metadata-only" at catalog level and failed on the copy.
+
+use super::{Check, Context, Risk, Rule};
+use crate::evidence::depends::{self, Dependent, DependentKind};
+use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
+use crate::schema::Schema;
+
+pub const RULE: Rule = Rule {
+    code: "M069",
+    name: "dependent-objects-block-change",
+    severity: Severity::Error,
+    evidence: Evidence::Catalog,
+    what: "Flags, from the copy's dependency graph (pg_depend), an `ALTER COLUMN … TYPE` of a \
+           column that a view, rule, policy, trigger or generated column uses, a `DROP COLUMN` \
+           or `DROP TABLE` that views, policies or triggers depend on, and the same drops with \
+           CASCADE, which silently drop those objects too.",
+    why: "PostgreSQL refuses to change the type of a column used by a view or rule, a policy, a \
+          trigger definition or a generated column, and refuses to drop what other objects \
+          depend on without CASCADE: the deploy fails on the first environment that has the \
+          view, which is often production only (views are created by hand, by reporting \
+          tools, by a DBA). With CASCADE it succeeds and drops the views, policies and \
+          triggers with it: reports break, and a dropped row-level-security policy exposes \
+          rows.",
+    instead: "In one transaction, drop the dependent views (or policies, triggers) first, make \
+              the change, and recreate them from their definitions (`pg_get_viewdef`); or \
+              leave the column and add a new one. Never rely on CASCADE to find out what \
+              depends on a table.",
+    rollback: "Recreate the dependents from their saved definitions after reverting the change; \
+               what CASCADE dropped is gone from the catalog and must be recreated by hand.",
+    bad: include_str!("../../fixtures/rules/dependent-objects-block-change/bad.sql"),
+    good: include_str!("../../fixtures/rules/dependent-objects-block-change/good.sql"),
+    check: Check::Statement(check),
+};
+
+/// A view's name as the graph shows it (`regclass` text) as a qualified name.
+fn view_name(shown: &str) -> QualifiedName {
+    let unquote = |s: &str| s.trim_matches('"').replace("\"\"", "\"");
+    match shown.split_once('.') {
+        Some((schema, name)) => QualifiedName::new(Some(&unquote(schema)), &unquote(name)),
+        None => QualifiedName::new(None, &unquote(shown)),
+    }
+}
+
+/// Whether an earlier statement of this migration drops the view (`DROP VIEW` is not in
+/// the statement model: it is matched on its text).
+fn dropped_earlier(ctx: &Context, view: &QualifiedName) -> bool {
+    let name = view.name.to_ascii_lowercase();
+    ctx.migration.statements.iter().take(ctx.index).any(|s| {
+        let StatementKind::Other { keywords } = &s.kind else {
+            return false;
+        };
+        if !(keywords.starts_with("drop view") || keywords.starts_with("drop materialized view")) {
+            return false;
+        }
+        s.text
+            .to_ascii_lowercase()
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| word == name)
+    })
+}
+
+/// The dependents still in place at this point: a view dropped by an earlier statement no
+/// longer blocks anything.
+fn live<'a>(
+    ctx: &Context,
+    schema: &Schema,
+    found: impl Iterator<Item = &'a Dependent>,
+) -> Vec<&'a Dependent> {
+    found
+        .filter(|d| match d.kind {
+            DependentKind::View | DependentKind::MaterializedView => {
+                let view = view_name(&d.name);
+                schema.view_exists(&view) && !dropped_earlier(ctx, &view)
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+fn list(dependents: &[&Dependent]) -> String {
+    let mut names: Vec<String> = dependents
+        .iter()
+        .map(|d| format!("{} {}", d.kind.as_str(), d.name))
+        .collect();
+    names.dedup();
+    names.join(", ")
+}
+
+fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
+    let schema = ctx.schema?;
+    let graph = &schema.snapshot().dependents;
+    if graph.is_empty() {
+        return None;
+    }
+    let cascade = stmt.text.to_ascii_uppercase().contains("CASCADE");
+    match &stmt.kind {
+        StatementKind::AlterTable { name, actions, .. } => {
+            if ctx.table_is_new(name) {
+                return None;
+            }
+            let table = schema.resolve_table(name)?;
+            for action in actions {
+                match action {
+                    AlterAction::AlterColumnType { column, .. } => {
+                        let blocking: Vec<&Dependent> = live(
+                            ctx,
+                            schema,
+                            depends::of(graph, &table, Some(column.as_str()))
+                                .filter(|d| d.kind.type_change_error().is_some()),
+                        );
+                        let first = blocking.first()?;
+                        let error = first.kind.type_change_error().unwrap_or_default();
+                        return Some(
+                            Risk::new(format!(
+                                "Fails: {table}.{column} is used by {}, so PostgreSQL refuses \
+                                 to change its type (\"{error}\"); drop and recreate {} in the \
+                                 same transaction",
+                                list(&blocking),
+                                if blocking.len() == 1 { "it" } else { "them" }
+                            ))
+                            .on_table(&table),
+                        );
+                    }
+                    AlterAction::DropColumn { name: column, .. } => {
+                        let found = live(ctx, schema, depends::of(graph, &table, Some(column)));
+                        if found.is_empty() {
+                            continue;
+                        }
+                        let (blocking, auto): (Vec<&Dependent>, Vec<&Dependent>) =
+                            found.into_iter().partition(|d| d.kind.blocks_drop());
+                        if let Some(risk) = drop_risk(
+                            &format!("column {table}.{column}"),
+                            &table,
+                            &blocking,
+                            &auto,
+                            cascade,
+                        ) {
+                            return Some(risk);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+        StatementKind::DropTable { names, cascade, .. } => {
+            for name in names {
+                let Some(table) = schema.resolve_table(name) else {
+                    continue;
+                };
+                // Policies, triggers and rules of the table itself go with it.
+                let blocking: Vec<&Dependent> = live(
+                    ctx,
+                    schema,
+                    depends::of(graph, &table, None).filter(|d| {
+                        matches!(
+                            d.kind,
+                            DependentKind::View | DependentKind::MaterializedView
+                        ) && !view_name(&d.name).matches(&table)
+                    }),
+                );
+                if let Some(risk) =
+                    drop_risk(&format!("table {table}"), &table, &blocking, &[], *cascade)
+                {
+                    return Some(risk);
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+fn drop_risk(
+    what: &str,
+    table: &QualifiedName,
+    blocking: &[&Dependent],
+    auto: &[&Dependent],
+    cascade: bool,
+) -> Option<Risk> {
+    let mut message = if blocking.is_empty() {
+        String::new()
+    } else if cascade {
+        format!(
+            "CASCADE also drops {} because {} depend{} on {what}; they are not recreated",
+            list(blocking),
+            if blocking.len() == 1 { "it" } else { "they" },
+            if blocking.len() == 1 { "s" } else { "" }
+        )
+    } else {
+        format!(
+            "Fails: {} depend{} on {what}, so PostgreSQL refuses to drop it without CASCADE \
+             (\"cannot drop {what} because other objects depend on it\")",
+            list(blocking),
+            if blocking.len() == 1 { "s" } else { "" }
+        )
+    };
+    if !auto.is_empty() {
+        if !message.is_empty() {
+            message.push_str("; ");
+        }
+        message.push_str(&format!("dropping it also drops {}", list(auto)));
+    }
+    if message.is_empty() {
+        return None;
+    }
+    let risk = Risk::new(message).on_table(table);
+    Some(if blocking.is_empty() || cascade {
+        risk.with_severity(Severity::Warning)
+    } else {
+        risk
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_names_as_regclass_prints_them() {
+        assert_eq!(
+            view_name("film_list"),
+            QualifiedName::new(None, "film_list")
+        );
+        assert_eq!(
+            view_name("reports.\"Sales\""),
+            QualifiedName::new(Some("reports"), "Sales")
+        );
+    }
+}
