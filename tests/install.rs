@@ -95,20 +95,19 @@ fn pip_install_of_the_repository_gives_a_working_migsafe() {
     let report: serde_json::Value = serde_json::from_slice(&review.stdout).unwrap();
     let findings = report["findings"].as_array().unwrap();
     assert!(
-        findings.iter().any(|f| f["rule"] == "create-index-non-concurrently"
-            && f["file"]
-                .as_str()
-                .unwrap()
-                .ends_with("20240301120000_index_orders_created_at.sql")),
+        findings
+            .iter()
+            .any(|f| f["rule"] == "create-index-non-concurrently"
+                && f["file"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("20240301120000_index_orders_created_at.sql")),
         "{findings:#?}"
     );
 
     // The package is the distribution `migsafe-cli` (PyPI's `migsafe` is another project).
     let show = must(
-        run(
-            Command::new(&pip).args(["show", "migsafe-cli"]),
-            "pip show",
-        ),
+        run(Command::new(&pip).args(["show", "migsafe-cli"]), "pip show"),
         "pip show migsafe-cli",
         "",
     );
@@ -192,7 +191,10 @@ fn the_pre_commit_hook_reviews_staged_migrations() {
             .current_dir(project)
             .env("PRE_COMMIT_HOME", dir.path().join("pre-commit-home"))
             .env_remove("MIGSAFE_DATABASE_URL");
-        run(fast_wheel_build(&mut cmd, &hook_target), "pre-commit try-repo")
+        run(
+            fast_wheel_build(&mut cmd, &hook_target),
+            "pre-commit try-repo",
+        )
     };
 
     let clean = try_repo(&project);
@@ -214,5 +216,8 @@ fn the_pre_commit_hook_reviews_staged_migrations() {
     assert_eq!(risky.status.code(), Some(1), "{log}");
     assert!(log.contains("Failed"), "{log}");
     assert!(log.contains("create-index-non-concurrently"), "{log}");
-    assert!(log.contains("20240102090000_index_orders_customer.sql"), "{log}");
+    assert!(
+        log.contains("20240102090000_index_orders_customer.sql"),
+        "{log}"
+    );
 }

@@ -57,7 +57,11 @@ fn the_release_command_builds_a_checksummed_archive_a_user_can_install_from() {
     assert!(check.status.success(), "{}", text(&check.stdout));
     assert!(text(&check.stdout).contains(&format!("{name}.tar.gz: OK")));
 
-    let listing = Command::new("tar").arg("-tzvf").arg(&archive).output().unwrap();
+    let listing = Command::new("tar")
+        .arg("-tzvf")
+        .arg(&archive)
+        .output()
+        .unwrap();
     let listing = text(&listing.stdout);
     for file in [
         "migsafe",
@@ -77,7 +81,9 @@ fn the_release_command_builds_a_checksummed_archive_a_user_can_install_from() {
         );
     }
     assert!(
-        listing.lines().any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with("/migsafe")),
+        listing
+            .lines()
+            .any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with("/migsafe")),
         "{listing}"
     );
 
@@ -99,7 +105,12 @@ fn the_release_command_builds_a_checksummed_archive_a_user_can_install_from() {
         .unwrap();
     assert_eq!(text(&version.stdout), text(&expected.stdout));
     let review = Command::new(&bin)
-        .args(["check", "fixtures/example/migrations", "--format", "concise"])
+        .args([
+            "check",
+            "fixtures/example/migrations",
+            "--format",
+            "concise",
+        ])
         .current_dir(REPO)
         .output()
         .unwrap();
