@@ -169,7 +169,7 @@ fn binary_is_run_with_hostile_files_without_crashing() {
 }
 
 #[test]
-fn a_five_megabyte_migration_is_reviewed_in_reasonable_time() {
+fn a_five_megabyte_migration_is_reviewed_whole_with_exact_positions() {
     let dir = tempfile::tempdir().unwrap();
     let mut sql = String::with_capacity(5_200_000);
     sql.push_str("-- owner: @data\n-- Generated: 100k statements.\n");
