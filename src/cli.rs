@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "migsafe",
-    version,
+    version = crate::dist::VERSION,
     about = "Reviews database migrations before they ship",
     long_about = "Reviews database migrations before they ship: every risky statement with \
                   what it locks, why it is risky, what to do instead, and the migration's \
@@ -55,6 +55,23 @@ pub enum Command {
     Cache {
         #[command(subcommand)]
         action: CacheAction,
+    },
+    /// Print the shell completion script for SHELL.
+    ///
+    /// Example: migsafe completions bash > ~/.local/share/bash-completion/completions/migsafe
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_parser = crate::dist::SHELLS)]
+        shell: String,
+    },
+    /// Print the man page migsafe(1), or write one page per subcommand into a folder.
+    ///
+    /// Example: migsafe man --out-dir share/man/man1
+    Man {
+        /// Write migsafe.1 and migsafe-<subcommand>.1 into this folder instead of printing
+        /// migsafe.1. Example: --out-dir share/man/man1
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
 }
 
@@ -589,6 +606,20 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 bail!("unknown rule {name:?}; run `migsafe rules` for the catalog");
             };
             report::rules::render_rule_with(rule, &report::Terminal::detect_with(color), out)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Completions { shell } => {
+            crate::dist::completions(&shell, out)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Man { out_dir: None } => {
+            crate::dist::man(out)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Man { out_dir: Some(dir) } => {
+            for page in crate::dist::man_pages(&dir)? {
+                writeln!(out, "{}", page.display())?;
+            }
             Ok(Outcome::Clean)
         }
         Command::Cache { action } => {

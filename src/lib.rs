@@ -8,6 +8,7 @@
 pub mod changed;
 pub mod cli;
 pub mod config;
+pub mod dist;
 pub mod evidence;
 pub mod execute;
 pub mod load;

@@ -510,13 +510,9 @@ async fn a_table_locked_by_a_migration_does_not_stall_the_snapshot() {
         ..SessionLimits::default()
     };
     let mut conn = connect_read_only_with(&db.url, limits).await.unwrap();
-    let started = Instant::now();
+    // `busy.locked` below proves the snapshot gave up on the lock instead of waiting for it;
+    // no wall-clock bound, which a loaded machine would break.
     let snap = CatalogSnapshot::read(&mut conn).await.unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
 
     let busy = snap.table(&name(None, "busy")).unwrap();
     assert!(busy.locked, "measured it anyway? {busy:?}");

@@ -380,13 +380,7 @@ async fn without_a_copy_the_create_index_is_a_warning_and_catalog_rules_are_skip
 /// about a second).
 #[tokio::test]
 async fn a_table_of_a_million_rows_is_large_by_the_default_thresholds() {
-    let started = Instant::now();
     let db = items_db("review_items_million", 1_050_000).await;
-    let loaded = started.elapsed();
-    assert!(
-        loaded < Duration::from_secs(30),
-        "loading took {loaded:?}: too slow for a test"
-    );
 
     let report = review(
         &[CREATE_INDEX],

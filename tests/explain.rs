@@ -14,7 +14,7 @@ use migsafe::plan::Plan;
 use migsafe::review::check_on_copy;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection as _, Executor as _};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SEQ_SCAN_SETUP: &str = "rules/seq-scan-on-large-table/setup.sql";
 const MANY_ROWS_SETUP: &str = "rules/dml-touches-many-rows/setup.sql";
@@ -303,15 +303,10 @@ async fn explain_gives_up_after_lock_timeout_behind_an_exclusive_lock() {
         ..SessionLimits::default()
     };
     let mut conn = connect_read_only_with(&db.url, limits).await.unwrap();
-    let started = Instant::now();
+    // The 55P03 below proves lock_timeout ended the wait; no wall-clock bound.
     let err = explain(&mut conn, "UPDATE orders SET note = 'x' WHERE id = 1")
         .await
         .unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
     match err.downcast_ref::<ExplainError>() {
         Some(ExplainError::Rejected { code, message }) => {
             assert_eq!(code.as_deref(), Some("55P03"), "{message}");

@@ -9,7 +9,6 @@ use migsafe::review::check_paths;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 fn review(dir: &Path) -> Report {
     check_paths(&[dir.to_path_buf()], &Settings::default(), &mut io::empty())
@@ -170,7 +169,7 @@ fn binary_is_run_with_hostile_files_without_crashing() {
 }
 
 #[test]
-fn a_five_megabyte_migration_is_reviewed_in_reasonable_time() {
+fn a_five_megabyte_migration_is_reviewed_whole_with_exact_positions() {
     let dir = tempfile::tempdir().unwrap();
     let mut sql = String::with_capacity(5_200_000);
     sql.push_str("-- owner: @data\n-- Generated: 100k statements.\n");
@@ -184,14 +183,11 @@ fn a_five_megabyte_migration_is_reviewed_in_reasonable_time() {
     assert!(sql.len() >= 5_000_000, "{}", sql.len());
     fs::write(dir.path().join("001_big.sql"), &sql).unwrap();
 
-    let started = Instant::now();
     let report = review(dir.path());
-    let took = started.elapsed();
 
     assert_eq!(report.migrations[0].statements, statements + 1);
     let (line, column, _) = one(&report, "001_big.sql", "create-index-non-concurrently");
     assert_eq!((line, column), (statements + 3, 1));
-    // Debug builds on a shared CI machine are slow; this still catches quadratic behaviour,
-    // which would take hours on 100k statements.
-    assert!(took.as_secs() < 120, "took {took:?}");
+    // Speed is not asserted here (a loaded machine would break any bound); quadratic
+    // behaviour shows in `cargo bench --bench static_review` and would take hours here.
 }

@@ -197,27 +197,26 @@ async fn restores_into_a_fresh_database_on_a_given_server_and_drops_it() {
 }
 
 #[tokio::test]
-async fn second_run_clones_the_cached_template_at_least_5x_faster() {
+/// The second run starts from the cached template instead of restoring again. How much faster
+/// that is depends on the machine's load, so the ratio is measured by `cargo bench --bench
+/// restore` (README, Performance), never asserted here.
+async fn second_run_clones_the_cached_template_instead_of_restoring() {
     let src = source("restore_cache_hit", 350_000).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.dump");
     dump(&src, &["-Fc"], &file);
     let cache = cache_dir();
 
-    let started = Instant::now();
     let first = cache::prepare(&file, None, &options(cache.path()), &Silent)
         .await
         .unwrap();
-    let cold = started.elapsed();
     assert!(!first.cache_hit());
     assert!(phase_names(&first.phases()).contains(&"restore".to_string()));
     first.cleanup().await.unwrap();
 
-    let started = Instant::now();
     let second = cache::prepare(&file, None, &options(cache.path()), &Silent)
         .await
         .unwrap();
-    let warm = started.elapsed();
     assert!(second.cache_hit());
     let names = phase_names(&second.phases());
     assert!(!names.contains(&"restore".to_string()), "{names:?}");
@@ -238,10 +237,6 @@ async fn second_run_clones_the_cached_template_at_least_5x_faster() {
     let analyzed = "SELECT count(*) FROM pg_stats WHERE tablename = 'items'";
     assert!(count(&second.url(), analyzed).await > 0);
     second.cleanup().await.unwrap();
-    assert!(
-        warm * 5 <= cold,
-        "cached setup took {warm:?}, not 5x faster than the first restore ({cold:?})"
-    );
 }
 
 #[tokio::test]
