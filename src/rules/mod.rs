@@ -172,6 +172,22 @@ pub struct MigrationState {
     pub not_null_checks: Vec<(QualifiedName, String)>,
     /// Constraints added `NOT VALID` earlier in this migration.
     pub not_valid_constraints: Vec<NotValidConstraint>,
+    /// Columns added to existing tables earlier in this migration, under their current name
+    /// (a rename of a new column keeps it new; a rename of an old one does not make it new).
+    pub new_columns: Vec<(QualifiedName, String)>,
+    /// Columns of existing tables renamed earlier in this migration, so that later findings
+    /// on the new name say where the column came from.
+    pub renamed_columns: Vec<RenamedColumn>,
+}
+
+/// An existing column renamed earlier in the migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenamedColumn {
+    pub table: QualifiedName,
+    pub old: String,
+    pub new: String,
+    /// Line of the `RENAME COLUMN` statement.
+    pub line: usize,
 }
 
 /// A constraint added with `NOT VALID`, remembered until it is validated.
@@ -188,6 +204,86 @@ pub struct NotValidConstraint {
 impl MigrationState {
     pub fn table_is_new(&self, table: &QualifiedName) -> bool {
         self.created_tables.iter().any(|t| t.matches(table))
+    }
+
+    /// Whether `column` of `table` was added earlier in this migration (no deployed code can
+    /// depend on it yet). A column of an existing table that was only renamed is not new.
+    pub fn column_is_new(&self, table: &QualifiedName, column: &str) -> bool {
+        self.new_columns
+            .iter()
+            .any(|(t, c)| t.matches(table) && c == column)
+    }
+
+    /// The rename that gave an existing column its current name, if one happened earlier.
+    pub fn renamed_column(&self, table: &QualifiedName, column: &str) -> Option<&RenamedColumn> {
+        self.renamed_columns
+            .iter()
+            .rev()
+            .find(|r| r.table.matches(table) && r.new == column)
+    }
+
+    /// `` `a_old` (renamed from `a` on line 3)`` or `` `a` ``, for messages about a column.
+    pub fn describe_column(&self, table: &QualifiedName, column: &str) -> String {
+        match self.renamed_column(table, column) {
+            Some(r) => format!("`{column}` (renamed from `{}` on line {})", r.old, r.line),
+            None => format!("`{column}`"),
+        }
+    }
+
+    fn track_columns(&mut self, table: &QualifiedName, action: &AlterAction, line: usize) {
+        let table_new = self.table_is_new(table);
+        match action {
+            AlterAction::AddColumn { column, .. } if !table_new => {
+                self.new_columns.push((table.clone(), column.name.clone()));
+            }
+            AlterAction::DropColumn { name: col, .. } => {
+                self.new_columns
+                    .retain(|(t, c)| !(t.matches(table) && c == col));
+                self.renamed_columns
+                    .retain(|r| !(r.table.matches(table) && &r.new == col));
+            }
+            AlterAction::RenameColumn { old, new } => {
+                if let Some(entry) = self
+                    .new_columns
+                    .iter_mut()
+                    .find(|(t, c)| t.matches(table) && c == old)
+                {
+                    entry.1 = new.clone();
+                } else if !table_new {
+                    // An existing column under a new name: still read by deployed code under
+                    // its old name, and still holding its data.
+                    let origin = self
+                        .renamed_column(table, old)
+                        .map(|r| (r.old.clone(), r.line))
+                        .unwrap_or_else(|| (old.clone(), line));
+                    self.renamed_columns
+                        .retain(|r| !(r.table.matches(table) && &r.new == old));
+                    self.renamed_columns.push(RenamedColumn {
+                        table: table.clone(),
+                        old: origin.0,
+                        new: new.clone(),
+                        line: origin.1,
+                    });
+                }
+            }
+            AlterAction::RenameTable { new } => {
+                let renamed = QualifiedName {
+                    schema: table.schema.clone(),
+                    name: new.clone(),
+                };
+                for (t, _) in &mut self.new_columns {
+                    if t.matches(table) {
+                        *t = renamed.clone();
+                    }
+                }
+                for r in &mut self.renamed_columns {
+                    if r.table.matches(table) {
+                        r.table = renamed.clone();
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Folds one statement's effect into the state (called after the statement's checks).
@@ -210,6 +306,7 @@ impl MigrationState {
             }
             AlterTable { name, actions, .. } => {
                 for action in actions {
+                    self.track_columns(name, action, stmt.start.line);
                     match action {
                         AlterAction::AddConstraint(c) if c.not_valid => {
                             if let Some(cname) = &c.name {
