@@ -17,6 +17,7 @@
 
 mod convert;
 mod fallback;
+mod routine;
 mod split;
 mod tokens;
 
@@ -99,7 +100,18 @@ pub fn mark_transactions(part: &Part, statements: &mut [Statement]) {
 
 /// sqlparser first, then the keyword fallback, else `Unparsed` with the clearest reason.
 fn classify(text: &str) -> (StatementKind, ParsedBy) {
-    match convert::parse(text) {
+    let parsed = convert::parse(text);
+    // Routines are read from their tokens either way: sqlparser's AST does not keep the
+    // volatility clause in a form every version agrees on, and it refuses many real bodies.
+    if let Some(routine) = routine::create_routine(text) {
+        let by = if parsed.is_ok() {
+            ParsedBy::Sqlparser
+        } else {
+            ParsedBy::Fallback
+        };
+        return (routine.kind(), by);
+    }
+    match parsed {
         Ok(kind) => match fallback::refine(text, &kind) {
             Some(better) => (better, ParsedBy::Fallback),
             None => (kind, ParsedBy::Sqlparser),

@@ -70,6 +70,7 @@ mod unused_suppression;
 mod update_without_where;
 mod vacuum_full_or_cluster;
 mod validate_in_same_transaction;
+pub mod volatility;
 
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -178,6 +179,18 @@ pub struct MigrationState {
     /// Columns of existing tables renamed earlier in this migration, so that later findings
     /// on the new name say where the column came from.
     pub renamed_columns: Vec<RenamedColumn>,
+    /// Functions and procedures this migration created, latest last.
+    pub functions: Vec<DefinedFunction>,
+}
+
+/// A function or procedure created earlier in this migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinedFunction {
+    pub name: QualifiedName,
+    /// The clause as written; `None` is PostgreSQL's default, VOLATILE.
+    pub volatility: Option<crate::model::Volatility>,
+    /// Line of its `CREATE FUNCTION`.
+    pub line: usize,
 }
 
 /// An existing column renamed earlier in the migration.
@@ -220,6 +233,11 @@ impl MigrationState {
             .iter()
             .rev()
             .find(|r| r.table.matches(table) && r.new == column)
+    }
+
+    /// The latest function of that (unqualified) name created earlier in this migration.
+    pub fn function(&self, name: &str) -> Option<&DefinedFunction> {
+        self.functions.iter().rev().find(|f| f.name.name == name)
     }
 
     /// `` `a_old` (renamed from `a` on line 3)`` or `` `a` ``, for messages about a column.
@@ -296,6 +314,13 @@ impl MigrationState {
             Set { name, .. } if name.eq_ignore_ascii_case("lock_timeout") => {
                 self.lock_timeout_set = true;
             }
+            CreateFunction {
+                name, volatility, ..
+            } => self.functions.push(DefinedFunction {
+                name: name.clone(),
+                volatility: *volatility,
+                line: stmt.start.line,
+            }),
             Begin => self.explicit_transaction = true,
             Commit | Rollback => {
                 self.explicit_transaction = false;
