@@ -641,6 +641,16 @@ pub enum StatementKind {
         language: Option<String>,
         procedure: bool,
     },
+    /// DDL on an object that belongs to one table and locks it: `CREATE [OR REPLACE]
+    /// [CONSTRAINT] TRIGGER ... ON t`, `DROP TRIGGER x ON t`, `CREATE|ALTER|DROP POLICY x ON t`,
+    /// `CREATE [OR REPLACE] RULE x AS ON ... TO t`, `DROP RULE x ON t`.
+    TableDdl {
+        /// Lower-case leading keywords: `create trigger`, `drop trigger`, `create policy`...
+        keywords: String,
+        /// The trigger's, policy's or rule's name.
+        name: String,
+        table: QualifiedName,
+    },
     /// SQL built at run time (`EXECUTE format(...)` in a DO block or a called function): it
     /// cannot be reviewed before it runs.
     Dynamic {

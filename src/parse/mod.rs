@@ -17,6 +17,7 @@
 
 mod convert;
 mod fallback;
+mod on_table;
 mod routine;
 mod split;
 mod tokens;
@@ -110,6 +111,14 @@ fn classify(text: &str) -> (StatementKind, ParsedBy) {
             ParsedBy::Fallback
         };
         return (routine.kind(), by);
+    }
+    if let Some(kind) = on_table::table_ddl(text) {
+        let by = if parsed.is_ok() {
+            ParsedBy::Sqlparser
+        } else {
+            ParsedBy::Fallback
+        };
+        return (kind, by);
     }
     match parsed {
         Ok(kind) => match fallback::refine(text, &kind) {
