@@ -603,6 +603,38 @@ fn review_migration(
         if let Some(c) = on_copy.as_mut() {
             c.schema.apply(stmt);
         }
+        // The SQL a DO block or a called function runs (issue #12), judged by the same rules
+        // and placed on its own lines; it belongs to the statement that runs it.
+        for nested in crate::parse::nested(&pm.migration.up.file, &pm.statements, index) {
+            let n = &nested.statement;
+            let schema = on_copy.as_ref().map(|c| &*c.schema);
+            let ctx = Context {
+                migration: pm,
+                index,
+                state: &state,
+                settings,
+                schema,
+                plan: None,
+            };
+            for rule in RULES {
+                let Check::Statement(check) = rule.check else {
+                    continue;
+                };
+                if settings.level(rule).is_none() {
+                    continue;
+                }
+                if let Some(mut risk) = check(&ctx, n) {
+                    risk.message = format!("{} ({})", risk.message, nested.context);
+                    if let Some(f) = finding(rule, settings, pm, Some(n), risk) {
+                        candidates.push(Candidate {
+                            statement: Some(index),
+                            finding: f,
+                        });
+                    }
+                }
+            }
+            state.apply(index, n);
+        }
     }
 
     let mctx = MigrationContext {

@@ -17,6 +17,7 @@
 
 mod convert;
 mod fallback;
+mod nested;
 mod on_table;
 mod routine;
 mod split;
@@ -25,6 +26,7 @@ mod tokens;
 use crate::model::{
     Comment, ParsedBy, Part, Runner, Segment, SourceFile, Statement, StatementKind, Transaction,
 };
+pub use nested::{nested, Nested};
 use split::RawKind;
 use std::sync::Arc;
 

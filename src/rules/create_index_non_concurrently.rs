@@ -82,4 +82,28 @@ mod tests {
             0
         );
     }
+
+    #[test]
+    fn indexes_built_inside_do_blocks_and_called_functions_are_judged() {
+        use crate::rules::test_support::check;
+        // The "create it if it is missing" DO block many projects write by hand.
+        let found = check(
+            &RULE,
+            "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'orders_status_idx') THEN\n    CREATE INDEX orders_status_idx ON orders (status);\n  END IF;\nEND\n$$;",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 4);
+        assert!(found[0].message.contains("inside the DO block on line 1"));
+        let found = check(
+            &RULE,
+            "CREATE OR REPLACE FUNCTION add_missing_indexes() RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN\n  CREATE INDEX IF NOT EXISTS orders_status_idx ON orders (status);\nEND $$;\n\
+             SELECT add_missing_indexes();\nDROP FUNCTION add_missing_indexes();",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 3);
+        assert!(found[0]
+            .message
+            .contains("function add_missing_indexes() (created on line 1), called on line 5"));
+    }
 }

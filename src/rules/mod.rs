@@ -35,6 +35,7 @@ mod drop_not_null;
 mod drop_schema;
 mod drop_table;
 mod duplicate_index;
+mod dynamic_sql;
 mod expectation_not_met;
 mod fails_on_copy;
 mod foreign_key_without_index;
@@ -492,6 +493,7 @@ pub const RULES: &[&Rule] = &[
     &plan_regression::RULE,
     &rollback_does_not_restore::RULE,
     &rollback_fails::RULE,
+    &dynamic_sql::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
