@@ -666,6 +666,12 @@ pub enum StatementKind {
     PsqlMeta {
         command: String,
     },
+    /// Text PostgreSQL itself rejects: two statements without a `;` between them, another
+    /// database's syntax (`AUTOINCREMENT`, `UNSIGNED`, backticks).
+    Invalid {
+        /// What is wrong and how to fix it, naming the line when it is not the first.
+        reason: String,
+    },
     /// Neither sqlparser nor the keyword fallback understood it.
     Unparsed {
         /// Why: the parser's message, an unterminated quote, a template placeholder...

@@ -1161,7 +1161,7 @@ impl Schema {
                     self.taint_words(&stmt.text);
                 }
             }
-            K::Unparsed { .. } => self.opaque = true,
+            K::Unparsed { .. } | K::Invalid { .. } => self.opaque = true,
             K::PsqlMeta { command } => {
                 let command = command.trim_start_matches('\\').to_ascii_lowercase();
                 let harmless = [

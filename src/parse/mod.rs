@@ -22,6 +22,7 @@ mod on_table;
 mod routine;
 mod split;
 mod tokens;
+mod validity;
 
 use crate::model::{
     Comment, ParsedBy, Part, Runner, Segment, SourceFile, Statement, StatementKind, Transaction,
@@ -103,6 +104,12 @@ pub fn mark_transactions(part: &Part, statements: &mut [Statement]) {
 
 /// sqlparser first, then the keyword fallback, else `Unparsed` with the clearest reason.
 fn classify(text: &str) -> (StatementKind, ParsedBy) {
+    if let Some(reason) = validity::invalid(text) {
+        return (StatementKind::Invalid { reason }, ParsedBy::None);
+    }
+    if let Some(kind) = validity::not_null_constraint(text) {
+        return (kind, ParsedBy::Fallback);
+    }
     let parsed = convert::parse(text);
     // Routines are read from their tokens either way: sqlparser's AST does not keep the
     // volatility clause in a form every version agrees on, and it refuses many real bodies.

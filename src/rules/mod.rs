@@ -40,6 +40,7 @@ mod expectation_not_met;
 mod fails_on_copy;
 mod foreign_key_without_index;
 mod int_primary_key;
+mod invalid_syntax;
 mod json_column;
 mod lock_held_too_long;
 mod lock_table;
@@ -494,6 +495,7 @@ pub const RULES: &[&Rule] = &[
     &rollback_does_not_restore::RULE,
     &rollback_fails::RULE,
     &dynamic_sql::RULE,
+    &invalid_syntax::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
