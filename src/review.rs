@@ -567,6 +567,7 @@ fn review_migration(
     }
 
     let mut state = MigrationState::default();
+    let routines = crate::parse::Routines::of(&pm.statements);
     for (index, stmt) in pm.statements.iter().enumerate() {
         let schema = on_copy.as_ref().map(|c| &*c.schema);
         let ctx = Context {
@@ -605,7 +606,8 @@ fn review_migration(
         }
         // The SQL a DO block or a called function runs (issue #12), judged by the same rules
         // and placed on its own lines; it belongs to the statement that runs it.
-        for nested in crate::parse::nested(&pm.migration.up.file, &pm.statements, index) {
+        for nested in crate::parse::nested(&pm.migration.up.file, &pm.statements, &routines, index)
+        {
             let n = &nested.statement;
             let schema = on_copy.as_ref().map(|c| &*c.schema);
             let ctx = Context {

@@ -27,7 +27,7 @@ mod validity;
 use crate::model::{
     Comment, ParsedBy, Part, Runner, Segment, SourceFile, Statement, StatementKind, Transaction,
 };
-pub use nested::{nested, Nested};
+pub use nested::{nested, Nested, Routines};
 use split::RawKind;
 use std::sync::Arc;
 

@@ -18,9 +18,41 @@ use super::routine::{self, Body};
 use super::split::{self, RawKind};
 use super::tokens::{self, tokenize, Tok, Token};
 use crate::model::{Position, Segment, SourceFile, Statement, StatementKind};
+use std::collections::HashMap;
 
 /// How deep calls inside called functions are followed.
 const MAX_DEPTH: usize = 3;
+
+/// Where each function or procedure of a part is created (statement indexes by bare name),
+/// built once per part so that finding a call's definition costs O(1) per statement.
+#[derive(Debug, Default)]
+pub struct Routines(HashMap<String, Vec<usize>>);
+
+impl Routines {
+    pub fn of(statements: &[Statement]) -> Routines {
+        let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in statements.iter().enumerate() {
+            if let StatementKind::CreateFunction { name, .. } = &s.kind {
+                map.entry(name.name.clone()).or_default().push(i);
+            }
+        }
+        Routines(map)
+    }
+
+    /// The latest definition of `name` before statement `index`.
+    fn before(&self, name: &str, index: usize) -> Option<usize> {
+        self.0
+            .get(name)?
+            .iter()
+            .rev()
+            .find(|&&i| i < index)
+            .copied()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// A statement found inside procedural code, and where that code came from, for messages.
 #[derive(Debug, Clone)]
@@ -32,7 +64,12 @@ pub struct Nested {
 
 /// The statements that `statements[index]` runs through procedural code: its own body when it
 /// is a `DO` block, and the bodies of functions created earlier in the part that it calls.
-pub fn nested(file: &SourceFile, statements: &[Statement], index: usize) -> Vec<Nested> {
+pub fn nested(
+    file: &SourceFile,
+    statements: &[Statement],
+    routines: &Routines,
+    index: usize,
+) -> Vec<Nested> {
     let Some(stmt) = statements.get(index) else {
         return Vec::new();
     };
@@ -40,11 +77,13 @@ pub fn nested(file: &SourceFile, statements: &[Statement], index: usize) -> Vec<
     if matches!(stmt.kind, StatementKind::Do) {
         if let Some(body) = routine::do_body(&stmt.text) {
             let context = format!("inside the DO block on line {}", stmt.start.line);
-            expand(file, statements, index, stmt, &body, &context, 0, &mut out);
+            expand(
+                file, statements, routines, index, stmt, &body, &context, 0, &mut out,
+            );
         }
         return out;
     }
-    calls(file, statements, index, stmt, "", 0, &mut out);
+    calls(file, statements, routines, index, stmt, "", 0, &mut out);
     out
 }
 
@@ -61,16 +100,18 @@ fn may_call(kind: &StatementKind) -> bool {
 }
 
 /// The bodies of earlier-created functions that `stmt` calls.
+#[allow(clippy::too_many_arguments)]
 fn calls(
     file: &SourceFile,
     statements: &[Statement],
+    routines: &Routines,
     index: usize,
     stmt: &Statement,
     via: &str,
     depth: usize,
     out: &mut Vec<Nested>,
 ) {
-    if depth >= MAX_DEPTH || !may_call(&stmt.kind) {
+    if depth >= MAX_DEPTH || routines.is_empty() || !may_call(&stmt.kind) {
         return;
     }
     let called = called_names(&stmt.text);
@@ -79,11 +120,10 @@ fn calls(
     }
     for name in called {
         // The latest definition before the call is the one that runs.
-        let Some(def) = statements.get(..index).and_then(|earlier| {
-            earlier.iter().rev().find(|s| {
-                matches!(&s.kind, StatementKind::CreateFunction { name: n, .. } if n.name == name)
-            })
-        }) else {
+        let Some(def) = routines
+            .before(&name, index)
+            .and_then(|i| statements.get(i))
+        else {
             continue;
         };
         let Some(routine) = routine::create_routine(&def.text) else {
@@ -107,6 +147,7 @@ fn calls(
         expand(
             file,
             statements,
+            routines,
             index,
             def,
             &body,
@@ -141,6 +182,7 @@ fn called_names(text: &str) -> Vec<String> {
 fn expand(
     file: &SourceFile,
     statements: &[Statement],
+    routines: &Routines,
     index: usize,
     owner: &Statement,
     body: &Body,
@@ -218,7 +260,9 @@ fn expand(
         // Calls from inside the body into other functions of the migration.
         let mut inner = Vec::new();
         let via = format!("{context}; ");
-        calls(file, statements, index, &stmt, &via, depth, &mut inner);
+        calls(
+            file, statements, routines, index, &stmt, &via, depth, &mut inner,
+        );
         out.push(Nested {
             statement: stmt,
             context: context.to_string(),
@@ -420,7 +464,7 @@ mod tests {
 
     fn kinds(sql: &str, index: usize) -> Vec<(usize, String, String)> {
         let (file, statements) = parsed(sql);
-        nested(&file, &statements, index)
+        nested(&file, &statements, &Routines::of(&statements), index)
             .into_iter()
             .map(|n| {
                 let kind = match &n.statement.kind {
@@ -464,7 +508,7 @@ mod tests {
             found[2].1
         );
         let (file, statements) = parsed(sql);
-        let n = nested(&file, &statements, 1);
+        let n = nested(&file, &statements, &Routines::default(), 1);
         assert_eq!(n[0].context, "inside the DO block on line 2");
         assert_eq!(n[0].statement.start.column, 5);
         assert_eq!(
@@ -500,7 +544,7 @@ mod tests {
         assert_eq!(found[0].0, 3);
         assert_eq!(found[0].1, "update");
         let (file, statements) = parsed(sql);
-        assert!(nested(&file, &statements, 1)[0]
+        assert!(nested(&file, &statements, &Routines::of(&statements), 1)[0]
             .context
             .contains("function backfill_slugs() (created on line 1), called on line 6"));
         // Not called: its body does not run in the migration.
