@@ -641,6 +641,14 @@ pub enum StatementKind {
         language: Option<String>,
         procedure: bool,
     },
+    /// `DROP VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE|TYPE|DOMAIN|SEQUENCE|EXTENSION`.
+    DropObject {
+        /// Lower-case object words: `view`, `materialized view`, `function`, `type`...
+        object: String,
+        names: Vec<QualifiedName>,
+        if_exists: bool,
+        cascade: bool,
+    },
     /// DDL on an object that belongs to one table and locks it: `CREATE [OR REPLACE]
     /// [CONSTRAINT] TRIGGER ... ON t`, `DROP TRIGGER x ON t`, `CREATE|ALTER|DROP POLICY x ON t`,
     /// `CREATE [OR REPLACE] RULE x AS ON ... TO t`, `DROP RULE x ON t`.

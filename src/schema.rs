@@ -1174,6 +1174,7 @@ impl Schema {
                 }
             }
             K::Other { keywords } => self.other(keywords, &stmt.text),
+            K::DropObject { object, .. } => self.other(&format!("drop {object}"), &stmt.text),
             _ => {}
         }
     }

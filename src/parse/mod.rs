@@ -18,6 +18,7 @@
 mod convert;
 mod fallback;
 mod nested;
+pub mod objects;
 mod on_table;
 mod routine;
 mod split;
@@ -106,6 +107,14 @@ pub fn mark_transactions(part: &Part, statements: &mut [Statement]) {
 fn classify(text: &str) -> (StatementKind, ParsedBy) {
     if let Some(reason) = validity::invalid(text) {
         return (StatementKind::Invalid { reason }, ParsedBy::None);
+    }
+    if let Some(kind) = objects::drop_object(text) {
+        let by = if convert::parse(text).is_ok() {
+            ParsedBy::Sqlparser
+        } else {
+            ParsedBy::Fallback
+        };
+        return (kind, by);
     }
     if let Some(kind) = validity::not_null_constraint(text) {
         return (kind, ParsedBy::Fallback);

@@ -29,11 +29,17 @@ mod detach_partition_non_concurrently;
 mod dml_touches_many_rows;
 mod drop_column;
 mod drop_database;
+mod drop_extension;
+mod drop_function;
 mod drop_index_in_use;
 mod drop_index_non_concurrently;
 mod drop_not_null;
 mod drop_schema;
+mod drop_sequence;
 mod drop_table;
+mod drop_type;
+mod drop_view;
+mod dropped_object;
 mod duplicate_index;
 mod dynamic_sql;
 mod expectation_not_met;
@@ -496,6 +502,11 @@ pub const RULES: &[&Rule] = &[
     &rollback_fails::RULE,
     &dynamic_sql::RULE,
     &invalid_syntax::RULE,
+    &drop_view::RULE,
+    &drop_function::RULE,
+    &drop_type::RULE,
+    &drop_sequence::RULE,
+    &drop_extension::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
