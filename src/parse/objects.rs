@@ -110,6 +110,27 @@ pub fn creates(text: &str, object: &str, name: &QualifiedName) -> bool {
     qualified(&toks, k).is_some_and(|(n, _)| n.matches(name))
 }
 
+/// For `ALTER <object> name ... SET SCHEMA s`: the object words and `s`.
+pub fn sets_schema(text: &str) -> Option<(String, String)> {
+    let toks = tokenize(text);
+    if !toks.first()?.is("alter") {
+        return None;
+    }
+    let k = toks
+        .windows(2)
+        .position(|w| w[0].is("set") && w[1].is("schema"))?;
+    let schema = toks.get(k + 2).filter(|t| t.is_name())?.ident();
+    let object = toks
+        .iter()
+        .skip(1)
+        .take_while(|t| t.is("materialized") || !t.is_name() || OBJECTS.iter().any(|o| t.is(o)))
+        .take(2)
+        .map(|t| t.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some((object, schema))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +160,10 @@ mod tests {
             Some(StatementKind::DropObject { object, .. }) if object == "materialized view"
         ));
         assert!(drop_object("DROP TABLE t").is_none());
+        assert_eq!(
+            sets_schema("ALTER TYPE payment_status SET SCHEMA billing"),
+            Some(("type".to_string(), "billing".to_string()))
+        );
         assert!(creates(
             "CREATE OR REPLACE VIEW active_users AS SELECT 1",
             "view",

@@ -29,6 +29,7 @@ mod detach_partition_non_concurrently;
 mod dml_touches_many_rows;
 mod drop_column;
 mod drop_database;
+mod drop_default;
 mod drop_extension;
 mod drop_function;
 mod drop_index_in_use;
@@ -45,6 +46,7 @@ mod dynamic_sql;
 mod expectation_not_met;
 mod fails_on_copy;
 mod foreign_key_without_index;
+mod identity_change;
 mod int_primary_key;
 mod invalid_syntax;
 mod json_column;
@@ -66,6 +68,7 @@ mod schema_drift;
 mod seq_scan_on_large_table;
 mod set_logged_or_tablespace;
 mod set_not_null;
+mod set_schema;
 mod statements_after_exclusive_lock;
 mod suppression_without_reason;
 mod table_rewrite;
@@ -507,6 +510,9 @@ pub const RULES: &[&Rule] = &[
     &drop_type::RULE,
     &drop_sequence::RULE,
     &drop_extension::RULE,
+    &set_schema::RULE,
+    &identity_change::RULE,
+    &drop_default::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
