@@ -968,7 +968,13 @@ fn finding(
         statement: stmt.map(|s| s.text.clone()).unwrap_or_default(),
         message: risk.message,
         why: rule.why,
-        instead: rule.instead,
+        // Finding.instead is `&'static str` in every report format; a statement-specific text
+        // is leaked once per finding (a one-shot CLI, a few hundred bytes each) rather than
+        // changing that type across all the formats in this change.
+        instead: match risk.instead {
+            Some(text) => Box::leak(text.into_boxed_str()),
+            None => rule.instead,
+        },
         owner: pm.meta.owner.clone(),
         table: risk.table.map(|t| t.to_string()),
         facts: risk.facts,

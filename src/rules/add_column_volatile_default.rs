@@ -57,10 +57,37 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                 if known { "volatile " } else { "" },
                 volatility::explain(&function, &source, ctx.schema.is_some()),
             ))
+            .with_instead(instead_for(
+                name,
+                &column.name,
+                &column.data_type,
+                &default.text,
+                ctx.settings.thresholds.batch_rows,
+            ))
             .on_table(name)
             .with_lock(LockMode::AccessExclusive),
         )
     })
+}
+
+/// The add / default-for-new-rows / batched backfill recipe for this column, with the batch
+/// size from migsafe.toml (`[thresholds] batch_rows`).
+fn instead_for(
+    table: &crate::model::QualifiedName,
+    column: &str,
+    data_type: &str,
+    default: &str,
+    batch: i64,
+) -> String {
+    format!(
+        "Add the column without the default, set the default for new rows only, then backfill \
+         old rows in batches: (1) `ALTER TABLE {table} ADD COLUMN {column} {data_type};` \
+         (instant: existing rows get NULL); (2) `ALTER TABLE {table} ALTER COLUMN {column} SET \
+         DEFAULT {default};` (instant: only new rows); (3) repeat `UPDATE {table} SET {column} = \
+         {default} WHERE ctid IN (SELECT ctid FROM {table} WHERE {column} IS NULL LIMIT {batch});` \
+         in separate transactions until it updates no rows; (4) if it must be NOT NULL, use the \
+         CHECK ... NOT VALID / VALIDATE recipe (see set-not-null)."
+    )
 }
 
 #[cfg(test)]
@@ -156,6 +183,24 @@ mod tests {
              ALTER TABLE person ADD COLUMN token text DEFAULT new_token();",
         );
         assert!(found[0].message.contains("declared VOLATILE on line 1"));
+    }
+
+    #[test]
+    fn instead_uses_the_column_default_and_batch_size() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE orders ADD COLUMN public_id uuid DEFAULT gen_random_uuid();",
+        );
+        let instead = found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE orders ADD COLUMN public_id uuid;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("SET DEFAULT gen_random_uuid();"),
+            "{instead}"
+        );
+        assert!(instead.contains("LIMIT 100000"), "{instead}");
     }
 
     #[test]

@@ -131,6 +131,9 @@ pub struct Risk {
     pub severity: Option<Severity>,
     /// For migration-level risks: where to point (default: line 1).
     pub position: Option<Position>,
+    /// The rule's *instead* written with this statement's own names (issue #12); `None`
+    /// keeps the rule's generic text.
+    pub instead: Option<String>,
 }
 
 impl Risk {
@@ -149,6 +152,12 @@ impl Risk {
     pub fn with_lock(mut self, mode: LockMode) -> Self {
         self.facts.lock = Some(mode.pg_name().to_string());
         self.facts.blocks = Some(mode.blocks().to_string());
+        self
+    }
+
+    /// The safe version written with the statement's own table, column and index names.
+    pub fn with_instead(mut self, instead: String) -> Self {
+        self.instead = Some(instead);
         self
     }
 
