@@ -635,6 +635,40 @@ pub enum StatementKind {
     Rollback,
     /// `DO $$ ... $$`: opaque procedural code.
     Do,
+    /// `CREATE [OR REPLACE] FUNCTION|PROCEDURE`: what rules need to know about a routine the
+    /// migration defines (issue #12: a default calling it, a later call running its body).
+    CreateFunction {
+        name: QualifiedName,
+        /// The volatility clause as written; `None` means PostgreSQL's default, VOLATILE.
+        volatility: Option<Volatility>,
+        /// Lower-case `LANGUAGE`, `sql` for a SQL-standard `BEGIN ATOMIC` body.
+        language: Option<String>,
+        procedure: bool,
+    },
+    /// `DROP VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE|TYPE|DOMAIN|SEQUENCE|EXTENSION`.
+    DropObject {
+        /// Lower-case object words: `view`, `materialized view`, `function`, `type`...
+        object: String,
+        names: Vec<QualifiedName>,
+        if_exists: bool,
+        cascade: bool,
+    },
+    /// DDL on an object that belongs to one table and locks it: `CREATE [OR REPLACE]
+    /// [CONSTRAINT] TRIGGER ... ON t`, `DROP TRIGGER x ON t`, `CREATE|ALTER|DROP POLICY x ON t`,
+    /// `CREATE [OR REPLACE] RULE x AS ON ... TO t`, `DROP RULE x ON t`.
+    TableDdl {
+        /// Lower-case leading keywords: `create trigger`, `drop trigger`, `create policy`...
+        keywords: String,
+        /// The trigger's, policy's or rule's name.
+        name: String,
+        table: QualifiedName,
+    },
+    /// SQL built at run time (`EXECUTE format(...)` in a DO block or a called function): it
+    /// cannot be reviewed before it runs.
+    Dynamic {
+        /// What was seen, e.g. `EXECUTE format('ALTER TABLE %I ...', t)`.
+        reason: String,
+    },
     /// Function/procedure/trigger definitions and other DDL the rules treat as harmless.
     Other {
         /// Lower-cased leading keywords, e.g. `create function`, `grant`, `comment on`.
@@ -644,11 +678,46 @@ pub enum StatementKind {
     PsqlMeta {
         command: String,
     },
+    /// Text PostgreSQL itself rejects: two statements without a `;` between them, another
+    /// database's syntax (`AUTOINCREMENT`, `UNSIGNED`, backticks).
+    Invalid {
+        /// What is wrong and how to fix it, naming the line when it is not the first.
+        reason: String,
+    },
     /// Neither sqlparser nor the keyword fallback understood it.
     Unparsed {
         /// Why: the parser's message, an unterminated quote, a template placeholder...
         reason: String,
     },
+}
+
+/// A function's volatility category (PostgreSQL docs: "Function Volatility Categories").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Volatility {
+    Immutable,
+    Stable,
+    Volatile,
+}
+
+impl Volatility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Volatility::Immutable => "IMMUTABLE",
+            Volatility::Stable => "STABLE",
+            Volatility::Volatile => "VOLATILE",
+        }
+    }
+
+    /// From `pg_proc.provolatile` (`i`, `s`, `v`).
+    pub fn from_provolatile(code: &str) -> Option<Volatility> {
+        Some(match code {
+            "i" => Volatility::Immutable,
+            "s" => Volatility::Stable,
+            "v" => Volatility::Volatile,
+            _ => return None,
+        })
+    }
 }
 
 /// Which parser produced the `StatementKind`.

@@ -621,6 +621,7 @@ fn review_migration(
     }
 
     let mut state = MigrationState::default();
+    let routines = crate::parse::Routines::of(&pm.statements);
     for (index, stmt) in pm.statements.iter().enumerate() {
         let schema = on_copy.as_ref().map(|c| &*c.schema);
         let ctx = Context {
@@ -659,6 +660,39 @@ fn review_migration(
         state.apply(index, stmt);
         if let Some(c) = on_copy.as_mut() {
             c.schema.apply(stmt);
+        }
+        // The SQL a DO block or a called function runs (issue #12), judged by the same rules
+        // and placed on its own lines; it belongs to the statement that runs it.
+        for nested in crate::parse::nested(&pm.migration.up.file, &pm.statements, &routines, index)
+        {
+            let n = &nested.statement;
+            let schema = on_copy.as_ref().map(|c| &*c.schema);
+            let ctx = Context {
+                migration: pm,
+                index,
+                state: &state,
+                settings,
+                schema,
+                plan: None,
+            };
+            for rule in RULES {
+                let Check::Statement(check) = rule.check else {
+                    continue;
+                };
+                if settings.level(rule).is_none() {
+                    continue;
+                }
+                if let Some(mut risk) = check(&ctx, n) {
+                    risk.message = format!("{} ({})", risk.message, nested.context);
+                    if let Some(f) = finding(rule, settings, pm, Some(n), risk) {
+                        candidates.push(Candidate {
+                            statement: Some(index),
+                            finding: f,
+                        });
+                    }
+                }
+            }
+            state.apply(index, n);
         }
     }
 
@@ -991,7 +1025,13 @@ fn finding(
         statement: stmt.map(|s| s.text.clone()).unwrap_or_default(),
         message: risk.message,
         why: rule.why,
-        instead: rule.instead,
+        // Finding.instead is `&'static str` in every report format; a statement-specific text
+        // is leaked once per finding (a one-shot CLI, a few hundred bytes each) rather than
+        // changing that type across all the formats in this change.
+        instead: match risk.instead {
+            Some(text) => Box::leak(text.into_boxed_str()),
+            None => rule.instead,
+        },
         owner: pm.meta.owner.clone(),
         table: risk.table.map(|t| t.to_string()),
         facts: risk.facts,

@@ -40,7 +40,7 @@ use crate::evidence::catalog::{
 };
 use crate::model::{
     AlterAction, ColumnDef, Constraint as ConstraintDef, ConstraintKind, ForeignKeyRef, IndexKey,
-    QualifiedName, Statement, StatementKind,
+    QualifiedName, Statement, StatementKind, Volatility,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -145,6 +145,9 @@ pub struct Schema {
     opaque: bool,
     /// A temporary table exists (`pg_temp` is searched first).
     has_temp: bool,
+    /// Bare function name → volatility (the most volatile of that name), from the copy's
+    /// pg_proc and the pending `CREATE FUNCTION`s replayed so far.
+    functions: HashMap<String, Volatility>,
 }
 
 impl Schema {
@@ -209,7 +212,13 @@ impl Schema {
         } else {
             snapshot.search_path.clone()
         };
+        let mut functions: HashMap<String, Volatility> = HashMap::new();
+        for f in &snapshot.functions {
+            let v = functions.entry(f.name.name.clone()).or_insert(f.volatility);
+            *v = (*v).max(f.volatility);
+        }
         Schema {
+            functions,
             snapshot,
             search_path,
             path_uncertain: false,
@@ -226,6 +235,12 @@ impl Schema {
             opaque: false,
             has_temp: false,
         }
+    }
+
+    /// The volatility of a function of this bare name, as the copy's pg_proc and the
+    /// pending migrations replayed so far define it; `None` when neither knows it.
+    pub fn function_volatility(&self, name: &str) -> Option<Volatility> {
+        self.functions.get(name).copied()
     }
 
     /// The copy's catalog as read, before any pending statement.
@@ -1122,6 +1137,15 @@ impl Schema {
                     self.set_search_path(value);
                 }
             }
+            K::CreateFunction {
+                name, volatility, ..
+            } => {
+                // CREATE OR REPLACE replaces: the latest definition wins.
+                self.functions.insert(
+                    name.name.clone(),
+                    volatility.unwrap_or(Volatility::Volatile),
+                );
+            }
             K::Do => {
                 if calls_unknown_code(&stmt.text) {
                     self.opaque = true;
@@ -1137,7 +1161,7 @@ impl Schema {
                     self.taint_words(&stmt.text);
                 }
             }
-            K::Unparsed { .. } => self.opaque = true,
+            K::Unparsed { .. } | K::Invalid { .. } => self.opaque = true,
             K::PsqlMeta { command } => {
                 let command = command.trim_start_matches('\\').to_ascii_lowercase();
                 let harmless = [
@@ -1150,6 +1174,7 @@ impl Schema {
                 }
             }
             K::Other { keywords } => self.other(keywords, &stmt.text),
+            K::DropObject { object, .. } => self.other(&format!("drop {object}"), &stmt.text),
             _ => {}
         }
     }

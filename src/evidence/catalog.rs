@@ -314,6 +314,36 @@ pub struct ForeignKey {
     pub covering_index: Option<QualifiedName>,
 }
 
+/// A function or procedure name of the copy and its volatility (`pg_proc.provolatile`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Function {
+    pub name: QualifiedName,
+    pub volatility: crate::model::Volatility,
+}
+
+/// Reads every routine name with its most volatile overload's volatility. pg_proc is a
+/// system catalog: no lock on a user relation.
+async fn read_functions(conn: &mut PgConnection) -> Result<Vec<Function>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT n.nspname::text, p.proname::text, max(p.provolatile::text) \
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         GROUP BY 1, 2",
+    )
+    .fetch_all(conn)
+    .await
+    .context("Failed to read function volatility from pg_proc")?;
+    // 'v' > 's' > 'i', so max() picks the most volatile overload.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(schema, name, code)| {
+            Some(Function {
+                name: QualifiedName::new(Some(&schema), &name),
+                volatility: crate::model::Volatility::from_provolatile(&code)?,
+            })
+        })
+        .collect())
+}
+
 /// A sequence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sequence {
@@ -393,6 +423,11 @@ pub struct CatalogSnapshot {
     pub dependents: Vec<super::depends::Dependent>,
     /// What the reader of this snapshot should know about its accuracy.
     pub notes: Vec<String>,
+    /// Every function and procedure name with its volatility (the most volatile overload),
+    /// for judging defaults that call them (issue #12). Not exported: it is not a fact about
+    /// production's size.
+    #[serde(skip)]
+    pub functions: Vec<Function>,
     /// Tables and indexes share one namespace per schema; these map names to positions.
     #[serde(skip)]
     table_pos: BTreeMap<QualifiedName, usize>,
@@ -406,7 +441,9 @@ impl CatalogSnapshot {
     pub async fn read(conn: &mut PgConnection) -> Result<CatalogSnapshot> {
         let structure = read_structure(conn).await?;
         let details = read_details(conn, &structure).await?;
-        Ok(CatalogSnapshot::assemble(structure, details))
+        let mut snapshot = CatalogSnapshot::assemble(structure, details);
+        snapshot.functions = read_functions(conn).await?;
+        Ok(snapshot)
     }
 
     /// Joins the query results: columns and sizes into tables, partition sums into
@@ -489,6 +526,7 @@ impl CatalogSnapshot {
             views: views.into_iter().map(|v| v.into_view(&details)).collect(),
             dependents: Vec::new(),
             notes,
+            functions: Vec::new(),
             table_pos: BTreeMap::new(),
             index_pos: BTreeMap::new(),
         };
@@ -545,6 +583,7 @@ impl CatalogSnapshot {
             views,
             dependents: Vec::new(),
             notes: Vec::new(),
+            functions: Vec::new(),
             table_pos: BTreeMap::new(),
             index_pos: BTreeMap::new(),
         };
@@ -1817,6 +1856,7 @@ mod tests {
             views: Vec::new(),
             dependents: Vec::new(),
             notes: Vec::new(),
+            functions: Vec::new(),
             table_pos: BTreeMap::new(),
             index_pos: BTreeMap::new(),
         };

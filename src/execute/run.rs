@@ -285,7 +285,9 @@ pub fn rollback_sql(migration: &ParsedMigration) -> Option<(Vec<Statement>, Grou
                 && statements.iter().all(|s| {
                     !matches!(
                         s.kind,
-                        StatementKind::Unparsed { .. } | StatementKind::PsqlMeta { .. }
+                        StatementKind::Unparsed { .. }
+                            | StatementKind::Invalid { .. }
+                            | StatementKind::PsqlMeta { .. }
                     )
                 });
             // Annotation rollbacks run statement by statement, like a person pasting them

@@ -18,12 +18,18 @@
 mod convert;
 mod fallback;
 pub mod server_wide;
+mod nested;
+pub mod objects;
+mod on_table;
+mod routine;
 mod split;
 mod tokens;
+mod validity;
 
 use crate::model::{
     Comment, ParsedBy, Part, Runner, Segment, SourceFile, Statement, StatementKind, Transaction,
 };
+pub use nested::{nested, Nested, Routines};
 use split::RawKind;
 use std::sync::Arc;
 
@@ -100,7 +106,40 @@ pub fn mark_transactions(part: &Part, statements: &mut [Statement]) {
 
 /// sqlparser first, then the keyword fallback, else `Unparsed` with the clearest reason.
 fn classify(text: &str) -> (StatementKind, ParsedBy) {
-    match convert::parse(text) {
+    if let Some(reason) = validity::invalid(text) {
+        return (StatementKind::Invalid { reason }, ParsedBy::None);
+    }
+    if let Some(kind) = objects::drop_object(text) {
+        let by = if convert::parse(text).is_ok() {
+            ParsedBy::Sqlparser
+        } else {
+            ParsedBy::Fallback
+        };
+        return (kind, by);
+    }
+    if let Some(kind) = validity::not_null_constraint(text) {
+        return (kind, ParsedBy::Fallback);
+    }
+    let parsed = convert::parse(text);
+    // Routines are read from their tokens either way: sqlparser's AST does not keep the
+    // volatility clause in a form every version agrees on, and it refuses many real bodies.
+    if let Some(routine) = routine::create_routine(text) {
+        let by = if parsed.is_ok() {
+            ParsedBy::Sqlparser
+        } else {
+            ParsedBy::Fallback
+        };
+        return (routine.kind(), by);
+    }
+    if let Some(kind) = on_table::table_ddl(text) {
+        let by = if parsed.is_ok() {
+            ParsedBy::Sqlparser
+        } else {
+            ParsedBy::Fallback
+        };
+        return (kind, by);
+    }
+    match parsed {
         Ok(kind) => match fallback::refine(text, &kind) {
             Some(better) => (better, ParsedBy::Fallback),
             None => (kind, ParsedBy::Sqlparser),

@@ -1,7 +1,7 @@
 //! `add-column-volatile-default`: `ADD COLUMN` with a volatile DEFAULT, which rewrites the
 //! table.
 
-use super::{Check, Context, Risk, Rule};
+use super::{volatility, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -12,7 +12,11 @@ pub const RULE: Rule = Rule {
     evidence: Evidence::Static,
     what: "Flags `ALTER TABLE ... ADD COLUMN ... DEFAULT <expr>` on a table that existed before \
            this migration when the default calls a volatile function such as `random()`, \
-           `gen_random_uuid()`, `uuid_generate_v4()`, `clock_timestamp()` or `nextval()`.",
+           `gen_random_uuid()`, `uuid_generate_v4()`, `clock_timestamp()` or `nextval()`, or \
+           a function the migration creates without IMMUTABLE or STABLE (VOLATILE is \
+           PostgreSQL's default). A function migsafe cannot find (not created in the \
+           migration, not in the copy's pg_proc, not a known built-in) is assumed volatile, \
+           and the finding says so.",
     why: "Since PostgreSQL 11 a new column with a constant or stable default (`0`, `'new'`, \
           `now()`, `current_timestamp`) is added instantly: the value is computed once and kept \
           in the catalog. A volatile default must be computed for every existing row, so \
@@ -29,39 +33,6 @@ pub const RULE: Rule = Rule {
     check: Check::Statement(check),
 };
 
-/// Built-in and common extension functions that are VOLATILE, so a default calling one of
-/// them rewrites the table. Stable ones (`now`, `current_timestamp`, `statement_timestamp`,
-/// `txid_current`) are deliberately absent: they are evaluated once.
-const VOLATILE: &[&str] = &[
-    "random",
-    "random_normal",
-    "setseed",
-    "gen_random_uuid",
-    "uuidv4",
-    "uuidv7",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuid_generate_v7",
-    "gen_random_bytes",
-    "gen_salt",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-    "currval",
-    "lastval",
-    "gen_ulid",
-    "generate_ulid",
-];
-
-fn volatile_function(functions: &[String]) -> Option<&str> {
-    functions.iter().map(String::as_str).find(|f| {
-        // Schema-qualified calls (`public.gen_random_uuid`) count as well.
-        let bare = f.rsplit('.').next().unwrap_or(f);
-        VOLATILE.contains(&bare)
-    })
-}
-
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     let StatementKind::AlterTable { name, actions, .. } = &stmt.kind else {
         return None;
@@ -74,18 +45,49 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             return None;
         };
         let default = column.default.as_ref()?;
-        let function = volatile_function(&default.functions)?;
+        let (function, source) = volatility::first_volatile(ctx, &default.functions)?;
+        let known = source != volatility::Source::Unknown;
         Some(
             Risk::new(format!(
-                "Adding column {}.{} with the volatile default {function}() rewrites all of \
+                "Adding column {}.{} with the {}default {function}() rewrites all of \
                  {name} under an ACCESS EXCLUSIVE lock: reads and writes wait until every row \
-                 has its own value",
-                name, column.name
+                 has its own value ({})",
+                name,
+                column.name,
+                if known { "volatile " } else { "" },
+                volatility::explain(&function, &source, ctx.schema.is_some()),
+            ))
+            .with_instead(instead_for(
+                name,
+                &column.name,
+                &column.data_type,
+                &default.text,
+                ctx.settings.thresholds.batch_rows,
             ))
             .on_table(name)
             .with_lock(LockMode::AccessExclusive),
         )
     })
+}
+
+/// The add / default-for-new-rows / batched backfill recipe for this column, with the batch
+/// size from migsafe.toml (`[thresholds] batch_rows`).
+fn instead_for(
+    table: &crate::model::QualifiedName,
+    column: &str,
+    data_type: &str,
+    default: &str,
+    batch: i64,
+) -> String {
+    format!(
+        "Add the column without the default, set the default for new rows only, then backfill \
+         old rows in batches: (1) `ALTER TABLE {table} ADD COLUMN {column} {data_type};` \
+         (instant: existing rows get NULL); (2) `ALTER TABLE {table} ALTER COLUMN {column} SET \
+         DEFAULT {default};` (instant: only new rows); (3) repeat `UPDATE {table} SET {column} = \
+         {default} WHERE ctid IN (SELECT ctid FROM {table} WHERE {column} IS NULL LIMIT {batch});` \
+         in separate transactions until it updates no rows; (4) if it must be NOT NULL, use the \
+         CHECK ... NOT VALID / VALIDATE recipe (see set-not-null)."
+    )
 }
 
 #[cfg(test)]
@@ -150,5 +152,102 @@ mod tests {
             ),
             1
         );
+    }
+
+    #[test]
+    fn a_function_created_without_a_volatility_clause_is_volatile() {
+        // lemmy shape: a helper that builds a unique placeholder, then a default calling it.
+        let sql = "CREATE OR REPLACE FUNCTION generate_unique_changeme() RETURNS text\n\
+                   LANGUAGE sql AS $$ SELECT 'changeme_' || md5(random()::text) $$;\n\
+                   ALTER TABLE person ADD COLUMN actor_id varchar(255) NOT NULL \
+                   DEFAULT generate_unique_changeme();";
+        let found = check(&RULE, sql);
+        assert_eq!(found.len(), 1);
+        let m = &found[0].message;
+        assert!(
+            m.contains("created on line 1 without IMMUTABLE or STABLE, is VOLATILE"),
+            "{m}"
+        );
+        // Declared STABLE or IMMUTABLE: evaluated once, no rewrite.
+        for clause in ["STABLE", "IMMUTABLE"] {
+            let sql = format!(
+                "CREATE FUNCTION default_locale() RETURNS text LANGUAGE sql {clause} AS $$ SELECT 'en' $$;\n\
+                 ALTER TABLE person ADD COLUMN locale text DEFAULT default_locale();"
+            );
+            assert_eq!(count(&RULE, &sql), 0, "{clause}");
+        }
+        // Declared VOLATILE says so.
+        let found = check(
+            &RULE,
+            "CREATE FUNCTION new_token() RETURNS text VOLATILE LANGUAGE sql AS $$ SELECT md5(random()::text) $$;\n\
+             ALTER TABLE person ADD COLUMN token text DEFAULT new_token();",
+        );
+        assert!(found[0].message.contains("declared VOLATILE on line 1"));
+    }
+
+    #[test]
+    fn instead_uses_the_column_default_and_batch_size() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE orders ADD COLUMN public_id uuid DEFAULT gen_random_uuid();",
+        );
+        let instead = found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE orders ADD COLUMN public_id uuid;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("SET DEFAULT gen_random_uuid();"),
+            "{instead}"
+        );
+        assert!(instead.contains("LIMIT 100000"), "{instead}");
+    }
+
+    #[test]
+    fn an_unknown_function_is_assumed_volatile_and_the_finding_says_so() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE crates ADD COLUMN slug text DEFAULT make_slug();",
+        );
+        assert_eq!(found.len(), 1);
+        let m = &found[0].message;
+        assert!(m.contains("does not know make_slug()"), "{m}");
+        assert!(m.contains("assumes it is VOLATILE"), "{m}");
+        assert!(m.contains("--database-url"), "{m}");
+    }
+
+    #[test]
+    fn the_copys_pg_proc_decides_at_catalog_level() {
+        use crate::evidence::catalog::Function;
+        use crate::model::Volatility;
+        use crate::rules::test_support::{catalog_risks, qualified, snapshot, table};
+        let copy = |v: Volatility| {
+            let mut s = snapshot(
+                vec![table("crates", 1000, &[("id", "integer")])],
+                vec![],
+                vec![],
+            );
+            s.functions = vec![Function {
+                name: qualified("make_slug"),
+                volatility: v,
+            }];
+            s
+        };
+        let sql = "ALTER TABLE crates ADD COLUMN slug text DEFAULT make_slug();";
+        assert!(catalog_risks(&RULE, copy(Volatility::Stable), sql).is_empty());
+        let risks = catalog_risks(&RULE, copy(Volatility::Volatile), sql);
+        assert_eq!(risks.len(), 1);
+        assert!(risks[0].message.contains("VOLATILE in the copy's pg_proc"));
+        // Not in pg_proc either: still assumed volatile, and the message says where it looked.
+        let risks = catalog_risks(
+            &RULE,
+            snapshot(
+                vec![table("crates", 1000, &[("id", "integer")])],
+                vec![],
+                vec![],
+            ),
+            sql,
+        );
+        assert!(risks[0].message.contains("not in the copy's pg_proc"));
     }
 }

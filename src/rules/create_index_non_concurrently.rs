@@ -43,15 +43,56 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         Risk::new(format!(
             "Building {index} on {table} without CONCURRENTLY blocks writes to {table} until the build finishes"
         ))
+        .with_instead(instead_for(&stmt.text))
         .on_table(table)
         .with_lock(LockMode::Share),
     )
+}
+
+/// The same statement with CONCURRENTLY (and IF NOT EXISTS, so a retry after a failed build
+/// is safe once the invalid index is dropped), run outside a transaction.
+fn instead_for(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let concurrent = lower.find("index").map(|at| {
+        let (head, tail) = text.split_at(at + "index".len());
+        let exists = if lower.contains("if not exists") {
+            ""
+        } else {
+            " IF NOT EXISTS"
+        };
+        format!("{head} CONCURRENTLY{exists}{tail}")
+    });
+    match concurrent {
+        Some(sql) => format!(
+            "Build it without blocking writes, in a migration that does not run inside a \
+             transaction (e.g. `-- no-transaction` for sqlx, `-- +goose NO TRANSACTION`): \
+             `{};`. If the build fails it leaves an INVALID index: drop it with `DROP INDEX \
+             CONCURRENTLY` and retry.",
+            sql.trim().trim_end_matches(';')
+        ),
+        None => RULE.instead.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
     use crate::rules::test_support::count;
+
+    #[test]
+    fn instead_is_the_users_statement_with_concurrently() {
+        let found = crate::rules::test_support::check(
+            &RULE,
+            "CREATE INDEX rental_customer_id_idx ON rental (customer_id);",
+        );
+        assert!(
+            found[0].instead.contains(
+                "`CREATE INDEX CONCURRENTLY IF NOT EXISTS rental_customer_id_idx ON rental (customer_id);`"
+            ),
+            "{}",
+            found[0].instead
+        );
+    }
 
     #[test]
     fn flags_plain_index_on_existing_table() {
@@ -81,5 +122,29 @@ mod tests {
             ),
             0
         );
+    }
+
+    #[test]
+    fn indexes_built_inside_do_blocks_and_called_functions_are_judged() {
+        use crate::rules::test_support::check;
+        // The "create it if it is missing" DO block many projects write by hand.
+        let found = check(
+            &RULE,
+            "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'orders_status_idx') THEN\n    CREATE INDEX orders_status_idx ON orders (status);\n  END IF;\nEND\n$$;",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 4);
+        assert!(found[0].message.contains("inside the DO block on line 1"));
+        let found = check(
+            &RULE,
+            "CREATE OR REPLACE FUNCTION add_missing_indexes() RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN\n  CREATE INDEX IF NOT EXISTS orders_status_idx ON orders (status);\nEND $$;\n\
+             SELECT add_missing_indexes();\nDROP FUNCTION add_missing_indexes();",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 3);
+        assert!(found[0]
+            .message
+            .contains("function add_missing_indexes() (created on line 1), called on line 5"));
     }
 }

@@ -40,17 +40,10 @@ pub const RULE: Rule = Rule {
 
 /// Whether an earlier statement of this migration added `column` to `table` (so no deployed
 /// code can depend on it yet).
+/// A column renamed earlier keeps its readers (under the old name) and its data, so it is
+/// not new: `RENAME a TO a_old; DROP COLUMN a_old` still drops an existing column.
 pub(super) fn column_added_earlier(ctx: &Context, table: &QualifiedName, column: &str) -> bool {
-    ctx.earlier().iter().any(|s| match &s.kind {
-        StatementKind::AlterTable { name, actions, .. } if name.matches(table) => {
-            actions.iter().any(|a| match a {
-                AlterAction::AddColumn { column: c, .. } => c.name == column,
-                AlterAction::RenameColumn { new, .. } => new == column,
-                _ => false,
-            })
-        }
-        _ => false,
-    })
+    ctx.state.column_is_new(table, column)
 }
 
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
@@ -64,7 +57,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         .iter()
         .filter_map(|a| match a {
             AlterAction::DropColumn { name: col, .. } if !column_added_earlier(ctx, name, col) => {
-                Some(format!("`{col}`"))
+                Some(ctx.state.describe_column(name, col))
             }
             _ => None,
         })
@@ -132,6 +125,53 @@ mod tests {
         );
         assert_eq!(
             count(&RULE, "ALTER TABLE users ADD COLUMN nickname text;"),
+            0
+        );
+    }
+
+    #[test]
+    fn a_renamed_existing_column_is_still_existing() {
+        // harbor/hydra shape: move the column aside, then drop it.
+        let found = check(
+            &RULE,
+            "ALTER TABLE artifact RENAME COLUMN digest TO digest_old;\n\
+             ALTER TABLE artifact ADD COLUMN digest text;\n\
+             ALTER TABLE artifact DROP COLUMN digest_old;",
+        );
+        assert_eq!(found.len(), 1);
+        let m = &found[0].message;
+        assert!(
+            m.contains("`digest_old` (renamed from `digest` on line 1)"),
+            "{m}"
+        );
+        // The new column under the freed name is new: dropping it breaks nobody.
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE artifact RENAME COLUMN digest TO digest_old;\n\
+                 ALTER TABLE artifact ADD COLUMN digest text;\n\
+                 ALTER TABLE artifact DROP COLUMN digest;"
+            ),
+            0
+        );
+        // A column added here and then renamed stays new.
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE users ADD COLUMN tmp text;\n\
+                 ALTER TABLE users RENAME COLUMN tmp TO tmp2;\n\
+                 ALTER TABLE users DROP COLUMN tmp2;"
+            ),
+            0
+        );
+        // Renaming the table keeps track of its new columns.
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE users ADD COLUMN tmp text;\n\
+                 ALTER TABLE users RENAME TO accounts;\n\
+                 ALTER TABLE accounts DROP COLUMN tmp;"
+            ),
             0
         );
     }

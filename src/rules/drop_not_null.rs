@@ -42,7 +42,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         .iter()
         .filter_map(|a| match a {
             AlterAction::DropNotNull { column } if !column_added_earlier(ctx, name, column) => {
-                Some(format!("`{column}`"))
+                Some(ctx.state.describe_column(name, column))
             }
             _ => None,
         })
@@ -77,6 +77,18 @@ mod tests {
         assert_eq!(found.len(), 1);
         let m = &found[0].message;
         assert!(m.contains("`phone`") && m.contains("users"), "{m}");
+    }
+
+    #[test]
+    fn a_renamed_existing_column_keeps_its_readers() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE hydra_client RENAME COLUMN secret TO secret_legacy;\n\
+             ALTER TABLE hydra_client ALTER COLUMN secret_legacy DROP NOT NULL;",
+        );
+        assert_eq!(found.len(), 1);
+        let m = &found[0].message;
+        assert!(m.contains("renamed from `secret` on line 1"), "{m}");
     }
 
     #[test]

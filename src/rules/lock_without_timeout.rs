@@ -2,7 +2,7 @@
 //! reads or writes of an existing table while no `lock_timeout` is set.
 
 use super::{Check, Context, Risk, Rule};
-use crate::locks::{table_locks, LockMode};
+use crate::locks::{table_locks, LockMode, TableLock};
 use crate::model::{Evidence, QualifiedName, ReindexTarget, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
@@ -70,14 +70,23 @@ fn blocking_lock(
     kind: &StatementKind,
     created: &Created,
 ) -> Option<(Option<QualifiedName>, LockMode)> {
-    let on_table = table_locks(kind)
+    blocking_table_lock(kind, created)
+        .map(|l| (Some(l.table), l.mode))
+        .or_else(|| blocking_index_lock(kind, created))
+}
+
+/// The strongest write-blocking lock the model says the statement takes on an existing table.
+fn blocking_table_lock(kind: &StatementKind, created: &Created) -> Option<TableLock> {
+    table_locks(kind)
         .into_iter()
         .filter(|l| l.mode.blocks_writes() && !created.table(&l.table))
         .max_by_key(|l| l.mode)
-        .map(|l| (Some(l.table), l.mode));
-    if on_table.is_some() {
-        return on_table;
-    }
+}
+
+fn blocking_index_lock(
+    kind: &StatementKind,
+    created: &Created,
+) -> Option<(Option<QualifiedName>, LockMode)> {
     // Index commands lock the index's table, which is unknown without a catalog.
     match kind {
         StatementKind::DropIndex {
@@ -153,6 +162,11 @@ fn timeout_in_effect(ctx: &Context, stmt: &Statement) -> bool {
     true
 }
 
+/// "on the referenced table" etc.
+fn entry_target(lock: &TableLock) -> String {
+    format!("on {}", crate::locks::entry(lock.form).target)
+}
+
 /// SQL spelling of a lock mode, as `LOCK TABLE` and the manual write it.
 fn sql_name(mode: LockMode) -> &'static str {
     match mode {
@@ -186,10 +200,23 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         Some(t) => t.to_string(),
         None => "the index's table".to_string(),
     };
+    // Say which row of the lock model this is when the lock is not on the table the
+    // statement is about (a referenced table, a trigger's table): the user may not expect it.
+    let source = blocking_table_lock(&stmt.kind, &created)
+        .map(|l| {
+            format!(
+                " ({}: {} {}; PostgreSQL docs: {})",
+                l.statement(),
+                sql_name(l.mode),
+                entry_target(&l),
+                l.docs()
+            )
+        })
+        .unwrap_or_default();
     let risk = Risk::new(format!(
         "This statement locks {target} {} (blocks {}) with no lock_timeout set before it: while \
          it waits behind a long-running query, every new query on {target} queues behind it; \
-         start the migration with SET lock_timeout = '2s'",
+         start the migration with SET lock_timeout = '2s'{source}",
         sql_name(mode),
         mode.blocks()
     ))
@@ -244,6 +271,61 @@ mod tests {
         );
         assert_eq!(count(&RULE, "LOCK TABLE orders IN SHARE MODE;"), 1);
         assert_eq!(count(&RULE, "DROP INDEX orders_status_idx;"), 1);
+    }
+
+    #[test]
+    fn locks_on_tables_the_statement_only_names_count() {
+        // A new table referencing an existing one locks the existing one SHARE ROW EXCLUSIVE.
+        let found = check(
+            &RULE,
+            "CREATE TABLE order_notes (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders (id));",
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].table.as_deref(), Some("orders"));
+        assert_eq!(
+            found[0].facts.lock.as_deref(),
+            Some("ShareRowExclusiveLock")
+        );
+        assert!(
+            found[0].message.contains("on the referenced table"),
+            "{}",
+            found[0].message
+        );
+        // A table constraint too, and a partition locks its parent ACCESS EXCLUSIVE.
+        assert_eq!(
+            count(
+                &RULE,
+                "CREATE TABLE line_items (id bigint, order_id bigint, FOREIGN KEY (order_id) REFERENCES public.orders (id));"
+            ),
+            1
+        );
+        let found = check(
+            &RULE,
+            "CREATE TABLE events_2026_12 PARTITION OF events FOR VALUES FROM ('2026-12-01') TO ('2027-01-01');",
+        );
+        assert_eq!(found[0].facts.lock.as_deref(), Some("AccessExclusiveLock"));
+        // Triggers lock their table: CREATE SHARE ROW EXCLUSIVE, DROP ACCESS EXCLUSIVE.
+        let found = check(
+            &RULE,
+            "CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();",
+        );
+        assert_eq!(found[0].table.as_deref(), Some("orders"));
+        assert_eq!(
+            found[0].facts.lock.as_deref(),
+            Some("ShareRowExclusiveLock")
+        );
+        let found = check(&RULE, "DROP TRIGGER IF EXISTS orders_touch ON orders;");
+        assert_eq!(found[0].facts.lock.as_deref(), Some("AccessExclusiveLock"));
+        // Tables created here are new: referencing one of them, or a self-reference, is quiet.
+        assert_eq!(
+            count(
+                &RULE,
+                "CREATE TABLE a (id bigint PRIMARY KEY);\n\
+                 CREATE TABLE b (id bigint, a_id bigint REFERENCES a (id), parent bigint REFERENCES b (id));\n\
+                 CREATE TRIGGER b_touch BEFORE UPDATE ON b FOR EACH ROW EXECUTE FUNCTION touch();"
+            ),
+            0
+        );
     }
 
     #[test]

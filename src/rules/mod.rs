@@ -30,16 +30,26 @@ mod detach_partition_non_concurrently;
 mod dml_touches_many_rows;
 mod drop_column;
 mod drop_database;
+mod drop_default;
+mod drop_extension;
+mod drop_function;
 mod drop_index_in_use;
 mod drop_index_non_concurrently;
 mod drop_not_null;
 mod drop_schema;
+mod drop_sequence;
 mod drop_table;
+mod drop_type;
+mod drop_view;
+mod dropped_object;
 mod duplicate_index;
+mod dynamic_sql;
 mod expectation_not_met;
 mod fails_on_copy;
 mod foreign_key_without_index;
+mod identity_change;
 mod int_primary_key;
+mod invalid_syntax;
 mod json_column;
 mod lock_held_too_long;
 mod lock_table;
@@ -60,6 +70,7 @@ mod schema_drift;
 mod seq_scan_on_large_table;
 mod set_logged_or_tablespace;
 mod set_not_null;
+mod set_schema;
 mod statements_after_exclusive_lock;
 mod suppression_without_reason;
 mod table_rewrite;
@@ -73,6 +84,7 @@ mod unused_suppression;
 mod update_without_where;
 mod vacuum_full_or_cluster;
 mod validate_in_same_transaction;
+pub mod volatility;
 
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -122,6 +134,9 @@ pub struct Risk {
     pub severity: Option<Severity>,
     /// For migration-level risks: where to point (default: line 1).
     pub position: Option<Position>,
+    /// The rule's *instead* written with this statement's own names (issue #12); `None`
+    /// keeps the rule's generic text.
+    pub instead: Option<String>,
 }
 
 impl Risk {
@@ -140,6 +155,12 @@ impl Risk {
     pub fn with_lock(mut self, mode: LockMode) -> Self {
         self.facts.lock = Some(mode.pg_name().to_string());
         self.facts.blocks = Some(mode.blocks().to_string());
+        self
+    }
+
+    /// The safe version written with the statement's own table, column and index names.
+    pub fn with_instead(mut self, instead: String) -> Self {
+        self.instead = Some(instead);
         self
     }
 
@@ -175,6 +196,34 @@ pub struct MigrationState {
     pub not_null_checks: Vec<(QualifiedName, String)>,
     /// Constraints added `NOT VALID` earlier in this migration.
     pub not_valid_constraints: Vec<NotValidConstraint>,
+    /// Columns added to existing tables earlier in this migration, under their current name
+    /// (a rename of a new column keeps it new; a rename of an old one does not make it new).
+    pub new_columns: Vec<(QualifiedName, String)>,
+    /// Columns of existing tables renamed earlier in this migration, so that later findings
+    /// on the new name say where the column came from.
+    pub renamed_columns: Vec<RenamedColumn>,
+    /// Functions and procedures this migration created, latest last.
+    pub functions: Vec<DefinedFunction>,
+}
+
+/// A function or procedure created earlier in this migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinedFunction {
+    pub name: QualifiedName,
+    /// The clause as written; `None` is PostgreSQL's default, VOLATILE.
+    pub volatility: Option<crate::model::Volatility>,
+    /// Line of its `CREATE FUNCTION`.
+    pub line: usize,
+}
+
+/// An existing column renamed earlier in the migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenamedColumn {
+    pub table: QualifiedName,
+    pub old: String,
+    pub new: String,
+    /// Line of the `RENAME COLUMN` statement.
+    pub line: usize,
 }
 
 /// A constraint added with `NOT VALID`, remembered until it is validated.
@@ -193,6 +242,91 @@ impl MigrationState {
         self.created_tables.iter().any(|t| t.matches(table))
     }
 
+    /// Whether `column` of `table` was added earlier in this migration (no deployed code can
+    /// depend on it yet). A column of an existing table that was only renamed is not new.
+    pub fn column_is_new(&self, table: &QualifiedName, column: &str) -> bool {
+        self.new_columns
+            .iter()
+            .any(|(t, c)| t.matches(table) && c == column)
+    }
+
+    /// The rename that gave an existing column its current name, if one happened earlier.
+    pub fn renamed_column(&self, table: &QualifiedName, column: &str) -> Option<&RenamedColumn> {
+        self.renamed_columns
+            .iter()
+            .rev()
+            .find(|r| r.table.matches(table) && r.new == column)
+    }
+
+    /// The latest function of that (unqualified) name created earlier in this migration.
+    pub fn function(&self, name: &str) -> Option<&DefinedFunction> {
+        self.functions.iter().rev().find(|f| f.name.name == name)
+    }
+
+    /// `` `a_old` (renamed from `a` on line 3)`` or `` `a` ``, for messages about a column.
+    pub fn describe_column(&self, table: &QualifiedName, column: &str) -> String {
+        match self.renamed_column(table, column) {
+            Some(r) => format!("`{column}` (renamed from `{}` on line {})", r.old, r.line),
+            None => format!("`{column}`"),
+        }
+    }
+
+    fn track_columns(&mut self, table: &QualifiedName, action: &AlterAction, line: usize) {
+        let table_new = self.table_is_new(table);
+        match action {
+            AlterAction::AddColumn { column, .. } if !table_new => {
+                self.new_columns.push((table.clone(), column.name.clone()));
+            }
+            AlterAction::DropColumn { name: col, .. } => {
+                self.new_columns
+                    .retain(|(t, c)| !(t.matches(table) && c == col));
+                self.renamed_columns
+                    .retain(|r| !(r.table.matches(table) && &r.new == col));
+            }
+            AlterAction::RenameColumn { old, new } => {
+                if let Some(entry) = self
+                    .new_columns
+                    .iter_mut()
+                    .find(|(t, c)| t.matches(table) && c == old)
+                {
+                    entry.1 = new.clone();
+                } else if !table_new {
+                    // An existing column under a new name: still read by deployed code under
+                    // its old name, and still holding its data.
+                    let origin = self
+                        .renamed_column(table, old)
+                        .map(|r| (r.old.clone(), r.line))
+                        .unwrap_or_else(|| (old.clone(), line));
+                    self.renamed_columns
+                        .retain(|r| !(r.table.matches(table) && &r.new == old));
+                    self.renamed_columns.push(RenamedColumn {
+                        table: table.clone(),
+                        old: origin.0,
+                        new: new.clone(),
+                        line: origin.1,
+                    });
+                }
+            }
+            AlterAction::RenameTable { new } => {
+                let renamed = QualifiedName {
+                    schema: table.schema.clone(),
+                    name: new.clone(),
+                };
+                for (t, _) in &mut self.new_columns {
+                    if t.matches(table) {
+                        *t = renamed.clone();
+                    }
+                }
+                for r in &mut self.renamed_columns {
+                    if r.table.matches(table) {
+                        r.table = renamed.clone();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Folds one statement's effect into the state (called after the statement's checks).
     pub fn apply(&mut self, index: usize, stmt: &Statement) {
         use StatementKind::*;
@@ -203,6 +337,13 @@ impl MigrationState {
             Set { name, .. } if name.eq_ignore_ascii_case("lock_timeout") => {
                 self.lock_timeout_set = true;
             }
+            CreateFunction {
+                name, volatility, ..
+            } => self.functions.push(DefinedFunction {
+                name: name.clone(),
+                volatility: *volatility,
+                line: stmt.start.line,
+            }),
             Begin => self.explicit_transaction = true,
             Commit | Rollback => {
                 self.explicit_transaction = false;
@@ -213,6 +354,7 @@ impl MigrationState {
             }
             AlterTable { name, actions, .. } => {
                 for action in actions {
+                    self.track_columns(name, action, stmt.start.line);
                     match action {
                         AlterAction::AddConstraint(c) if c.not_valid => {
                             if let Some(cname) = &c.name {
@@ -376,6 +518,16 @@ pub const RULES: &[&Rule] = &[
     &not_executed_on_copy::RULE,
     &times_out_on_copy::RULE,
     &dependent_objects_block_change::RULE,
+    &dynamic_sql::RULE,
+    &invalid_syntax::RULE,
+    &drop_view::RULE,
+    &drop_function::RULE,
+    &drop_type::RULE,
+    &drop_sequence::RULE,
+    &drop_extension::RULE,
+    &set_schema::RULE,
+    &identity_change::RULE,
+    &drop_default::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).

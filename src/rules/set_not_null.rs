@@ -65,8 +65,40 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "Setting {name}.{column} NOT NULL scans all of {name} under an ACCESS EXCLUSIVE \
              lock: reads and writes wait{hint}"
         ))
+        .with_instead(instead_for(
+            name,
+            column,
+            unvalidated.map(|c| c.name.as_str()),
+        ))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// The CHECK / VALIDATE / SET NOT NULL recipe written for this table and column (reusing the
+/// NOT VALID check the migration already added, if any).
+fn instead_for(
+    table: &crate::model::QualifiedName,
+    column: &str,
+    existing: Option<&str>,
+) -> String {
+    let check = existing
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}_{column}_not_null", table.name));
+    let first = if existing.is_some() {
+        String::new()
+    } else {
+        format!(
+            "(1) `ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT \
+             VALID;` (brief lock); "
+        )
+    };
+    format!(
+        "Prove the column first, without blocking writes, then set it (PostgreSQL 12+): \
+         {first}(2) `ALTER TABLE {table} VALIDATE CONSTRAINT {check};` in a separate transaction \
+         (SHARE UPDATE EXCLUSIVE: reads and writes continue); (3) `ALTER TABLE {table} ALTER \
+         COLUMN {column} SET NOT NULL;` (no scan: uses the check); (4) `ALTER TABLE {table} DROP \
+         CONSTRAINT {check};`"
     )
 }
 
@@ -74,6 +106,21 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_written_with_the_statements_names() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ALTER COLUMN return_date SET NOT NULL;",
+        );
+        let instead = found[0].instead;
+        assert!(
+            instead.contains("ALTER TABLE rental ADD CONSTRAINT rental_return_date_not_null CHECK (return_date IS NOT NULL) NOT VALID;"),
+            "{instead}"
+        );
+        assert!(instead.contains("ALTER TABLE rental ALTER COLUMN return_date SET NOT NULL;"));
+        assert!(!instead.contains("users"), "{instead}");
+    }
 
     #[test]
     fn flags_set_not_null_on_existing_table() {
