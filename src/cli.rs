@@ -56,6 +56,35 @@ pub enum Command {
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// Export production's catalog facts (version, settings, sizes, indexes, constraints,
+    /// dependencies, top queries) as JSON with no row values, for `check --production`.
+    /// Read-only: the same queries as the catalog level.
+    ///
+    /// Example: migsafe snapshot --database-url postgres://readonly@prod/shop --output prod.json
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// The database to describe (production, or a read replica of it). Only read-only
+    /// catalog and statistics queries run there.
+    /// Example: --database-url postgres://readonly@prod-replica/shop
+    #[arg(long, env = "MIGSAFE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Write the snapshot to FILE instead of stdout. Example: --output ci/production.json
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// How many of the top pg_stat_statements queries (by total time) to keep, when the
+    /// extension is installed; 0 for none. Example: --top-queries 50
+    #[arg(long, value_name = "N", default_value_t = crate::evidence::snapshot::DEFAULT_TOP_QUERIES)]
+    pub top_queries: usize,
+
+    /// Also export pg_stats per column, including most common values and histogram bounds.
+    /// These ARE row values: the file must then be protected like the data itself.
+    #[arg(long)]
+    pub include_statistics: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -553,6 +582,10 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 Outcome::Clean
             })
         }
+        Command::Snapshot(args) => {
+            snapshot(args, out)?;
+            Ok(Outcome::Clean)
+        }
         Command::Rules => {
             report::rules::render_catalog_with(RULES, &report::Terminal::detect_with(color), out)?;
             Ok(Outcome::Clean)
@@ -611,6 +644,39 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// `migsafe snapshot`: reads production's catalog and writes the snapshot to the file or
+/// to `out`.
+fn snapshot(args: SnapshotArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::evidence::snapshot;
+    if let Some(dir) = args
+        .output
+        .as_ref()
+        .and_then(|p| p.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if !dir.is_dir() {
+            bail!(
+                "--output: cannot write the snapshot into {}: the folder does not exist",
+                dir.display()
+            );
+        }
+    }
+    let options = snapshot::SnapshotOptions {
+        top_queries: args.top_queries,
+        statistics: args.include_statistics,
+    };
+    let taken = runtime()?.block_on(snapshot::take(&args.database_url, &options))?;
+    let json = taken.to_json()?;
+    match &args.output {
+        Some(path) => std::fs::write(path, json)
+            .with_context(|| format!("Failed to write the snapshot to {}", path.display()))?,
+        None => out
+            .write_all(json.as_bytes())
+            .context("Failed to write the snapshot")?,
+    }
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

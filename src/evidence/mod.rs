@@ -22,3 +22,4 @@ pub mod copy;
 pub mod explain;
 pub mod history;
 pub mod restore;
+pub mod snapshot;
