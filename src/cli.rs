@@ -182,6 +182,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// Production's snapshot (from `migsafe snapshot`): report how the copy differs from
+    /// production, judge lock and rewrite findings at production's table sizes, and predict
+    /// each measured duration and lock at that size. Needs a copy (--database-url or
+    /// --restore). Example: --production ci/production.json
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub production: Option<PathBuf>,
+
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -216,6 +223,8 @@ pub struct CheckConfig {
     pub command: String,
     /// `--color`: whether the terminal formats on stdout are coloured.
     pub color: report::ColorChoice,
+    /// `--production`: production's snapshot, read and validated.
+    pub production: Option<crate::production::ProductionInput>,
 }
 
 impl CheckArgs {
@@ -297,6 +306,14 @@ impl CheckArgs {
                  or --disposable"
             );
         }
+        let production = match &self.production {
+            Some(_) if database_url.is_none() && self.restore.is_none() => bail!(
+                "--production compares production's snapshot with a copy: add --database-url \
+                 (or MIGSAFE_DATABASE_URL) or --restore"
+            ),
+            Some(path) => Some(crate::production::ProductionInput::read(path)?),
+            None => None,
+        };
         // Without a copy every migration is reviewed anyway, so `--all` is harmless there:
         // CI scripts can pass it whether or not MIGSAFE_DATABASE_URL is set.
         Ok(CheckConfig {
@@ -315,6 +332,7 @@ impl CheckArgs {
             github_annotations,
             command,
             color: report::ColorChoice::Auto,
+            production,
         })
     }
 
@@ -343,6 +361,13 @@ impl CheckArgs {
             .filter(|u| !u.trim().is_empty())
             .map(crate::evidence::connect::redact_url);
         flag("--database-url", url.as_deref());
+        flag(
+            "--production",
+            self.production
+                .as_ref()
+                .map(|p| p.to_string_lossy())
+                .as_deref(),
+        );
         flag(
             "--restore",
             self.restore
@@ -412,8 +437,14 @@ async fn review_on_copy(
     if let Some(c) = &clone {
         target.execute_on = Some(c.url.clone());
     }
-    let review =
-        crate::review::check_on_target(&config.paths, &config.settings, stdin, &target, config.all);
+    let review = crate::review::check_on_target_with(
+        &config.paths,
+        &config.settings,
+        stdin,
+        &target,
+        config.all,
+        config.production.as_ref(),
+    );
     let result = tokio::select! {
         r = review => r,
         signal = crate::evidence::cache::interrupted() => {
@@ -711,12 +742,13 @@ async fn review_restored(
                 execute_on: Some(url),
                 analyze: config.analyze,
             };
-            let mut report = crate::review::check_on_target(
+            let mut report = crate::review::check_on_target_with(
                 &config.paths,
                 &config.settings,
                 stdin,
                 &target,
                 config.all,
+                config.production.as_ref(),
             )
             .await?;
             let mut all = phases;

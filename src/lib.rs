@@ -17,6 +17,7 @@ pub mod model;
 pub mod parse;
 pub mod pending;
 pub mod plan;
+pub mod production;
 pub mod report;
 pub mod review;
 pub mod rules;

@@ -248,6 +248,7 @@ pub fn sample() -> Report {
     Report {
         evidence: Evidence::Catalog,
         summary: summary(&findings),
+        production: None,
         migrations,
         findings,
         skipped_rules: vec![SkippedRule::everywhere(
@@ -397,6 +398,7 @@ pub fn catalog() -> Report {
     Report {
         evidence: Evidence::Catalog,
         summary: summary(&findings),
+        production: None,
         migrations,
         findings,
         skipped_rules,
@@ -487,6 +489,7 @@ pub fn large(migrations: usize, findings: usize) -> Report {
     Report {
         evidence: Evidence::Static,
         summary: summary(&fs),
+        production: None,
         migrations: ms,
         findings: fs,
         skipped_rules: vec![],
@@ -731,6 +734,7 @@ pub fn execution() -> Report {
     Report {
         evidence: Evidence::Execution,
         summary: summary(&findings),
+        production: None,
         migrations,
         findings,
         skipped_rules: vec![],
@@ -913,6 +917,7 @@ pub fn nine() -> Report {
     Report {
         evidence: Evidence::Static,
         summary: summary(&findings),
+        production: None,
         migrations,
         findings,
         skipped_rules: static_skips(),
