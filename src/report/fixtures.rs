@@ -186,6 +186,7 @@ pub fn sample() -> Report {
                 duration_ms: Some(5_410),
                 index_scans: None,
                 plan: Some("Seq Scan on orders  (cost=0.00..22.70 rows=1270 width=36)\n  Filter: (customer_id = 42)".into()),
+                ..Facts::default()
             },
             direction: crate::model::Direction::Up,
         },
