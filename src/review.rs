@@ -1110,13 +1110,15 @@ pub async fn check_on_target_with(
                 analyze: target.analyze || x.analyze,
                 ..crate::execute::ExecOptions::default()
             };
-            let measured = crate::execute::measure(
+            let watched = production.map(|p| p.watched()).unwrap_or_default();
+            let measured = crate::execute::measure_with(
                 disposable,
                 &reviewed,
                 &applied,
                 &facts.snapshot,
                 settings,
                 &options,
+                &watched,
             )
             .await?;
             let ran = measured.trace.migrations.len();

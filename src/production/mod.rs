@@ -30,6 +30,23 @@ pub struct ProductionInput {
 }
 
 impl ProductionInput {
+    /// Production's top queries as watched queries: planned on the clone before and after
+    /// the migrations, so a plan that gets worse is a regression without a watch file.
+    pub fn watched(&self) -> Vec<crate::execute::watch::WatchedQuery> {
+        self.snapshot
+            .top_queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| crate::execute::watch::WatchedQuery {
+                name: format!("production query {}", i + 1),
+                sql: q.query.trim().trim_end_matches(';').trim_end().to_string(),
+                origin: format!("{} top query {}", self.path, i + 1),
+                calls: Some(q.calls),
+                total_ms: Some(q.total_exec_ms),
+            })
+            .collect()
+    }
+
     /// Reads the snapshot file (errors name the file and how to make one).
     pub fn read(path: &std::path::Path) -> anyhow::Result<ProductionInput> {
         Ok(ProductionInput {
