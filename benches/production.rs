@@ -182,14 +182,8 @@ fn tool(program: &str, args: &[&str], dir: &Path) {
 
 /// Loads the dataset into a new database `name`.
 async fn load(dataset: &Dataset, name: &str, orders: u64) {
-    let mut conn = admin().await;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    let _ = conn.close().await;
+    drop_database(name).await;
+    create_database(&format!("CREATE DATABASE {name}")).await;
     let dir = datasets_dir().join(dataset.name);
     if dataset.name == "synthetic" {
         let orders = format!("orders={orders}");
@@ -220,15 +214,20 @@ async fn load(dataset: &Dataset, name: &str, orders: u64) {
 }
 
 async fn clone_of(template: &str, name: &str) -> String {
-    let mut conn = admin().await;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name} TEMPLATE {template}"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    let _ = conn.close().await;
+    drop_database(name).await;
+    create_database(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await;
     with_database(&server_url(), name)
+}
+
+/// Runs one `CREATE DATABASE` on the server's maintenance database (each on its own: it
+/// cannot run inside a transaction block).
+async fn create_database(sql: &str) {
+    let mut conn = admin().await;
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let _ = conn.close().await;
 }
 
 async fn drop_database(name: &str) {
@@ -289,7 +288,7 @@ async fn measure(
     (
         entry.duration_ms,
         prediction.map(|p| p.predicted_duration_ms),
-        prediction.map(|p| p.operation.clone()),
+        prediction.map(|p| p.model.clone()),
     )
 }
 

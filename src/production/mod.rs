@@ -351,7 +351,7 @@ fn predict_one(
     copy: &CatalogSnapshot,
     production: &Snapshot,
 ) -> Result<Prediction, String> {
-    let (op, table) = predict::classify(&stmt.kind, st);
+    let (mut op, table) = predict::classify(&stmt.kind, st);
     let lock = st.strongest_lock();
     let mut p = Prediction {
         file: pm.migration.path.clone(),
@@ -390,6 +390,12 @@ fn predict_one(
     let Some(prod) = production.table(&name) else {
         return Err(format!("production's snapshot has no table {name}"));
     };
+    let memory = production
+        .settings
+        .get("maintenance_work_mem")
+        .and_then(|m| predict::memory_bytes(m));
+    op = predict::refine(op, prod, memory);
+    p.model = op.model().to_string();
     p.table = Some(name);
     p.copy_rows = Some(c.rows);
     p.copy_bytes = Some(c.bytes());
@@ -397,7 +403,7 @@ fn predict_one(
     p.production_bytes = Some(prod.bytes());
     let factor = predict::factor(op, c, prod)?;
     p.factor = (factor * 1000.0).round() / 1000.0;
-    p.predicted_duration_ms = predict::scale(st.duration_ms, factor);
+    p.predicted_duration_ms = predict::scale(st.duration_ms, factor, op.fixed_ms());
     if op == predict::Operation::Backfill {
         let row_ratio = if c.rows > 0 {
             prod.rows.max(0) as f64 / c.rows as f64
