@@ -333,7 +333,10 @@ fn predictions(
                 }
             }
             attach(report, pm, &p);
-            section.predictions.push(p);
+            // A SET or a catalog change on no table says nothing about production's size.
+            if p.table.is_some() || p.operation != predict::Operation::CatalogOnly.name() {
+                section.predictions.push(p);
+            }
         }
         // The part of the run outside the statements (BEGIN, COMMIT) stays as measured.
         let measured_statements: u64 = run.statements.iter().map(|s| s.duration_ms).sum();
@@ -432,7 +435,12 @@ fn attach(report: &mut Report, pm: &ParsedMigration, p: &Prediction) {
             f.facts.predicted_lock_held_ms = p.predicted_lock_held_ms;
         }
         if !f.message.contains("Predicted at production size") {
-            f.message = format!("{} {}", f.message, predicted_sentence(p));
+            let sep = if f.message.trim_end().ends_with('.') {
+                " "
+            } else {
+                ". "
+            };
+            f.message = format!("{}{sep}{}", f.message.trim_end(), predicted_sentence(p));
         }
     }
 }
