@@ -10,7 +10,8 @@
 //! `pg_restore` and `psql` on PATH, and the bundled datasets (`MIGSAFE_DATASETS`, default
 //! `../shared/datasets` next to the repository). `MIGSAFE_BENCH_ORDERS` (default 150,000)
 //! sizes the generated shop (4 order items per order); `MIGSAFE_BENCH_RUNS` (default 3) is
-//! the number of rounds, of which the median of each figure is reported.
+//! the number of rounds, of which the median of each figure is reported;
+//! `MIGSAFE_BENCH_DATASETS=nycflights13,synthetic` runs only those datasets.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -304,7 +305,12 @@ async fn bench() {
     let orders = env_number("MIGSAFE_BENCH_ORDERS", 150_000);
     println!("| dataset | table: staging → production rows | operation | model | measured on staging | predicted | measured on production | error (predicted / measured) |");
     println!("|---|---|---|---|---:|---:|---:|---:|");
-    for dataset in DATASETS {
+    // MIGSAFE_BENCH_DATASETS=nycflights13,synthetic limits the run to those datasets.
+    let only = std::env::var("MIGSAFE_BENCH_DATASETS").unwrap_or_default();
+    for dataset in DATASETS
+        .iter()
+        .filter(|d| only.is_empty() || only.split(',').any(|n| n.trim() == d.name))
+    {
         let full = format!("mbench_{}_full", dataset.name);
         let sample = format!("mbench_{}_sample", dataset.name);
         load(dataset, &full, orders).await;

@@ -164,6 +164,19 @@ async fn the_snapshot_command_writes_the_file_and_never_the_password() {
     let snap = Snapshot::parse(&text).unwrap();
     assert_eq!(snap.table("tickets").map(|t| t.rows), Some(TICKETS));
 
+    // A snapshot needs a copy to compare with.
+    let run = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .arg("check")
+        .arg(fixture("catalog"))
+        .arg("--production")
+        .arg(&out)
+        .env_remove("MIGSAFE_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("--database-url"), "{stderr}");
+
     // A broken snapshot stops `check` before any work, naming the file and the line.
     let broken = dir.path().join("broken.json");
     std::fs::write(
