@@ -351,7 +351,10 @@ async fn measurements_are_predicted_at_production_size() {
     ] {
         assert!(finding["facts"][key].is_u64(), "{key}: {finding:#}");
     }
-    assert_eq!(json["production"]["predictions"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        json["production"]["predictions"].as_array().unwrap().len(),
+        3
+    );
 
     // The lock expectation is judged on the prediction.
     let expected = &report.migrations[0].expected;
