@@ -73,6 +73,35 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+    /// Export production's catalog facts (version, settings, sizes, indexes, constraints,
+    /// dependencies, top queries) as JSON with no row values, for `check --production`.
+    /// Read-only: the same queries as the catalog level.
+    ///
+    /// Example: migsafe snapshot --database-url postgres://readonly@prod/shop --output prod.json
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// The database to describe (production, or a read replica of it). Only read-only
+    /// catalog and statistics queries run there.
+    /// Example: --database-url postgres://readonly@prod-replica/shop
+    #[arg(long, env = "MIGSAFE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Write the snapshot to FILE instead of stdout. Example: --output ci/production.json
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// How many of the top pg_stat_statements queries (by total time) to keep, when the
+    /// extension is installed; 0 for none. Example: --top-queries 50
+    #[arg(long, value_name = "N", default_value_t = crate::evidence::snapshot::DEFAULT_TOP_QUERIES)]
+    pub top_queries: usize,
+
+    /// Also export pg_stats per column, including most common values and histogram bounds.
+    /// These ARE row values: the file must then be protected like the data itself.
+    #[arg(long)]
+    pub include_statistics: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +200,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// Production's snapshot (from `migsafe snapshot`): report how the copy differs from
+    /// production, judge lock and rewrite findings at production's table sizes, and predict
+    /// each measured duration and lock at that size. Needs a copy (--database-url or
+    /// --restore). Example: --production ci/production.json
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub production: Option<PathBuf>,
+
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -205,6 +241,8 @@ pub struct CheckConfig {
     pub command: String,
     /// `--color`: whether the terminal formats on stdout are coloured.
     pub color: report::ColorChoice,
+    /// `--production`: production's snapshot, read and validated.
+    pub production: Option<crate::production::ProductionInput>,
 }
 
 impl CheckArgs {
@@ -286,6 +324,14 @@ impl CheckArgs {
                  or --disposable"
             );
         }
+        let production = match &self.production {
+            Some(_) if database_url.is_none() && self.restore.is_none() => bail!(
+                "--production compares production's snapshot with a copy: add --database-url \
+                 (or MIGSAFE_DATABASE_URL) or --restore"
+            ),
+            Some(path) => Some(crate::production::ProductionInput::read(path)?),
+            None => None,
+        };
         // Without a copy every migration is reviewed anyway, so `--all` is harmless there:
         // CI scripts can pass it whether or not MIGSAFE_DATABASE_URL is set.
         Ok(CheckConfig {
@@ -304,6 +350,7 @@ impl CheckArgs {
             github_annotations,
             command,
             color: report::ColorChoice::Auto,
+            production,
         })
     }
 
@@ -332,6 +379,13 @@ impl CheckArgs {
             .filter(|u| !u.trim().is_empty())
             .map(crate::evidence::connect::redact_url);
         flag("--database-url", url.as_deref());
+        flag(
+            "--production",
+            self.production
+                .as_ref()
+                .map(|p| p.to_string_lossy())
+                .as_deref(),
+        );
         flag(
             "--restore",
             self.restore
@@ -401,8 +455,14 @@ async fn review_on_copy(
     if let Some(c) = &clone {
         target.execute_on = Some(c.url.clone());
     }
-    let review =
-        crate::review::check_on_target(&config.paths, &config.settings, stdin, &target, config.all);
+    let review = crate::review::check_on_target_with(
+        &config.paths,
+        &config.settings,
+        stdin,
+        &target,
+        config.all,
+        config.production.as_ref(),
+    );
     let result = tokio::select! {
         r = review => r,
         signal = crate::evidence::cache::interrupted() => {
@@ -597,6 +657,10 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
                 Outcome::Clean
             })
         }
+        Command::Snapshot(args) => {
+            snapshot(args, out)?;
+            Ok(Outcome::Clean)
+        }
         Command::Rules => {
             report::rules::render_catalog_with(RULES, &report::Terminal::detect_with(color), out)?;
             Ok(Outcome::Clean)
@@ -671,6 +735,39 @@ pub fn execute(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     }
 }
 
+/// `migsafe snapshot`: reads production's catalog and writes the snapshot to the file or
+/// to `out`.
+fn snapshot(args: SnapshotArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::evidence::snapshot;
+    if let Some(dir) = args
+        .output
+        .as_ref()
+        .and_then(|p| p.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if !dir.is_dir() {
+            bail!(
+                "--output: cannot write the snapshot into {}: the folder does not exist",
+                dir.display()
+            );
+        }
+    }
+    let options = snapshot::SnapshotOptions {
+        top_queries: args.top_queries,
+        statistics: args.include_statistics,
+    };
+    let taken = runtime()?.block_on(snapshot::take(&args.database_url, &options))?;
+    let json = taken.to_json()?;
+    match &args.output {
+        Some(path) => std::fs::write(path, json)
+            .with_context(|| format!("Failed to write the snapshot to {}", path.display()))?,
+        None => out
+            .write_all(json.as_bytes())
+            .context("Failed to write the snapshot")?,
+    }
+    Ok(())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -703,12 +800,13 @@ async fn review_restored(
                 execute_on: Some(url),
                 analyze: config.analyze,
             };
-            let mut report = crate::review::check_on_target(
+            let mut report = crate::review::check_on_target_with(
                 &config.paths,
                 &config.settings,
                 stdin,
                 &target,
                 config.all,
+                config.production.as_ref(),
             )
             .await
             .map_err(|e| crate::evidence::lost::classify(e, Vec::new()))?;

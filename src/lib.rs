@@ -20,6 +20,7 @@ pub mod pending;
 pub mod plan;
 pub mod quote;
 pub mod progress;
+pub mod production;
 pub mod report;
 pub mod review;
 pub mod rules;

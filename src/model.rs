@@ -857,6 +857,18 @@ pub struct Facts {
     pub index_scans: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
+    /// With `--production`: the table's rows and bytes in production's snapshot (`rows` and
+    /// `bytes` stay the copy's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production_rows: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production_bytes: Option<i64>,
+    /// With `--production` at execution level: the measured duration and lock hold scaled to
+    /// production's size (see `Report::production` for the model and its inputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_lock_held_ms: Option<u64>,
 }
 
 impl Facts {
@@ -1030,6 +1042,67 @@ pub struct Report {
     /// Execution level: per table, how long the run on the copy blocked it.
     pub locked: Vec<LockedTable>,
     pub summary: Summary,
+    /// With `--production`: how the copy differs from production and what the measurements
+    /// predict there.
+    pub production: Option<ProductionReview>,
+}
+
+/// How the copy compares with production's snapshot, and the run's measurements scaled to
+/// production's size (`check --production`, issue #15).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ProductionReview {
+    /// The snapshot file as given.
+    pub snapshot: String,
+    /// Production's database name and server version, from the snapshot.
+    pub database: String,
+    pub server_version: String,
+    /// Each difference that can change a verdict, naming the object (same order as the
+    /// representativeness findings).
+    pub differences: Vec<String>,
+    /// The tables the reviewed migrations touch: their size on the copy and in production.
+    pub tables: Vec<TableScale>,
+    /// Per executed statement: the measurement and its prediction at production size.
+    pub predictions: Vec<Prediction>,
+}
+
+/// One table's size on the copy and in production.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TableScale {
+    pub table: String,
+    pub copy_rows: i64,
+    pub copy_bytes: i64,
+    /// `None`: production has no such table.
+    pub production_rows: Option<i64>,
+    pub production_bytes: Option<i64>,
+    /// production / copy, by rows (by bytes when the copy's row estimate is 0).
+    pub ratio: Option<f64>,
+}
+
+/// A measured statement scaled to production's size with its operation's cost model.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Prediction {
+    pub file: String,
+    pub line: usize,
+    pub statement: String,
+    /// `index-build`, `rewrite`, `backfill`, `validation-scan`, `scan` or `catalog-only`.
+    pub operation: String,
+    /// The cost model in words, e.g. `n·log n in rows (btree build: heap scan + sort)`.
+    pub model: String,
+    pub table: Option<String>,
+    pub copy_rows: Option<i64>,
+    pub copy_bytes: Option<i64>,
+    pub production_rows: Option<i64>,
+    pub production_bytes: Option<i64>,
+    /// The factor the measurement is multiplied by.
+    pub factor: f64,
+    pub duration_ms: u64,
+    pub predicted_duration_ms: u64,
+    pub lock: Option<String>,
+    pub lock_held_ms: Option<u64>,
+    pub predicted_lock_held_ms: Option<u64>,
+    /// Rows the statement touched on the copy, and scaled.
+    pub rows: Option<u64>,
+    pub predicted_rows: Option<u64>,
 }
 
 /// One timed phase of a run.

@@ -112,6 +112,9 @@ pub struct CopyInputs<'a> {
     pub applied: &'a [usize],
     /// What running the pending migrations on a disposable copy measured (execution level).
     pub execution: Option<&'a ExecutionFacts>,
+    /// `--production`: production's snapshot, whose table sizes decide the severity of lock
+    /// and rewrite findings (the copy's stay in the message beside them).
+    pub production: Option<&'a crate::evidence::snapshot::Snapshot>,
 }
 
 /// Rules that read the statement's plan: skipped, with the reason, for a statement that
@@ -180,6 +183,7 @@ pub fn review_with(
             schema,
             plans: &plans,
             migration: mi,
+            production: copy.and_then(|c| c.production),
         });
         let run = execution.and_then(|e| {
             e.trace
@@ -284,6 +288,7 @@ pub fn review_with(
         phases: Vec::new(),
         locked: execution.map(locked_tables).unwrap_or_default(),
         summary: Summary::default(),
+        production: None,
     };
     finish(&mut report);
     report
@@ -453,12 +458,19 @@ struct OnCopy<'a> {
     schema: &'a mut Schema,
     plans: &'a Plans,
     migration: usize,
+    production: Option<&'a crate::evidence::snapshot::Snapshot>,
 }
 
 /// At catalog level, a lock or rewrite finding's severity follows the size of its table on
 /// the copy (as replayed up to this statement), and the finding states that size. Returns
 /// whether the risk now rests on catalog evidence.
-fn size_risk(rule: &Rule, risk: &mut Risk, schema: &Schema, settings: &Settings) -> bool {
+fn size_risk(
+    rule: &Rule,
+    risk: &mut Risk,
+    schema: &Schema,
+    settings: &Settings,
+    production: Option<&crate::evidence::snapshot::Snapshot>,
+) -> bool {
     if !SIZE_AWARE_RULES.contains(&rule.name) || risk.severity.is_some() {
         return false;
     }
@@ -478,7 +490,18 @@ fn size_risk(rule: &Rule, risk: &mut Risk, schema: &Schema, settings: &Settings)
         return false;
     };
     let t = &settings.thresholds;
-    let class = table.size_class(t);
+    // With production's snapshot, the verdict is production's; the copy's size stays beside.
+    let in_production = production.and_then(|p| {
+        let name = match &table.name.schema {
+            Some(s) => format!("{s}.{}", table.name.name),
+            None => table.name.name.clone(),
+        };
+        p.table(&name)
+    });
+    let class = match in_production {
+        Some(p) => SizeClass::of(p.rows, p.bytes(), t),
+        None => table.size_class(t),
+    };
     risk.severity = match class {
         SizeClass::Small => Some(Severity::Info),
         SizeClass::Medium => None,
@@ -486,11 +509,20 @@ fn size_risk(rule: &Rule, risk: &mut Risk, schema: &Schema, settings: &Settings)
     };
     risk.facts.rows = Some(table.rows);
     risk.facts.bytes = Some(table.bytes());
-    let size = format!(
+    let mut size = format!(
         "{name} has ~{} rows, {} on the copy",
         thousands(table.rows.max(0)),
         human_bytes(table.bytes())
     );
+    if let Some(p) = in_production {
+        risk.facts.production_rows = Some(p.rows);
+        risk.facts.production_bytes = Some(p.bytes());
+        size.push_str(&format!(
+            " and ~{} rows, {} in production",
+            thousands(p.rows.max(0)),
+            human_bytes(p.bytes())
+        ));
+    }
     let verdict = match class {
         SizeClass::Small => format!(
             "; below the small-table threshold ({} rows, {}): the lock is brief",
@@ -642,7 +674,9 @@ fn review_migration(
                 continue;
             }
             if let Some(mut risk) = check(&ctx, stmt) {
-                let sized = schema.is_some_and(|s| size_risk(rule, &mut risk, s, settings));
+                let production = on_copy.as_ref().and_then(|c| c.production);
+                let sized =
+                    schema.is_some_and(|s| size_risk(rule, &mut risk, s, settings, production));
                 if schema.is_none() {
                     crate::verdicts::static_default(rule.name, stmt, &mut risk);
                 }
@@ -1093,6 +1127,19 @@ pub async fn check_on_target(
     target: &Target,
     all: bool,
 ) -> Result<Report> {
+    check_on_target_with(paths, settings, stdin, target, all, None).await
+}
+
+/// [`check_on_target`] with production's snapshot (`--production`): representativeness
+/// findings, severities at production size, and each measurement predicted at that size.
+pub async fn check_on_target_with(
+    paths: &[PathBuf],
+    settings: &Settings,
+    stdin: &mut dyn Read,
+    target: &Target,
+    all: bool,
+    production: Option<&crate::production::ProductionInput>,
+) -> Result<Report> {
     let url = target.url.as_str();
     let loaded = load_outcome(paths, settings, stdin)?;
     let migrations = loaded.migrations;
@@ -1143,6 +1190,10 @@ pub async fn check_on_target(
         started,
         Some(format!("{} statements", plans.len())),
     ));
+    let copy_environment = match production {
+        Some(_) => Some(crate::evidence::snapshot::read_environment(&mut conn).await?),
+        None => None,
+    };
     let _ = sqlx::Connection::close(conn).await;
     let execution = match &target.execute_on {
         Some(disposable) => {
@@ -1156,13 +1207,15 @@ pub async fn check_on_target(
                 analyze: target.analyze || x.analyze,
                 ..crate::execute::ExecOptions::default()
             };
-            let measured = crate::execute::measure(
+            let watched = production.map(|p| p.watched()).unwrap_or_default();
+            let measured = crate::execute::measure_with(
                 disposable,
                 &reviewed,
                 &applied,
                 &facts.snapshot,
                 settings,
                 &options,
+                &watched,
             )
             .await?;
             let mut measured = measured;
@@ -1189,6 +1242,7 @@ pub async fn check_on_target(
             plans: &plans,
             applied: &applied,
             execution: execution.as_ref(),
+            production: production.map(|p| &p.snapshot),
         }),
     );
     report.skipped_migrations = skipped;
@@ -1204,6 +1258,22 @@ pub async fn check_on_target(
         report
             .findings
             .extend(drift_findings(&p.drift, &reviewed, settings, &fallback));
+    }
+    if let (Some(input), Some((copy_settings, extensions))) = (production, copy_environment) {
+        let copy = crate::production::CopySide {
+            catalog: &facts.snapshot,
+            settings: copy_settings,
+            extensions,
+        };
+        crate::production::apply(
+            &mut report,
+            &reviewed,
+            &applied,
+            &copy,
+            execution.as_ref(),
+            input,
+            settings,
+        );
     }
     finish(&mut report);
     Ok(report)

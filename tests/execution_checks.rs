@@ -420,16 +420,11 @@ async fn a_watched_query_that_no_longer_plans_is_a_severe_regression() {
     );
     let mut conn = db.connect().await;
     let before = plans(&mut conn, &queries).await;
-    let version: i64 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    // A `$n` query gets its generic plan on every version: EXPLAIN (GENERIC_PLAN) from
+    // PostgreSQL 16, a prepared statement with plan_cache_mode = force_generic_plan before.
     match &before[1].1 {
-        Ok(plan) => assert!(version >= 160_000 && plan.uses_index("orders_pkey")),
-        Err(reason) => {
-            assert!(version < 160_000);
-            assert!(reason.contains("EXPLAIN (GENERIC_PLAN)"), "{reason}");
-        }
+        Ok(plan) => assert!(plan.uses_index("orders_pkey"), "{plan:?}"),
+        Err(reason) => panic!("the parameterised query did not plan: {reason}"),
     }
     db.execute("ALTER TABLE orders DROP COLUMN status;").await;
     let after = plans(&mut conn, &queries).await;

@@ -239,6 +239,7 @@ fn executed() -> migsafe::model::Report {
             held_ms: 13_900,
         }],
         summary: Summary::default(),
+        production: None,
     }
 }
 

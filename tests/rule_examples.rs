@@ -7,14 +7,16 @@
 //! copy (execution rules, `--disposable`). A `-- thresholds: key = value, ...` line in
 //! setup.sql lowers the size thresholds so that small fixture tables count as large; a
 //! `-- lock_budget_ms: N` line lowers the lock budget; `-- watch: PATH` names the watched
-//! queries.
+//! queries; `-- production: production-<example>.json` reviews each example with
+//! `--production` and its own snapshot (`"version": "as-copy"` there stands for the test
+//! server's own version).
 
 mod common;
 
 use common::TestDb;
 use migsafe::config::Settings;
 use migsafe::model::{Evidence, Transaction};
-use migsafe::review::{check_on_target, check_paths, Target};
+use migsafe::review::{check_on_target_with, check_paths, Target};
 use migsafe::rules::{Rule, RULES};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -91,17 +93,50 @@ async fn catalog_fired(rule: &Rule, example: &str) -> Vec<String> {
         execute_on: (rule.evidence == Evidence::Execution).then(|| db.url.clone()),
         analyze: false,
     };
-    let report = check_on_target(
+    let production = production_for(&db, &dir, &setup, example).await;
+    let report = check_on_target_with(
         std::slice::from_ref(&path),
         &example_settings(&setup),
         &mut std::io::empty(),
         &target,
         false,
+        production.as_ref(),
     )
     .await
     .unwrap_or_else(|e| panic!("{} did not review: {e:#}", path.display()));
     assert_eq!(report.evidence, rule.evidence);
     describe(&report)
+}
+
+/// The production snapshot an example is reviewed against, when setup.sql names one.
+async fn production_for(
+    db: &TestDb,
+    dir: &str,
+    setup: &str,
+    example: &str,
+) -> Option<migsafe::production::ProductionInput> {
+    let pattern = setup
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-- production:"))?
+        .trim();
+    let stem = example.trim_end_matches(".sql");
+    let path = format!("{dir}/{}", pattern.replace("<example>", stem));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    if value["server"]["version"] == "as-copy" {
+        let mut conn = db.connect().await;
+        let (version, num): (String, i32) = sqlx::query_as(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int4",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        value["server"]["version"] = version.into();
+        value["server"]["version_num"] = num.into();
+    }
+    let snapshot = migsafe::evidence::snapshot::Snapshot::parse(&value.to_string())
+        .unwrap_or_else(|e| panic!("{path}: {e:#}"));
+    Some(migsafe::production::ProductionInput { path, snapshot })
 }
 
 async fn fired(rule: &Rule, example: &str) -> Vec<String> {

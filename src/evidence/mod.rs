@@ -30,3 +30,4 @@ pub mod explain;
 pub mod history;
 pub mod lost;
 pub mod restore;
+pub mod snapshot;

@@ -61,6 +61,20 @@ pub async fn measure(
     settings: &Settings,
     options: &ExecOptions,
 ) -> Result<ExecutionFacts> {
+    measure_with(url, reviewed, applied, snapshot, settings, options, &[]).await
+}
+
+/// [`measure`] with more watched queries than the watch file's: production's top queries
+/// from a `--production` snapshot (issue #15), planned before and after like the others.
+pub async fn measure_with(
+    url: &str,
+    reviewed: &[ParsedMigration],
+    applied: &[usize],
+    snapshot: &CatalogSnapshot,
+    settings: &Settings,
+    options: &ExecOptions,
+    extra_watched: &[watch::WatchedQuery],
+) -> Result<ExecutionFacts> {
     let mut facts = ExecutionFacts::default();
     let pending: Vec<ParsedMigration> = reviewed
         .iter()
@@ -72,10 +86,11 @@ pub async fn measure(
         })
         .collect();
 
-    let watched = match &settings.execution.watch {
+    let mut watched = match &settings.execution.watch {
         Some(path) => watch::load(path, settings.execution.watch_top)?,
         None => Vec::new(),
     };
+    watched.extend(extra_watched.iter().cloned());
     let before = if watched.is_empty() {
         Vec::new()
     } else {

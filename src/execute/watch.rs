@@ -5,8 +5,9 @@
 //! a `-- name: <name>` comment) or from an export of `pg_stat_statements` as CSV (`\copy ...
 //! CSV HEADER`) or JSON (an array of row objects, e.g. `json_agg`), of which the top N by
 //! total execution time are kept. Exports hold normalised queries with `$1` placeholders;
-//! those can only be planned with `EXPLAIN (GENERIC_PLAN)` (PostgreSQL 16+), and are skipped
-//! with that reason on older servers.
+//! those are planned with `EXPLAIN (GENERIC_PLAN)` (PostgreSQL 16+), and on older servers
+//! through a prepared statement under `plan_cache_mode = force_generic_plan`, which gives
+//! the same value-independent plan.
 //!
 //! A regression is a query that loses an index it used, gains a sequential scan on a large
 //! table, whose estimated total cost grows by more than a factor, or that no longer plans at
@@ -383,11 +384,9 @@ pub async fn plans(
                     .await
                     .map_err(|e| format!("{e:#}"))
             } else {
-                Err(
-                    "has $n parameters: planning it needs EXPLAIN (GENERIC_PLAN), which \
-                     PostgreSQL 16 added; the copy runs an older version"
-                        .to_string(),
-                )
+                prepared_generic_plan(conn, &query.sql)
+                    .await
+                    .map_err(|e| format!("{e:#}"))
             }
         } else {
             explain(conn, &query.sql)
@@ -440,6 +439,83 @@ async fn generic_plan(conn: &mut PgConnection, sql: &str) -> Result<Plan> {
         .try_get_unchecked(0)
         .context("Failed to read the EXPLAIN output")?;
     Plan::from_json(&json)
+}
+
+/// Before PostgreSQL 16 (no `GENERIC_PLAN`): the same generic plan through a prepared
+/// statement. With `plan_cache_mode = force_generic_plan` the planner never looks at the
+/// parameters' values, so `EXECUTE` with NULLs shows the plan every call gets; plain EXPLAIN
+/// never runs it, and the transaction is read-only and rolled back.
+async fn prepared_generic_plan(conn: &mut PgConnection, sql: &str) -> Result<Plan> {
+    const NAME: &str = "migsafe_watched_query";
+    let parts = crate::parse::parse_sql(sql, false);
+    let [one] = parts.statements.as_slice() else {
+        bail!("Failed to EXPLAIN: the text is not exactly one statement");
+    };
+    let count = max_parameter(&one.text);
+    let nulls = vec!["NULL"; count].join(", ");
+    let mut tx = conn
+        .begin()
+        .await
+        .context("Failed to open a read-only transaction for EXPLAIN")?;
+    let result = async {
+        sqlx::raw_sql("SET TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
+            .execute(&mut *tx)
+            .await
+            .context("Failed to prepare the EXPLAIN transaction")?;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "PREPARE {NAME} AS {}",
+            one.text.trim()
+        )))
+        .execute(&mut *tx)
+        .await
+        .context("Failed to PREPARE the query for a generic plan")?;
+        let explain = format!("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {NAME}({nulls})");
+        let explain = if count == 0 {
+            format!("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {NAME}")
+        } else {
+            explain
+        };
+        sqlx::raw_sql(AssertSqlSafe(explain))
+            .fetch_all(&mut *tx)
+            .await
+            .context("Failed to EXPLAIN the generic plan of the query")
+    }
+    .await;
+    let rolled_back = tx.rollback().await;
+    // Prepared statements outlive the transaction: remove ours whatever happened.
+    let _ = sqlx::raw_sql(AssertSqlSafe(format!("DEALLOCATE {NAME}")))
+        .execute(&mut *conn)
+        .await;
+    let rows = result?;
+    rolled_back.context("Failed to roll back the EXPLAIN transaction")?;
+    let json: String = rows
+        .first()
+        .context("EXPLAIN returned no row")?
+        .try_get_unchecked(0)
+        .context("Failed to read the EXPLAIN output")?;
+    Plan::from_json(&json)
+}
+
+/// The highest `$n` placeholder (outside string literals); 0 without any.
+fn max_parameter(sql: &str) -> usize {
+    let mut in_string = false;
+    let mut max = 0;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => in_string = !in_string,
+            '$' if !in_string => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                max = max.max(digits.parse().unwrap_or(0));
+            }
+            _ => {}
+        }
+    }
+    max
 }
 
 /// The plans that were made, without the queries that could not be planned.

@@ -186,6 +186,7 @@ pub fn sample() -> Report {
                 duration_ms: Some(5_410),
                 index_scans: None,
                 plan: Some("Seq Scan on orders  (cost=0.00..22.70 rows=1270 width=36)\n  Filter: (customer_id = 42)".into()),
+                ..Facts::default()
             },
             direction: crate::model::Direction::Up,
         },
@@ -248,6 +249,7 @@ pub fn sample() -> Report {
     Report {
         evidence: Evidence::Catalog,
         summary: summary(&findings),
+        production: None,
         migrations,
         findings,
         skipped_rules: vec![SkippedRule::everywhere(
@@ -397,6 +399,7 @@ pub fn catalog() -> Report {
     Report {
         evidence: Evidence::Catalog,
         summary: summary(&findings),
+        production: None,
         migrations,
         findings,
         skipped_rules,
@@ -487,6 +490,7 @@ pub fn large(migrations: usize, findings: usize) -> Report {
     Report {
         evidence: Evidence::Static,
         summary: summary(&fs),
+        production: None,
         migrations: ms,
         findings: fs,
         skipped_rules: vec![],
@@ -731,6 +735,7 @@ pub fn execution() -> Report {
     Report {
         evidence: Evidence::Execution,
         summary: summary(&findings),
+        production: None,
         migrations,
         findings,
         skipped_rules: vec![],
@@ -913,6 +918,7 @@ pub fn nine() -> Report {
     Report {
         evidence: Evidence::Static,
         summary: summary(&findings),
+        production: None,
         migrations,
         findings,
         skipped_rules: static_skips(),

@@ -97,6 +97,10 @@ struct JsonReport<'a> {
     /// Execution level: per table, how long the run on the copy blocked it.
     locked: Vec<JsonLocked<'a>>,
     summary: JsonSummary,
+    /// `--production`: how the copy differs from production's snapshot, the touched tables'
+    /// sizes on both, and each measurement predicted at production size (with its model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    production: Option<&'a crate::model::ProductionReview>,
 }
 
 #[derive(Serialize)]
@@ -237,6 +241,16 @@ struct JsonFacts<'a> {
     index_scans: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     plan: Option<&'a str>,
+    /// `--production`: the table's size in production (`rows`/`bytes` are the copy's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    production_rows: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    production_bytes: Option<i64>,
+    /// `--production` at execution level: the measurement scaled to production's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    predicted_duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    predicted_lock_held_ms: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -299,6 +313,7 @@ impl<'a> From<&'a Report> for JsonReport<'a> {
                 })
                 .collect(),
             summary: JsonSummary::from(&r.summary),
+            production: r.production.as_ref(),
         }
     }
 }
@@ -385,6 +400,10 @@ impl<'a> From<&'a Facts> for JsonFacts<'a> {
             blocks: f.blocks.as_deref(),
             lock_held_ms: f.lock_held_ms,
             duration_ms: f.duration_ms,
+            production_rows: f.production_rows,
+            production_bytes: f.production_bytes,
+            predicted_duration_ms: f.predicted_duration_ms,
+            predicted_lock_held_ms: f.predicted_lock_held_ms,
             index_scans: f.index_scans,
             plan: f.plan.as_deref(),
         }

@@ -147,6 +147,7 @@ fn render_level(report: &Report, level: Level, run: &RunInfo) -> String {
                 rule_notes(report, &mut doc);
             }
             execution_totals(report, level, &mut doc);
+            production_section(report, &mut doc);
             let summarise = verdict::process_dominates(&report.findings);
             for g in &groups {
                 migration_details(g, &verdicts, summarise, level, &mut doc);
@@ -1009,6 +1010,40 @@ fn errors_only(report: &Report, level: Level, table_rows: usize, doc: &mut Strin
             report.migrations.len()
         );
     }
+}
+
+/// `--production`: production's sizes, the differences and the predictions, folded.
+fn production_section(report: &Report, doc: &mut String) {
+    use super::production::{headline, prediction_line, table_lines, MAX_ITEMS};
+    let Some(p) = &report.production else {
+        return;
+    };
+    let mut body = String::new();
+    for t in table_lines(p) {
+        let _ = writeln!(body, "- {}", inline(&t));
+    }
+    if !p.differences.is_empty() {
+        let _ = writeln!(body, "\n**Differences from production**\n");
+        for d in p.differences.iter().take(MAX_ITEMS) {
+            let _ = writeln!(body, "- {}", inline(&text::truncate(d, 400)));
+        }
+    }
+    if !p.predictions.is_empty() {
+        let _ = writeln!(body, "\n**Predicted at production size**\n");
+        for x in p.predictions.iter().take(MAX_ITEMS) {
+            let _ = writeln!(
+                body,
+                "- {}",
+                inline(&text::truncate(&prediction_line(x), 400))
+            );
+        }
+    }
+    let hidden = p.differences.len().saturating_sub(MAX_ITEMS)
+        + p.predictions.len().saturating_sub(MAX_ITEMS);
+    if hidden > 0 {
+        let _ = writeln!(body, "- … {hidden} more (`--format json` has them all)");
+    }
+    collapsible(&headline(p), &body, doc);
 }
 
 fn collapsible(summary: &str, body: &str, doc: &mut String) {

@@ -22,6 +22,7 @@ pub mod gitlab;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod production;
 pub mod relative;
 pub mod rules;
 pub mod sarif;

@@ -75,6 +75,12 @@ pub(crate) fn render_at(
     if !report.migrations.is_empty() {
         write_migrations(&report.migrations, prose, paint, out)?;
     }
+    if let Some(p) = &report.production {
+        for line in super::production::text_lines(p) {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out)?;
+    }
     write_footer(report, prose, now, out)?;
     writeln!(out, "{}", summary_line(report, paint))?;
     Ok(())

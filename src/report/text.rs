@@ -157,6 +157,24 @@ pub fn facts(facts: &Facts) -> Vec<String> {
         (None, Some(b)) => parts.push(bytes(b)),
         (None, None) => {}
     }
+    match (facts.production_rows, facts.production_bytes) {
+        (Some(r), Some(b)) => parts.push(format!("in production {}, {}", rows(r), bytes(b))),
+        (Some(r), None) => parts.push(format!("in production {}", rows(r))),
+        _ => {}
+    }
+    match (facts.predicted_duration_ms, facts.predicted_lock_held_ms) {
+        (Some(d), Some(l)) => parts.push(format!(
+            "predicted in production: runs ~{}, lock held ~{}",
+            duration_ms(d),
+            duration_ms(l)
+        )),
+        (Some(d), None) => parts.push(format!("predicted in production: runs ~{}", duration_ms(d))),
+        (None, Some(l)) => parts.push(format!(
+            "predicted in production: lock held ~{}",
+            duration_ms(l)
+        )),
+        (None, None) => {}
+    }
     if let Some(scans) = facts.index_scans {
         let noun = if scans == 1 {
             "index scan"

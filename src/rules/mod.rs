@@ -23,6 +23,8 @@ mod add_unique_constraint;
 mod char_column;
 mod column_type_change;
 mod concurrently_in_transaction;
+mod copy_differs_from_production;
+mod copy_size_differs_from_production;
 mod create_index_non_concurrently;
 mod delete_without_where;
 mod dependent_objects_block_change;
@@ -68,6 +70,7 @@ mod rollback_does_not_restore;
 mod rollback_fails;
 mod schema_drift;
 mod seq_scan_on_large_table;
+mod server_differs_from_production;
 mod set_logged_or_tablespace;
 mod set_not_null;
 mod set_schema;
@@ -528,6 +531,9 @@ pub const RULES: &[&Rule] = &[
     &set_schema::RULE,
     &identity_change::RULE,
     &drop_default::RULE,
+    &copy_differs_from_production::RULE,
+    &copy_size_differs_from_production::RULE,
+    &server_differs_from_production::RULE,
 ];
 
 /// Looks a rule up by name or code (case-insensitive).
