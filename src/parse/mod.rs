@@ -17,11 +17,11 @@
 
 mod convert;
 mod fallback;
-pub mod server_wide;
 mod nested;
 pub mod objects;
 mod on_table;
 mod routine;
+pub mod server_wide;
 mod split;
 mod tokens;
 mod validity;
