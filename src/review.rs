@@ -587,7 +587,18 @@ fn indexes_watched_queries_use(
         for name in names {
             let users =
                 crate::execute::watch::queries_using_index(inputs.watched_before, &name.name);
-            if users.is_empty() {
+            // A replacement index that serves the same queries makes the drop harmless: only
+            // an index whose loss made a watched plan worse is reported from the plans.
+            let regressed = inputs.regressions.iter().any(|r| {
+                r.lost_indexes.iter().any(|i| {
+                    i.rsplit('.')
+                        .next()
+                        .unwrap_or(i)
+                        .trim_matches('"')
+                        .eq_ignore_ascii_case(&name.name)
+                })
+            });
+            if users.is_empty() || !regressed {
                 continue;
             }
             let list = users

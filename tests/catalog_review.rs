@@ -338,7 +338,8 @@ async fn the_same_create_index_is_info_on_a_small_table_and_error_on_a_large_one
 }
 
 #[tokio::test]
-async fn without_a_copy_the_create_index_is_a_warning_and_catalog_rules_are_skipped() {
+async fn without_a_copy_the_create_index_on_an_existing_table_is_an_error_and_catalog_rules_are_skipped(
+) {
     let report = review(
         &[CREATE_INDEX],
         Run {
@@ -349,7 +350,10 @@ async fn without_a_copy_the_create_index_is_a_warning_and_catalog_rules_are_skip
     assert_eq!(report["evidence"], "static");
     assert!(report["copy"].is_null(), "{}", report["copy"]);
     let warning = the_finding(&report, "create-index-non-concurrently");
-    assert_eq!(warning["severity"], "warning");
+    assert_eq!(
+        warning["severity"], "error",
+        "static defaults: size-bound locks are errors without a copy"
+    );
     assert_eq!(warning["evidence"], "static");
     assert!(warning["facts"]["rows"].is_null(), "{warning:#}");
 

@@ -45,21 +45,14 @@ fn view_name(shown: &str) -> QualifiedName {
     }
 }
 
-/// Whether an earlier statement of this migration drops the view (`DROP VIEW` is not in
-/// the statement model: it is matched on its text).
+/// Whether an earlier statement of this migration drops the view.
 fn dropped_earlier(ctx: &Context, view: &QualifiedName) -> bool {
-    let name = view.name.to_ascii_lowercase();
     ctx.migration.statements.iter().take(ctx.index).any(|s| {
-        let StatementKind::Other { keywords } = &s.kind else {
-            return false;
-        };
-        if !(keywords.starts_with("drop view") || keywords.starts_with("drop materialized view")) {
-            return false;
-        }
-        s.text
-            .to_ascii_lowercase()
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .any(|word| word == name)
+        matches!(
+            &s.kind,
+            StatementKind::DropObject { object, names, .. }
+                if object.ends_with("view") && names.iter().any(|n| n.matches(view))
+        )
     })
 }
 
