@@ -7,7 +7,9 @@
 //! its table), the mode, the manual section, and an example that `tests/static_model.rs`
 //! runs on a real server to check the mode against `pg_locks`.
 
-use crate::model::{AlterAction, ConstraintKind, QualifiedName, StatementKind};
+use crate::model::{
+    AlterAction, ColumnDef, Constraint, ConstraintKind, QualifiedName, StatementKind,
+};
 
 /// The eight table lock modes, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -476,6 +478,22 @@ fn alter_action_form(action: &AlterAction) -> Form {
 
 /// The table locks a statement takes on every table it names (strongest per table, and per
 /// table the form that explains it), excluding tables it creates.
+/// The tables a new table's foreign keys (column `REFERENCES` and table constraints) point
+/// at: `CREATE TABLE` locks each of them.
+pub fn referenced_tables<'a>(
+    columns: &'a [ColumnDef],
+    constraints: &'a [Constraint],
+) -> impl Iterator<Item = &'a QualifiedName> {
+    columns
+        .iter()
+        .filter_map(|c| c.references.as_ref())
+        .map(|fk| &fk.table)
+        .chain(constraints.iter().filter_map(|c| match &c.kind {
+            ConstraintKind::ForeignKey(fk) => Some(&fk.table),
+            _ => None,
+        }))
+}
+
 pub fn table_locks(kind: &StatementKind) -> Vec<TableLock> {
     use StatementKind::*;
     let mut locks: Vec<TableLock> = Vec::new();
@@ -513,15 +531,7 @@ pub fn table_locks(kind: &StatementKind) -> Vec<TableLock> {
             partition_of,
             ..
         } => {
-            let referenced = columns
-                .iter()
-                .filter_map(|c| c.references.as_ref())
-                .map(|fk| &fk.table)
-                .chain(constraints.iter().filter_map(|c| match &c.kind {
-                    ConstraintKind::ForeignKey(fk) => Some(&fk.table),
-                    _ => None,
-                }));
-            for table in referenced {
+            for table in referenced_tables(columns, constraints) {
                 // A self-reference locks only the table being created.
                 if !table.matches(name) {
                     add(TableLock::of(table, Form::CreateTableReferences));

@@ -3266,11 +3266,10 @@ mod tests {
                 "ALTER TABLE t{t} ADD COLUMN c int;\nCREATE INDEX t{t}_c_idx ON t{t} (c);\n"
             ));
         }
-        let started = std::time::Instant::now();
+        // Speed is measured by the catalog bench, not asserted here.
         let (drift, schema) = replay_drift(snapshot(tables, indexes, Vec::new()), &sql);
         assert!(drift.iter().all(Vec::is_empty));
         assert_eq!(schema.indexes_on(&q("t999")).count(), 4);
-        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! ACCESS EXCLUSIVE lock on an existing table.
 
 use super::{Check, Context, Risk, Rule};
-use crate::locks::{table_locks, LockMode};
-use crate::model::{ConstraintKind, Evidence, Severity, Statement, StatementKind};
+use crate::locks::{referenced_tables, table_locks, LockMode};
+use crate::model::{Evidence, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
     code: "M018",
@@ -69,15 +69,8 @@ fn is_harmless(ctx: &Context, kind: &StatementKind) -> bool {
             as_select,
             ..
         } => {
-            let references_existing = columns
-                .iter()
-                .filter_map(|c| c.references.as_ref())
-                .map(|fk| &fk.table)
-                .chain(constraints.iter().filter_map(|c| match &c.kind {
-                    ConstraintKind::ForeignKey(fk) => Some(&fk.table),
-                    _ => None,
-                }))
-                .any(|t| !ctx.table_is_new(t));
+            let references_existing =
+                referenced_tables(columns, constraints).any(|t| !ctx.table_is_new(t));
             !as_select && !references_existing
         }
         StatementKind::AlterTable { .. } | StatementKind::CreateIndex { .. } => {
