@@ -303,6 +303,87 @@ pub fn cascades(text: &str) -> bool {
     tokenize(text).iter().any(|t| t.is("cascade"))
 }
 
+/// What a `CREATE DOMAIN` or `ALTER DOMAIN` does with constraints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainConstraint {
+    pub domain: QualifiedName,
+    /// `CREATE DOMAIN` (rather than `ALTER DOMAIN`).
+    pub create: bool,
+    /// `CONSTRAINT name`, when written.
+    pub name: Option<String>,
+    /// A `CHECK (...)` is declared or added.
+    pub check: bool,
+    /// `NOT NULL` is declared, added or set.
+    pub not_null: bool,
+    /// `ALTER DOMAIN ... ADD ... NOT VALID`.
+    pub not_valid: bool,
+}
+
+/// Reads `CREATE DOMAIN d AS t ... [CONSTRAINT n] CHECK (...)` and `ALTER DOMAIN d ADD
+/// [CONSTRAINT n] CHECK (...) [NOT VALID]` / `ALTER DOMAIN d SET NOT NULL`; `None` for other
+/// statements, and for domain statements that add no constraint.
+pub fn domain_constraint(text: &str) -> Option<DomainConstraint> {
+    let toks = tokenize(text);
+    let create = toks.first()?.is("create");
+    if !(create || toks.first()?.is("alter")) || !toks.get(1)?.is("domain") {
+        return None;
+    }
+    let mut k = 2;
+    if !create && toks.get(k).is_some_and(|t| t.is("if")) {
+        k += 2;
+    }
+    let (domain, k) = qualified(&toks, k)?;
+    // Only the top level: a CHECK's own expression may say `NOT NULL` or `check`.
+    let mut depth = 0usize;
+    let mut top = Vec::new();
+    for t in &toks[k..] {
+        if t.is_punct("(") {
+            depth += 1;
+        } else if t.is_punct(")") {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 {
+            top.push(*t);
+        }
+    }
+    let has = |a: &str, b: &str| top.windows(2).any(|w| w[0].is(a) && w[1].is(b));
+    if !(create || top.first().is_some_and(|t| t.is("add")) || has("set", "not")) {
+        return None;
+    }
+    let name = top
+        .windows(2)
+        .find(|w| w[0].is("constraint") && w[1].is_name())
+        .map(|w| w[1].ident());
+    let change = DomainConstraint {
+        domain,
+        create,
+        name,
+        check: top.iter().any(|t| t.is("check")),
+        not_null: has("not", "null"),
+        not_valid: has("not", "valid"),
+    };
+    (change.check || change.not_null).then_some(change)
+}
+
+/// The columns of `ALTER [COLUMN] c DROP EXPRESSION` sub-commands in an `ALTER TABLE`.
+pub fn dropped_expressions(text: &str) -> Vec<String> {
+    let toks = tokenize(text);
+    let mut out = Vec::new();
+    for (i, w) in toks.windows(2).enumerate() {
+        if !(w[0].is("drop") && w[1].is("expression")) {
+            continue;
+        }
+        // `ALTER [COLUMN] c DROP EXPRESSION`: the name right before DROP.
+        if let Some(col) = i
+            .checked_sub(1)
+            .and_then(|j| toks.get(j))
+            .filter(|t| t.is_name())
+        {
+            out.push(col.ident());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,5 +505,29 @@ mod tests {
         assert!(cascades(
             "ALTER TABLE customers DROP CONSTRAINT customers_pkey CASCADE"
         ));
+    }
+
+    #[test]
+    fn reads_domain_constraints_and_dropped_expressions() {
+        let c = domain_constraint(
+            "ALTER DOMAIN public.email ADD CONSTRAINT email_format CHECK (VALUE ~ '@') NOT VALID",
+        )
+        .unwrap();
+        assert!(!c.create && c.check && c.not_valid && !c.not_null);
+        assert_eq!(c.name.as_deref(), Some("email_format"));
+        assert_eq!(c.domain, QualifiedName::new(Some("public"), "email"));
+        assert!(domain_constraint("ALTER DOMAIN email SET NOT NULL").is_some_and(|c| c.not_null));
+        let created = domain_constraint(
+            "CREATE DOMAIN email AS text CHECK (VALUE IS NOT NULL AND VALUE ~ '@')",
+        )
+        .unwrap();
+        assert!(created.create && created.check && !created.not_null);
+        assert!(domain_constraint("CREATE DOMAIN cents AS bigint DEFAULT 0").is_none());
+        assert!(domain_constraint("ALTER DOMAIN email VALIDATE CONSTRAINT email_format").is_none());
+        assert!(domain_constraint("ALTER DOMAIN email DROP CONSTRAINT email_format").is_none());
+        assert_eq!(
+            dropped_expressions("ALTER TABLE orders ALTER COLUMN total DROP EXPRESSION IF EXISTS, ALTER tax DROP EXPRESSION"),
+            vec!["total".to_string(), "tax".to_string()]
+        );
     }
 }

@@ -16,6 +16,7 @@ use crate::schema::Schema;
 mod add_check_validating;
 mod add_column_required;
 mod add_column_volatile_default;
+mod add_domain_constraint;
 mod add_exclusion_constraint;
 mod add_foreign_key_validating;
 mod add_stored_generated_or_serial_column;
@@ -30,12 +31,14 @@ mod delete_without_where;
 mod dependent_objects_block_change;
 mod detach_partition_non_concurrently;
 mod dml_touches_many_rows;
+mod domain_with_constraint;
 mod drop_column;
 mod drop_constraint;
 mod drop_database;
 mod drop_default;
 mod drop_extension;
 mod drop_function;
+mod drop_generated_expression;
 mod drop_index_in_use;
 mod drop_index_non_concurrently;
 mod drop_not_null;
@@ -50,6 +53,7 @@ mod dynamic_sql;
 mod expectation_not_met;
 mod fails_on_copy;
 mod foreign_key_without_index;
+mod identifier_too_long;
 mod identity_change;
 mod int_primary_key;
 mod invalid_syntax;
@@ -874,6 +878,10 @@ pub const RULES: &[&Rule] = &[
     &drop_default::RULE,
     &drop_constraint::RULE,
     &rename_object::RULE,
+    &add_domain_constraint::RULE,
+    &domain_with_constraint::RULE,
+    &drop_generated_expression::RULE,
+    &identifier_too_long::RULE,
     &copy_differs_from_production::RULE,
     &copy_size_differs_from_production::RULE,
     &server_differs_from_production::RULE,
