@@ -67,6 +67,7 @@ mod missing_owner;
 mod missing_rollback;
 mod not_executed_on_copy;
 mod plan_regression;
+mod primary_key_sets_not_null;
 mod refresh_materialized_view_non_concurrently;
 mod reindex_non_concurrently;
 mod rename_column;
@@ -882,6 +883,7 @@ pub const RULES: &[&Rule] = &[
     &domain_with_constraint::RULE,
     &drop_generated_expression::RULE,
     &identifier_too_long::RULE,
+    &primary_key_sets_not_null::RULE,
     &copy_differs_from_production::RULE,
     &copy_size_differs_from_production::RULE,
     &server_differs_from_production::RULE,
