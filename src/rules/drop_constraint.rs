@@ -233,6 +233,12 @@ mod tests {
     }
 
     #[test]
+    fn a_rollback_dropping_what_the_up_part_added_is_not_flagged() {
+        let sql = "-- +goose Up\nALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0) NOT VALID;\n-- +goose Down\nALTER TABLE orders DROP CONSTRAINT orders_total_check;\n";
+        assert_eq!(count(&RULE, sql), 0);
+    }
+
+    #[test]
     fn an_existing_constraint_renamed_then_dropped_names_its_origin() {
         let found = check(
             &RULE,

@@ -45,6 +45,7 @@ mod drop_not_null;
 mod drop_schema;
 mod drop_sequence;
 mod drop_table;
+mod drop_trigger;
 mod drop_type;
 mod drop_view;
 mod dropped_object;
@@ -884,6 +885,7 @@ pub const RULES: &[&Rule] = &[
     &drop_generated_expression::RULE,
     &identifier_too_long::RULE,
     &primary_key_sets_not_null::RULE,
+    &drop_trigger::RULE,
     &copy_differs_from_production::RULE,
     &copy_size_differs_from_production::RULE,
     &server_differs_from_production::RULE,
