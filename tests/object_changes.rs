@@ -151,3 +151,47 @@ async fn the_copy_tells_what_kind_of_constraint_is_dropped() {
         "{catalog_message}"
     );
 }
+
+#[tokio::test]
+async fn dropping_a_key_that_foreign_keys_depend_on_is_an_error_because_postgresql_refuses() {
+    let db = TestDb::with_fixture("objchg_fk", "object_changes/catalog/setup.sql").await;
+    let path =
+        PathBuf::from("fixtures/object_changes/catalog/20241008100000_key_customers_by_email.sql");
+    let target = Target {
+        url: db.url.clone(),
+        execute_on: None,
+        analyze: false,
+    };
+    let report = check_on_target_with(
+        std::slice::from_ref(&path),
+        &Settings::default(),
+        &mut std::io::empty(),
+        &target,
+        false,
+        None,
+    )
+    .await
+    .expect("the catalog review runs");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "drop-constraint")
+        .unwrap_or_else(|| panic!("no drop-constraint in {:?}", findings(&report)));
+    assert_eq!(finding.severity, migsafe::model::Severity::Error);
+    assert!(
+        finding
+            .message
+            .contains("`orders_customer_ref` on public.orders"),
+        "{}",
+        finding.message
+    );
+    // What the finding predicts is what the server does with the statement.
+    let refused = db
+        .try_execute("ALTER TABLE customers DROP CONSTRAINT customers_pk")
+        .await
+        .expect_err("PostgreSQL drops a key that a foreign key depends on");
+    assert!(
+        refused.to_string().contains("other objects depend on it"),
+        "{refused}"
+    );
+}
