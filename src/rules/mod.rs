@@ -50,6 +50,7 @@ mod expectation_not_met;
 mod fails_on_copy;
 mod foreign_key_without_index;
 mod identity_change;
+mod instead;
 mod int_primary_key;
 mod invalid_syntax;
 mod json_column;

@@ -1,0 +1,142 @@
+//! Pieces of the *instead* text that rules build from the statement (issue #12): names written
+//! the way the user writes them, PostgreSQL's own names for derived objects, the lock timeout
+//! and the batched loop with the configured sizes. The rule files own their recipes; this file
+//! owns only the pieces several recipes share, so the same step reads the same everywhere.
+
+use crate::config::Settings;
+use crate::model::QualifiedName;
+use crate::quote;
+
+/// `schema.table` or `table`, quoted only where PostgreSQL needs it.
+pub fn table(t: &QualifiedName) -> String {
+    quote::qualified(t.schema.as_deref(), &t.name)
+}
+
+/// A column, index or constraint name, quoted only where PostgreSQL needs it.
+pub fn name(n: &str) -> String {
+    quote::name(n)
+}
+
+/// `schema.name` for an object in a named schema.
+pub fn qualified_name(schema: &str, object: &str) -> String {
+    quote::qualified(Some(schema), object)
+}
+
+/// The expression of `GENERATED ALWAYS AS (<expr>) STORED` in a statement's text, with its
+/// parentheses (the model keeps only that the column is generated).
+pub fn generated_expression(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find("generated always as")? + "generated always as".len();
+    let rest = text.get(at..)?;
+    let open = rest.find('(')?;
+    if !rest.get(..open)?.trim().is_empty() {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (i, ch) in rest.char_indices().skip_while(|(i, _)| *i < open) {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return rest.get(open..=i).map(str::to_string);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `a, b` for a column list.
+pub fn columns(cols: &[String]) -> String {
+    cols.iter().map(|c| name(c)).collect::<Vec<_>>().join(", ")
+}
+
+/// The name PostgreSQL itself gives an index or constraint it names (`<table>_<cols>_<suffix>`,
+/// cut to 63 bytes, NAMEDATALEN - 1), so the recipe's object is the one a plain statement
+/// would have made.
+pub fn derived(table: &str, cols: &[String], suffix: &str) -> String {
+    let mut base = table.to_string();
+    for c in cols {
+        base.push('_');
+        base.push_str(c);
+    }
+    let room = 63usize.saturating_sub(suffix.len() + 1);
+    if base.len() > room {
+        let mut cut = room;
+        while !base.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        base.truncate(cut);
+    }
+    format!("{base}_{suffix}")
+}
+
+/// The `lock_timeout` to recommend: `[execution] lock_budget`, the longest a blocking lock may
+/// be held according to the project's config, which is also the longest a migration queued
+/// behind a lock should let everyone else queue behind it (notes/static.md).
+pub fn lock_timeout(settings: &Settings) -> String {
+    let ms = settings.execution.lock_budget.as_millis();
+    if ms % 1000 == 0 && ms > 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// `SET lock_timeout = '2s';` with the configured value.
+pub fn set_lock_timeout(settings: &Settings) -> String {
+    format!("SET lock_timeout = '{}';", lock_timeout(settings))
+}
+
+/// The batch size from `[thresholds] batch_rows`.
+pub fn batch(settings: &Settings) -> i64 {
+    settings.thresholds.batch_rows.max(1)
+}
+
+/// One batch of an UPDATE that changes at most `[thresholds] batch_rows` rows, to repeat in
+/// separate transactions until it updates none. `ctid` works on any table, with or without a
+/// primary key migsafe could name.
+pub fn batched_update(table: &str, set: &str, pending: &str, settings: &Settings) -> String {
+    format!(
+        "`UPDATE {table} SET {set} WHERE ctid IN (SELECT ctid FROM {table} WHERE {pending} \
+         LIMIT {});`",
+        batch(settings)
+    )
+}
+
+/// One batch of a DELETE, like [`batched_update`].
+pub fn batched_delete(table: &str, condition: &str, settings: &Settings) -> String {
+    format!(
+        "`DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {condition} LIMIT \
+         {});`",
+        batch(settings)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn derived_names_follow_postgresql_and_fit_namedatalen() {
+        assert_eq!(
+            derived("users", &["email".into()], "key"),
+            "users_email_key"
+        );
+        let long = "a".repeat(70);
+        let n = derived(&long, &["b".into()], "idx");
+        assert_eq!(n.len(), 63);
+        assert!(n.ends_with("_idx"));
+    }
+
+    #[test]
+    fn lock_timeout_follows_the_lock_budget() {
+        let mut s = Settings::default();
+        assert_eq!(set_lock_timeout(&s), "SET lock_timeout = '2s';");
+        s.execution.lock_budget = Duration::from_millis(750);
+        assert_eq!(lock_timeout(&s), "750ms");
+    }
+}
