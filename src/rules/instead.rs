@@ -4,7 +4,7 @@
 //! owns only the pieces several recipes share, so the same step reads the same everywhere.
 
 use crate::config::Settings;
-use crate::model::QualifiedName;
+use crate::model::{Layout, QualifiedName};
 use crate::quote;
 
 /// `schema.table` or `table`, quoted only where PostgreSQL needs it.
@@ -88,6 +88,40 @@ pub fn lock_timeout(settings: &Settings) -> String {
 /// `SET lock_timeout = '2s';` with the configured value.
 pub fn set_lock_timeout(settings: &Settings) -> String {
     format!("SET lock_timeout = '{}';", lock_timeout(settings))
+}
+
+/// How this migration's runner is told not to wrap it in a transaction, for the layout
+/// migsafe detected (src/load: each framework's own marker); `None` when the layout has none
+/// migsafe knows, and the rule keeps its list of every framework's marker.
+pub fn no_transaction(layout: Layout) -> Option<&'static str> {
+    Some(match layout {
+        Layout::Plain | Layout::Sqlx => "`-- no-transaction` as the file's first line",
+        Layout::Goose => "`-- +goose NO TRANSACTION` at the top of the file",
+        Layout::Dbmate => "`-- migrate:up transaction:false`",
+        Layout::Flyway => "`-- flyway:executeInTransaction=false` in the script",
+        Layout::Atlas => "`-- atlas:txmode none` in the file's header",
+        Layout::Popx => "an `.autocommit.up.sql` file name",
+        Layout::Diesel => {
+            "`run_in_transaction = false` in the migration's metadata.toml, with the statement \
+             alone in up.sql (diesel sends the file as one query)"
+        }
+        Layout::GolangMigrate => {
+            "a migration file of its own holding only this statement (golang-migrate sends a \
+             file as one query, which PostgreSQL runs as one implicit transaction)"
+        }
+        Layout::Liquibase => "`runInTransaction:false` on its `--changeset` line",
+        Layout::Alembic => "`with op.get_context().autocommit_block():` around it",
+        Layout::Django => "`atomic = False` on the Migration class",
+        _ => return None,
+    })
+}
+
+/// `in a migration that does not run inside a transaction (<marker>)`.
+pub fn outside_transaction(layout: Layout) -> String {
+    match no_transaction(layout) {
+        Some(marker) => format!("in a migration without a transaction ({marker})"),
+        None => "in a migration that does not run inside a transaction".to_string(),
+    }
 }
 
 /// The batch size from `[thresholds] batch_rows`.
