@@ -78,10 +78,14 @@ mod tests {
 
     #[test]
     fn instead_names_the_users_parent_and_partition() {
-        let found = check(&RULE, "ALTER TABLE payment DETACH PARTITION payment_2020_01;");
+        let found = check(
+            &RULE,
+            "ALTER TABLE payment DETACH PARTITION payment_2020_01;",
+        );
         let instead = &found[0].instead;
         assert!(
-            instead.contains("`ALTER TABLE payment DETACH PARTITION payment_2020_01 CONCURRENTLY;`"),
+            instead
+                .contains("`ALTER TABLE payment DETACH PARTITION payment_2020_01 CONCURRENTLY;`"),
             "{instead}"
         );
         assert!(

@@ -124,6 +124,32 @@ pub fn outside_transaction(layout: Layout) -> String {
     }
 }
 
+/// The statement on one line, cut after `max` characters (the finding shows it whole).
+pub fn statement_head(text: &str, max: usize) -> String {
+    let one: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(';')
+        .to_string();
+    if one.chars().count() <= max {
+        format!("{one};")
+    } else {
+        format!(
+            "{} …;",
+            one.chars().take(max).collect::<String>().trim_end()
+        )
+    }
+}
+
+/// The column's type on the copy, or a placeholder that says where to look.
+pub fn column_type(ctx: &super::Context, table: &QualifiedName, column: &str) -> String {
+    ctx.schema
+        .and_then(|s| s.column(table, column))
+        .map(|c| c.data_type.clone())
+        .unwrap_or_else(|| format!("<type of {}>", name(column)))
+}
+
 /// The batch size from `[thresholds] batch_rows`.
 pub fn batch(settings: &Settings) -> i64 {
     settings.thresholds.batch_rows.max(1)

@@ -80,7 +80,9 @@ mod tests {
             "{instead}"
         );
         assert!(
-            instead.contains("CREATE UNIQUE INDEX CONCURRENTLY rental_by_month_refresh_key ON rental_by_month"),
+            instead.contains(
+                "CREATE UNIQUE INDEX CONCURRENTLY rental_by_month_refresh_key ON rental_by_month"
+            ),
             "{instead}"
         );
         assert!(!instead.contains("<view>"), "{instead}");

@@ -102,7 +102,11 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 
 /// `REINDEX ... CONCURRENTLY` of the user's index, table or schema, with the runner's
 /// no-transaction marker; `None` for SYSTEM (no concurrent form) and an unnamed target.
-fn instead_for(ctx: &Context, target: ReindexTarget, name: Option<&QualifiedName>) -> Option<String> {
+fn instead_for(
+    ctx: &Context,
+    target: ReindexTarget,
+    name: Option<&QualifiedName>,
+) -> Option<String> {
     let name = name?;
     let (keyword, object, leftover) = match target {
         ReindexTarget::Index => (
@@ -160,10 +164,15 @@ mod tests {
             instead.contains("`REINDEX INDEX CONCURRENTLY idx_rental_return_date;`"),
             "{instead}"
         );
-        assert!(instead.contains("idx_rental_return_date_ccnew"), "{instead}");
+        assert!(
+            instead.contains("idx_rental_return_date_ccnew"),
+            "{instead}"
+        );
         let found = check(&RULE, "REINDEX TABLE rental;");
         assert!(
-            found[0].instead.contains("`REINDEX TABLE CONCURRENTLY rental;`"),
+            found[0]
+                .instead
+                .contains("`REINDEX TABLE CONCURRENTLY rental;`"),
             "{}",
             found[0].instead
         );
