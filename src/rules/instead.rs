@@ -150,6 +150,101 @@ pub fn column_type(ctx: &super::Context, table: &QualifiedName, column: &str) ->
         .unwrap_or_else(|| format!("<type of {}>", name(column)))
 }
 
+/// Byte offset of the first `keyword` (case-insensitive, a whole word) outside parentheses,
+/// quotes and identifiers in double quotes: where `SET` or `WHERE` of a DML statement starts.
+fn top_level(text: &str, keyword: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut quote) = (0usize, None::<u8>);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                _ if depth == 0 && i >= from => {
+                    let boundary_before = i == 0 || !is_word(bytes[i - 1]);
+                    let end = i + keyword.len();
+                    if boundary_before
+                        && text
+                            .get(i..end)
+                            .is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+                        && bytes.get(end).is_none_or(|b| !is_word(*b))
+                    {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.'
+}
+
+/// The `SET` list and `WHERE` condition of an `UPDATE`, as written; `None` when the statement
+/// has more than that (`FROM`, `RETURNING`, a CTE), whose batched form migsafe cannot write.
+pub fn update_parts(text: &str) -> Option<(String, Option<String>)> {
+    let text = text.trim().trim_end_matches(';').trim_end();
+    if !text.get(..6)?.eq_ignore_ascii_case("update") {
+        return None;
+    }
+    let set = top_level(text, "set", 0)?;
+    if ["from", "returning"]
+        .iter()
+        .any(|k| top_level(text, k, set).is_some())
+    {
+        return None;
+    }
+    match top_level(text, "where", set) {
+        Some(w) => Some((
+            text.get(set + 3..w)?.trim().to_string(),
+            Some(text.get(w + 5..)?.trim().to_string()),
+        )),
+        None => Some((text.get(set + 3..)?.trim().to_string(), None)),
+    }
+}
+
+/// The `WHERE` condition of a `DELETE`, as written; `None` with `USING`/`RETURNING` or without
+/// a condition.
+pub fn delete_condition(text: &str) -> Option<String> {
+    let text = text.trim().trim_end_matches(';').trim_end();
+    if !text.get(..6)?.eq_ignore_ascii_case("delete") {
+        return None;
+    }
+    if ["using", "returning"]
+        .iter()
+        .any(|k| top_level(text, k, 0).is_some())
+    {
+        return None;
+    }
+    let w = top_level(text, "where", 0)?;
+    Some(text.get(w + 5..)?.trim().to_string())
+}
+
+/// For `col = <constant>` alone, the rows it has not reached yet (`col IS DISTINCT FROM
+/// <constant>`), so a batched loop ends; `None` for anything else.
+pub fn not_yet_set(set: &str) -> Option<String> {
+    let (column, value) = set.split_once('=')?;
+    let (column, value) = (column.trim(), value.trim());
+    let plain_column = !column.is_empty()
+        && column
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '"');
+    let constant = value.starts_with('\'') && value.ends_with('\'') && value.len() >= 2
+        || value.parse::<f64>().is_ok()
+        || ["true", "false", "null"].contains(&value.to_ascii_lowercase().as_str());
+    let single = top_level(set, ",", 0).is_none();
+    (plain_column && constant && single).then(|| format!("{column} IS DISTINCT FROM {value}"))
+}
+
 /// The batch size from `[thresholds] batch_rows`.
 pub fn batch(settings: &Settings) -> i64 {
     settings.thresholds.batch_rows.max(1)
@@ -190,6 +285,32 @@ mod tests {
         let n = derived(&long, &["b".into()], "idx");
         assert_eq!(n.len(), 63);
         assert!(n.ends_with("_idx"));
+    }
+
+    #[test]
+    fn dml_parts_are_found_outside_parentheses_and_quotes() {
+        assert_eq!(
+            update_parts(
+                "UPDATE rental SET note = 'where set' WHERE id IN (SELECT id FROM x WHERE y);"
+            ),
+            Some((
+                "note = 'where set'".into(),
+                Some("id IN (SELECT id FROM x WHERE y)".into())
+            ))
+        );
+        assert_eq!(
+            update_parts("update t set a = b.x from b where t.id = b.id"),
+            None
+        );
+        assert_eq!(
+            delete_condition("DELETE FROM rental WHERE return_date < '2020-01-01';"),
+            Some("return_date < '2020-01-01'".into())
+        );
+        assert_eq!(
+            not_yet_set("status = 'archived'"),
+            Some("status IS DISTINCT FROM 'archived'".into())
+        );
+        assert_eq!(not_yet_set("n = n + 1"), None);
     }
 
     #[test]
