@@ -491,6 +491,7 @@ fn rule_notes(report: &Report, doc: &mut String) {
     if rules.is_empty() {
         return;
     }
+    let listed: Vec<&Finding> = report.findings.iter().collect();
     let mut body = String::new();
     for f in &rules {
         // The first sentence of each says it; the rule's page has the whole text, its rollback
@@ -501,7 +502,7 @@ fn rule_notes(report: &Report, doc: &mut String) {
             code(&format!("{} {}", f.code, f.rule)),
             inline(&text::truncate(&text::first_sentence(f.why), NOTE_CHARS)),
             inline(&text::truncate(
-                &text::first_sentence(&f.instead),
+                &text::first_sentence(text::rule_instead(&listed, f.code)),
                 NOTE_CHARS
             )),
             super::docs::rule_url(f.rule)
@@ -943,6 +944,18 @@ fn finding_detail(same: &[&Finding], level: Level, doc: &mut String) {
     let _ = writeln!(doc, "**{}** at line {}\n", rules.join(", "), f.line);
     if level > Level::Untimed {
         return;
+    }
+    // Written with this statement's names: shown here, where the statement is, rather than
+    // in the per-rule notes that every finding of the rule shares.
+    for g in same {
+        if let Some(instead) = text::built_instead(g) {
+            let _ = writeln!(
+                doc,
+                "_Instead ({}):_ {}\n",
+                code(g.rule),
+                inline(&text::one_line(instead))
+            );
+        }
     }
     let statement = f.statement.trim();
     if !statement.is_empty() {

@@ -647,6 +647,31 @@ pub fn first_sentence(text: &str) -> String {
     text
 }
 
+/// The finding's *instead* when the rule wrote it with the statement's own names (issue #12),
+/// which the human formats show with the finding itself; `None` for the rule's generic text,
+/// which they show once per rule.
+pub fn built_instead(f: &crate::model::Finding) -> Option<&str> {
+    match &f.instead {
+        std::borrow::Cow::Owned(text) => Some(text.as_str()),
+        std::borrow::Cow::Borrowed(_) => None,
+    }
+}
+
+/// Said once per rule when every finding of the rule shows its own *instead*.
+pub const INSTEAD_WITH_EACH: &str = "Written with each finding's own names, under the finding.";
+
+/// The *instead* to show once per rule among `findings`: the generic text of a finding that
+/// has no built one, else [`INSTEAD_WITH_EACH`] (the generic example would only repeat, with
+/// someone else's names, what each finding already says).
+pub fn rule_instead<'a>(findings: &[&'a crate::model::Finding], code: &str) -> &'a str {
+    findings
+        .iter()
+        .filter(|f| f.code == code)
+        .find(|f| built_instead(f).is_none())
+        .map(|f| &*f.instead)
+        .unwrap_or(INSTEAD_WITH_EACH)
+}
+
 /// Rule texts are written as one paragraph across source lines (`\` continuations collapse
 /// the spaces only partly); this joins runs of whitespace into single spaces.
 pub fn one_line(text: &str) -> String {

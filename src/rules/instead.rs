@@ -78,7 +78,7 @@ pub fn derived(table: &str, cols: &[String], suffix: &str) -> String {
 /// behind a lock should let everyone else queue behind it (notes/static.md).
 pub fn lock_timeout(settings: &Settings) -> String {
     let ms = settings.execution.lock_budget.as_millis();
-    if ms % 1000 == 0 && ms > 0 {
+    if ms.is_multiple_of(1000) && ms > 0 {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
