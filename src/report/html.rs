@@ -241,13 +241,19 @@ fn rules_section(report: &Report, doc: &mut String) {
         let _ = writeln!(
             doc,
             "<div class=\"rule\" id=\"rule-{}\"><h3><code>{} {}</code></h3>\
-             <p><strong>Why:</strong> {}</p><p><strong>Instead:</strong> {}</p>\
+             <p><strong>Why:</strong> {}</p>{}\
              <p><a href=\"{}\">The rule's page</a> (rollback, examples)</p></div>",
             esc(f.code),
             esc(f.code),
             esc(f.rule),
             esc(&text::one_line(f.why)),
-            esc(&text::one_line(text::rule_instead(&listed, f.code))),
+            // Left out when every finding of the rule carries its own, next to it.
+            text::rule_instead(&listed, f.code)
+                .map(|i| format!(
+                    "<p><strong>Instead:</strong> {}</p>",
+                    esc(&text::one_line(i))
+                ))
+                .unwrap_or_default(),
             esc(&super::docs::rule_url(f.rule))
         );
     }

@@ -496,15 +496,20 @@ fn rule_notes(report: &Report, doc: &mut String) {
     for f in &rules {
         // The first sentence of each says it; the rule's page has the whole text, its rollback
         // and examples (the full texts of a dozen rules were most of a 48 KB comment).
+        // Left out when every finding of the rule carries its own, in its details.
+        let instead = text::rule_instead(&listed, f.code)
+            .map(|i| {
+                format!(
+                    " _Instead:_ {}",
+                    inline(&text::truncate(&text::first_sentence(i), NOTE_CHARS))
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             body,
-            "**{}** — {} _Instead:_ {} [More]({})\n",
+            "**{}** — {}{instead} [More]({})\n",
             code(&format!("{} {}", f.code, f.rule)),
             inline(&text::truncate(&text::first_sentence(f.why), NOTE_CHARS)),
-            inline(&text::truncate(
-                &text::first_sentence(text::rule_instead(&listed, f.code)),
-                NOTE_CHARS
-            )),
             super::docs::rule_url(f.rule)
         );
     }

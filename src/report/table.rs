@@ -227,16 +227,13 @@ fn write_rule_notes(
             "{}",
             labelled("why", &text::first_sentence(f.why), width, 9)
         )?;
-        write!(
-            out,
-            "{}",
-            labelled(
-                "instead",
-                &text::first_sentence(text::rule_instead(findings, f.code)),
-                width,
-                9
-            )
-        )?;
+        if let Some(instead) = text::rule_instead(findings, f.code) {
+            write!(
+                out,
+                "{}",
+                labelled("instead", &text::first_sentence(instead), width, 9)
+            )?;
+        }
     }
     writeln!(
         out,

@@ -657,19 +657,15 @@ pub fn built_instead(f: &crate::model::Finding) -> Option<&str> {
     }
 }
 
-/// Said once per rule when every finding of the rule shows its own *instead*.
-pub const INSTEAD_WITH_EACH: &str = "Written with each finding's own names, under the finding.";
-
 /// The *instead* to show once per rule among `findings`: the generic text of a finding that
-/// has no built one, else [`INSTEAD_WITH_EACH`] (the generic example would only repeat, with
-/// someone else's names, what each finding already says).
-pub fn rule_instead<'a>(findings: &[&'a crate::model::Finding], code: &str) -> &'a str {
+/// has no built one; `None` when every finding of the rule shows its own (the generic example
+/// would only repeat, with someone else's names, what each finding already says).
+pub fn rule_instead<'a>(findings: &[&'a crate::model::Finding], code: &str) -> Option<&'a str> {
     findings
         .iter()
         .filter(|f| f.code == code)
         .find(|f| built_instead(f).is_none())
         .map(|f| &*f.instead)
-        .unwrap_or(INSTEAD_WITH_EACH)
 }
 
 /// Rule texts are written as one paragraph across source lines (`\` continuations collapse

@@ -123,7 +123,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              in its file, with no explicit BEGIN/COMMIT around it. One concurrent statement per \
              migration leaves an obvious state when it fails (an INVALID index to drop and \
              retry).",
-            instead::statement_head(&stmt.text, 80)
+            instead::statement_head(&stmt.text, 120)
         )),
         None => risk,
     };

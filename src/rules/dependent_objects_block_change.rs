@@ -206,7 +206,7 @@ fn views_recreated(risk: Risk, blocking: &[&Dependent], stmt: &Statement) -> Ris
         .map(|(kind, v)| format!("CREATE {kind} {v} AS <its saved definition>;"))
         .collect::<Vec<_>>()
         .join(" ");
-    let statement = super::instead::statement_head(&stmt.text, 80);
+    let statement = super::instead::statement_head(&stmt.text, 120);
     let statement = statement
         .strip_suffix(" CASCADE;")
         .or_else(|| statement.strip_suffix(" cascade;"))

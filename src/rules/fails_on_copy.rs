@@ -69,7 +69,7 @@ pub(crate) fn risks(
         let statement = migration
             .statements
             .get(failure.statement)
-            .map(|s| format!(" `{}`", super::instead::statement_head(&s.text, 80)))
+            .map(|s| format!(" `{}`", super::instead::statement_head(&s.text, 120)))
             .unwrap_or_default();
         risk = risk
             .with_instead(format!(

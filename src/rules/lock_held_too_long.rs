@@ -103,7 +103,7 @@ fn instead_for(
         .map(|s| {
             format!(
                 " taken by `{}`",
-                super::instead::statement_head(&s.text, 80)
+                super::instead::statement_head(&s.text, 120)
             )
         })
         .unwrap_or_default();

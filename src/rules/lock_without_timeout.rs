@@ -262,7 +262,7 @@ fn instead_for(ctx: &Context, stmt: &Statement) -> String {
          {timeout} instead of stalling the table, and retry the migration later (with backoff) \
          when it times out. A `statement_timeout` additionally bounds how long the lock is held \
          once granted.",
-        instead::statement_head(&stmt.text, 80)
+        instead::statement_head(&stmt.text, 120)
     )
 }
 

@@ -87,7 +87,7 @@ fn instead_for(ctx: &Context, stmt: &Statement, table: &crate::model::QualifiedN
          window. For new data only, set `default_tablespace` or create new partitions in the \
          target tablespace.",
         instead::set_lock_timeout(ctx.settings),
-        instead::statement_head(&stmt.text, 80)
+        instead::statement_head(&stmt.text, 120)
     )
 }
 

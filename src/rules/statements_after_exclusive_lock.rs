@@ -110,7 +110,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              `COMMIT;` right after the locking statement. Combine several changes to {} into one \
              ALTER TABLE statement.",
             instead::table(table),
-            instead::statement_head(&stmt.text, 80),
+            instead::statement_head(&stmt.text, 120),
             instead::table(table)
         ))
         .on_table(table)

@@ -128,7 +128,7 @@ fn instead_for(
         Some(s) => format!(
             "schedule `{} {}` in a maintenance window",
             super::instead::set_lock_timeout(settings),
-            super::instead::statement_head(&s.text, 80)
+            super::instead::statement_head(&s.text, 120)
         ),
         None => format!(
             "schedule it in a maintenance window with `{}`",

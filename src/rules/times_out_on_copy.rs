@@ -106,7 +106,7 @@ pub(crate) fn risks(
              transactions, avoid rewriting type changes (add a new column, backfill, swap). If \
              the length is expected, raise `[execution] {setting}` for the review and plan a \
              maintenance window.",
-            super::instead::statement_head(&s.text, 80),
+            super::instead::statement_head(&s.text, 120),
             settings.thresholds.batch_rows
         ));
     }
