@@ -805,6 +805,21 @@ const NOT_FOR_ROLLBACK: &[&str] = &[
     "timestamp-without-time-zone",
     "char-column",
     "json-column",
+    // Dropping or renaming the objects the up part added (issue #12's object rules).
+    "drop-view",
+    "drop-function",
+    "drop-type",
+    "drop-sequence",
+    "drop-extension",
+    "set-schema",
+    "identity-change",
+    "drop-default",
+    "drop-constraint",
+    "rename-object",
+    "drop-trigger",
+    "drop-generated-expression",
+    "domain-with-constraint",
+    "identifier-too-long",
 ];
 
 /// Tables (and their indexes) the up migration creates. Its rollback removing them is judged
