@@ -152,6 +152,10 @@ impl Clone {
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
         let admin_url = with_database(url, "postgres");
+        let shown = crate::progress::phase(
+            "clone",
+            &format!("copying {source} into {name} (CREATE DATABASE … TEMPLATE)"),
+        );
         let limits = SessionLimits {
             lock_timeout: Duration::from_secs(30),
             statement_timeout: Duration::from_secs(3600),
@@ -199,6 +203,7 @@ impl Clone {
         let _ = admin.close().await;
         guard.armed = false;
         label.with_context(|| format!("Failed to label the clone {name}"))?;
+        shown.done();
         Ok(Clone {
             url: with_database(url, &name),
             name,
