@@ -215,6 +215,18 @@ pub fn note(message: &str) {
     });
 }
 
+/// A line that must reach stderr whatever the quiet rules (a warning, a cleanup note): above
+/// the progress lines while they are drawn, so it neither garbles them nor is lost.
+pub fn always(line: &str) {
+    if let Ok(slot) = LINES.lock() {
+        if let Some(lines) = slot.as_ref() {
+            lines.multi.suspend(|| eprintln!("{line}"));
+            return;
+        }
+    }
+    eprintln!("{line}");
+}
+
 /// A migration starts on the copy.
 pub fn migration(path: &str, position: usize, total: usize) {
     GENERATION.fetch_add(1, Ordering::Relaxed);

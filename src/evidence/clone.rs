@@ -137,7 +137,9 @@ async fn sweep_stale_clones(admin: &mut sqlx::PgConnection) {
         .execute(&mut *admin)
         .await;
         if dropped.is_ok() {
-            eprintln!("note: removed {name}, a clone left behind by an earlier migsafe run");
+            crate::progress::always(&format!(
+                "note: removed {name}, a clone left behind by an earlier migsafe run"
+            ));
         }
     }
 }
