@@ -67,6 +67,12 @@ pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
+/// Whether progress is drawn at all: work done only to be shown (reading the server's progress
+/// views) is skipped when it is not.
+pub fn drawn() -> bool {
+    enabled()
+}
+
 fn enabled() -> bool {
     !QUIET.load(Ordering::Relaxed)
         && std::env::var_os("MIGSAFE_NO_PROGRESS").is_none()
@@ -170,8 +176,11 @@ pub struct PhaseLine {
 impl PhaseLine {
     /// The phase succeeded: a lasting line says how long it took.
     pub fn done(mut self) {
-        phase_done(&self.name, self.started.elapsed());
+        let took = self.started.elapsed();
         self.close();
+        with_lines(|lines| {
+            let _ = lines.multi.println(done_line(&self.name, took));
+        });
     }
 
     fn close(&mut self) {
@@ -196,14 +205,15 @@ pub fn phase_started(name: &str, detail: &str) {
     });
 }
 
+fn done_line(name: &str, took: Duration) -> String {
+    format!("migsafe: {name} done in {:.1}s", took.as_secs_f64())
+}
+
 /// A phase ended after `took`: its line goes and a lasting one says how long it took.
 pub fn phase_done(name: &str, took: Duration) {
     with_lines(|lines| {
         lines.clear_top();
-        let _ = lines.multi.println(format!(
-            "migsafe: {name} done in {:.1}s",
-            took.as_secs_f64()
-        ));
+        let _ = lines.multi.println(done_line(name, took));
     });
 }
 

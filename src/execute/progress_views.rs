@@ -63,6 +63,10 @@ impl Poller {
     /// statement ends); never resolves. Shows each reading, or no bar when the views have no
     /// row for the backend.
     pub async fn follow(&mut self) -> Infallible {
+        if !crate::progress::drawn() {
+            // CI, --quiet, a pipe: nobody would see a bar, so the server is not asked.
+            return std::future::pending().await;
+        }
         tokio::time::sleep(FIRST_LOOK).await;
         loop {
             if !self.given_up {
