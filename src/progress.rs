@@ -83,12 +83,16 @@ fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
+/// A spinner line holding `message` from its first draw.
 fn spinner(
     multi: &MultiProgress,
     style: ProgressStyle,
+    message: String,
     after: Option<&ProgressBar>,
 ) -> ProgressBar {
-    let bar = ProgressBar::new_spinner().with_style(style);
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+        .with_style(style)
+        .with_message(message);
     let bar = match after {
         Some(after) => multi.insert_after(after, bar),
         None => multi.add(bar),
@@ -140,8 +144,12 @@ impl Lines {
     /// The top line, made fresh: its elapsed time counts from now.
     fn new_top(&mut self, text: String) -> &ProgressBar {
         self.clear_top();
-        let bar = spinner(&self.multi, style("{spinner} {msg} [{elapsed}]"), None);
-        bar.set_message(text);
+        let bar = spinner(
+            &self.multi,
+            style("{spinner} {wide_msg} [{elapsed}]"),
+            text,
+            None,
+        );
         // Drawn at once, so that even a phase shorter than a tick is seen.
         bar.force_draw();
         self.top.insert(bar)
@@ -267,9 +275,9 @@ pub fn statement(line: usize, text: &str) {
         let bar = spinner(
             &lines.multi,
             style("  {spinner} {wide_msg} [{elapsed}]"),
+            format!("L{line} {shown}"),
             lines.top.as_ref(),
         );
-        bar.set_message(format!("L{line} {shown}"));
         bar.force_draw();
         lines.statement = Some(bar);
     });
@@ -298,8 +306,8 @@ pub fn server(progress: Option<&ServerProgress>) {
             Some((bar, _)) if !fresh => bar.clone(),
             _ => {
                 let template = match shape {
-                    Shape::Bar => "    {prefix} [{bar:30}] {percent}% {pos}/{len} {msg}",
-                    Shape::Bytes => "    {prefix} [{bar:30}] {percent}% {bytes}/{total_bytes}",
+                    Shape::Bar => "    {prefix} [{wide_bar}] {percent}% {pos}/{len} {msg}",
+                    Shape::Bytes => "    {prefix} [{wide_bar}] {percent}% {bytes}/{total_bytes}",
                     Shape::Count => "    {spinner} {prefix} {pos} {msg}",
                     Shape::PhaseOnly => "    {spinner} {prefix}",
                 };

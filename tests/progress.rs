@@ -103,7 +103,7 @@ async fn a_long_index_build_shows_the_servers_phase_as_a_bar_and_the_clone_its_o
 
     let shown = plain(&on_terminal(dir.path(), &db.url, ""));
     assert!(
-        shown.contains("clone: copying") && shown.contains("clone done in"),
+        shown.contains("clone: CREATE DATABASE migsafe_clone_") && shown.contains("clone done in"),
         "{shown}"
     );
     assert!(

@@ -156,7 +156,7 @@ impl Clone {
         let admin_url = with_database(url, "postgres");
         let shown = crate::progress::phase(
             "clone",
-            &format!("copying {source} into {name} (CREATE DATABASE … TEMPLATE)"),
+            &format!("CREATE DATABASE {name} TEMPLATE {source}"),
         );
         let limits = SessionLimits {
             lock_timeout: Duration::from_secs(30),
