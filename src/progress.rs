@@ -27,7 +27,8 @@ const TICK: Duration = Duration::from_millis(120);
 pub struct ServerProgress {
     /// The view it came from, e.g. `pg_stat_progress_create_index`.
     pub view: &'static str,
-    /// The command as the view names it (`CREATE INDEX CONCURRENTLY`, `VACUUM FULL`).
+    /// The command as the view names it (`CREATE INDEX CONCURRENTLY`, `VACUUM FULL`); not
+    /// drawn, since the statement line above the bar already shows it.
     pub command: String,
     /// The view's phase, in PostgreSQL's words (`building index: scanning table`).
     pub phase: String,
@@ -301,34 +302,44 @@ pub fn server(progress: Option<&ServerProgress>) {
             Some(Counter { total: None, .. }) => Shape::Count,
             None => Shape::PhaseOnly,
         };
-        let fresh = lines.server.as_ref().map(|(_, s)| *s) != Some(shape);
+        // The numbers come first so that a narrow terminal cuts the phase's words, not them;
+        // with a 20-column bar, create_index's phases fit 80 columns.
+        let mut words = progress.phase.clone();
+        if let Some(note) = &progress.note {
+            words.push_str(&format!(" ({note})"));
+        }
+        let text = match (&progress.counter, shape) {
+            (Some(counter), Shape::Bar | Shape::Count) => format!("{} · {words}", counter.unit),
+            (_, Shape::Bytes) => format!("· {words}"),
+            _ => words,
+        };
+        // A new phase or unit gets a new line, filled in before it is shown: updating the
+        // texts of a drawn line one by one would let the ticker draw a mix of old and new.
+        let fresh = lines
+            .server
+            .as_ref()
+            .is_none_or(|(bar, s)| *s != shape || bar.message() != text);
         let bar = match &lines.server {
             Some((bar, _)) if !fresh => bar.clone(),
             _ => {
                 let template = match shape {
-                    Shape::Bar => "    {prefix} [{wide_bar}] {percent}% {pos}/{len} {msg}",
-                    Shape::Bytes => "    {prefix} [{wide_bar}] {percent}% {bytes}/{total_bytes}",
-                    Shape::Count => "    {spinner} {prefix} {pos} {msg}",
-                    Shape::PhaseOnly => "    {spinner} {prefix}",
+                    Shape::Bar => "    [{bar:20}] {percent:>3}% {pos}/{len} {wide_msg}",
+                    Shape::Bytes => "    [{bar:20}] {percent:>3}% {bytes}/{total_bytes} {wide_msg}",
+                    Shape::Count => "    {spinner} {pos} {wide_msg}",
+                    Shape::PhaseOnly => "    {spinner} {wide_msg}",
                 };
                 // Hidden until added: filling it in must not draw it outside the lines.
                 ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
                     .with_style(style(template).progress_chars("=> "))
+                    .with_message(text)
             }
         };
-        let mut prefix = format!("{}: {}", progress.command, progress.phase);
-        if let Some(note) = &progress.note {
-            prefix.push_str(&format!(" ({note})"));
-        }
-        bar.set_prefix(prefix);
         if let Some(counter) = &progress.counter {
             if let Some(total) = counter.total {
                 bar.set_length(total);
             }
             bar.set_position(counter.done);
-            bar.set_message(counter.unit);
         }
-        // A new line is shown only once it holds the reading, never as an empty 0/0 bar.
         if fresh {
             lines.clear_server();
             let after = lines.statement.as_ref().or(lines.top.as_ref());

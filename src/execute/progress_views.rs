@@ -211,9 +211,18 @@ pub fn describe(view: &str, row: &Value) -> Option<ServerProgress> {
     let phase = text(row, "phase").unwrap_or_default();
     let (command, counter, note) = match view {
         "pg_stat_progress_create_index" => {
-            let counter = running(row, "lockers_done", "lockers_total", "lockers")
-                .or_else(|| running(row, "blocks_done", "blocks_total", "blocks"))
-                .or_else(|| running(row, "tuples_done", "tuples_total", "tuples"));
+            // Counters outlive their phase (tuples_total is set before the sort, blocks stay
+            // at their total while tuples load), so the phase says which one is moving.
+            let counter = if phase.starts_with("waiting") {
+                running(row, "lockers_done", "lockers_total", "lockers")
+            } else if phase.contains("sorting") {
+                None
+            } else if phase.contains("loading tuples") {
+                running(row, "tuples_done", "tuples_total", "tuples")
+            } else {
+                running(row, "blocks_done", "blocks_total", "blocks")
+                    .or_else(|| running(row, "tuples_done", "tuples_total", "tuples"))
+            };
             let partitions = number(row, "partitions_total")
                 .filter(|total| *total > 0)
                 .map(|total| {
@@ -277,12 +286,15 @@ pub fn describe(view: &str, row: &Value) -> Option<ServerProgress> {
         "pg_stat_progress_copy" => {
             let counter = running(row, "bytes_processed", "bytes_total", "bytes")
                 .or_else(|| count(row, "tuples_processed", "tuples"));
-            let phase = text(row, "type")
-                .map(|t| t.to_lowercase())
-                .unwrap_or_default();
+            // COPY has no phases: what it copies from or to is the phase ("copy from file").
+            let command = text(row, "command").unwrap_or_else(|| "COPY".to_string());
+            let phase = match text(row, "type") {
+                Some(kind) => format!("{command} {kind}").to_lowercase(),
+                None => command.to_lowercase(),
+            };
             return Some(ServerProgress {
                 view: "pg_stat_progress_copy",
-                command: text(row, "command").unwrap_or_else(|| "COPY".to_string()),
+                command,
                 phase,
                 counter,
                 note: None,
@@ -337,10 +349,26 @@ mod tests {
     #[test]
     fn a_phase_without_a_counter_is_shown_by_name_only() {
         let row = json!({"command": "CREATE INDEX", "phase": "building index: sorting live tuples",
-            "blocks_total": 400, "blocks_done": 400, "tuples_total": 0, "tuples_done": 0});
+            "blocks_total": 400, "blocks_done": 400, "tuples_total": 9000, "tuples_done": 0});
         let p = describe("pg_stat_progress_create_index", &row).unwrap();
         assert_eq!(p.counter, None);
         assert_eq!(p.phase, "building index: sorting live tuples");
+    }
+
+    #[test]
+    fn a_concurrent_build_waiting_for_writers_counts_lockers() {
+        let row = json!({"command": "CREATE INDEX CONCURRENTLY",
+            "phase": "waiting for writers before build", "lockers_total": 2, "lockers_done": 1,
+            "blocks_total": 0, "blocks_done": 0, "tuples_total": 0, "tuples_done": 0});
+        let p = describe("pg_stat_progress_create_index", &row).unwrap();
+        assert_eq!(
+            p.counter,
+            Some(Counter {
+                done: 1,
+                total: Some(2),
+                unit: "lockers"
+            })
+        );
     }
 
     #[test]
@@ -363,7 +391,7 @@ mod tests {
         let p = describe("pg_stat_progress_copy", &row).unwrap();
         assert_eq!(
             (p.phase.as_str(), p.counter.unwrap().unit),
-            ("file", "bytes")
+            ("copy from file", "bytes")
         );
         let row = json!({"command": "COPY TO", "type": "PIPE", "bytes_processed": 10,
             "bytes_total": 0, "tuples_processed": 5});
