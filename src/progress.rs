@@ -249,8 +249,19 @@ pub fn always(line: &str) {
 /// A migration starts on the copy.
 pub fn migration(path: &str, position: usize, total: usize) {
     GENERATION.fetch_add(1, Ordering::Relaxed);
-    with_lines(|lines| {
-        lines.new_top(format!("migration {}/{total} {path}", position + 1));
+    let text = format!("migration {}/{total} {path}", position + 1);
+    with_lines(|lines| match &lines.top {
+        // Reused rather than made anew, so that hundreds of short migrations cost a few
+        // rate-limited redraws, not a forced draw each.
+        Some(top) => {
+            let top = top.clone();
+            lines.clear_statement();
+            top.set_message(text);
+            top.reset_elapsed();
+        }
+        None => {
+            lines.new_top(text);
+        }
     });
 }
 
@@ -269,18 +280,28 @@ pub fn rollback_round_trip() {
 
 /// A statement of the current migration starts (`line`: where it is in the file).
 pub fn statement(line: usize, text: &str) {
+    let first = text.trim().lines().next().unwrap_or_default();
+    let shown: String = first.chars().take(60).collect();
+    let text = format!("L{line} {shown}");
     with_lines(|lines| {
-        lines.clear_statement();
-        let first = text.trim().lines().next().unwrap_or_default();
-        let shown: String = first.chars().take(60).collect();
-        let bar = spinner(
-            &lines.multi,
-            style("  {spinner} {wide_msg} [{elapsed}]"),
-            format!("L{line} {shown}"),
-            lines.top.as_ref(),
-        );
-        bar.force_draw();
-        lines.statement = Some(bar);
+        lines.clear_server();
+        match &lines.statement {
+            // One line for all statements: a migration of thousands of short INSERTs must not
+            // spend its time drawing them.
+            Some(bar) => {
+                bar.set_message(text);
+                bar.reset_elapsed();
+            }
+            None => {
+                let bar = spinner(
+                    &lines.multi,
+                    style("  {spinner} {wide_msg} [{elapsed}]"),
+                    text,
+                    lines.top.as_ref(),
+                );
+                lines.statement = Some(bar);
+            }
+        }
     });
 }
 
