@@ -1179,7 +1179,9 @@ pub async fn check_on_target_with(
         .or_else(|| migrations.first().map(|m| m.layout));
     let mut phases = Vec::new();
     let started = Instant::now();
+    let shown = crate::progress::phase("catalog", "reading sizes, indexes and statistics");
     let (mut conn, mut facts) = crate::evidence::copy::read(url, layout).await?;
+    shown.done();
     phases.push(phase(
         "snapshot",
         started,
@@ -1213,9 +1215,11 @@ pub async fn check_on_target_with(
         facts.identity.notes.extend(p.notes.iter().cloned());
     }
     let started = Instant::now();
+    let shown = crate::progress::phase("explain", "planning the migrations' statements");
     let plans =
         crate::evidence::copy::explain_pending(&mut conn, &reviewed, &applied, &facts.snapshot)
             .await?;
+    shown.done();
     phases.push(phase(
         "explain",
         started,
