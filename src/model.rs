@@ -4,6 +4,7 @@
 //! statement understood by the keyword fallback is judged by the same rules.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -908,7 +909,9 @@ pub struct Finding {
     pub statement: String,
     pub message: String,
     pub why: &'static str,
-    pub instead: &'static str,
+    /// The safer alternative: written with the statement's own names when the rule could build
+    /// it (issue #12), else the rule's generic text (borrowed, so most findings cost nothing).
+    pub instead: Cow<'static, str>,
     pub owner: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,

@@ -18,6 +18,7 @@ use crate::schema::Schema;
 use crate::suppress::{self, Scope};
 use crate::{load, parse, pending};
 use anyhow::Result;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
@@ -1070,12 +1071,9 @@ fn finding(
         statement: stmt.map(|s| s.text.clone()).unwrap_or_default(),
         message: risk.message,
         why: rule.why,
-        // Finding.instead is `&'static str` in every report format; a statement-specific text
-        // is leaked once per finding (a one-shot CLI, a few hundred bytes each) rather than
-        // changing that type across all the formats in this change.
         instead: match risk.instead {
-            Some(text) => Box::leak(text.into_boxed_str()),
-            None => rule.instead,
+            Some(text) => Cow::Owned(text),
+            None => Cow::Borrowed(rule.instead),
         },
         owner: pm.meta.owner.clone(),
         table: risk.table.map(|t| t.to_string()),
@@ -1330,7 +1328,7 @@ fn drift_findings(
                 statement: String::new(),
                 message: d.message.clone(),
                 why: rule.why,
-                instead: rule.instead,
+                instead: Cow::Borrowed(rule.instead),
                 owner,
                 table: None,
                 facts: Default::default(),

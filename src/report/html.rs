@@ -215,7 +215,7 @@ fn finding(report: &Report, f: &Finding, doc: &mut String) {
     let _ = writeln!(
         doc,
         "<p class=\"advice\"><strong>Instead:</strong> {} <a href=\"#rule-{}\">Why</a></p>",
-        esc(&text::first_sentence(f.instead)),
+        esc(&text::first_sentence(&f.instead)),
         esc(f.code)
     );
     doc.push_str("</article>\n");
@@ -243,7 +243,7 @@ fn rules_section(report: &Report, doc: &mut String) {
             esc(f.code),
             esc(f.rule),
             esc(&text::one_line(f.why)),
-            esc(&text::one_line(f.instead)),
+            esc(&text::one_line(&f.instead)),
             esc(&super::docs::rule_url(f.rule))
         );
     }

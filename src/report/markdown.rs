@@ -501,7 +501,7 @@ fn rule_notes(report: &Report, doc: &mut String) {
             code(&format!("{} {}", f.code, f.rule)),
             inline(&text::truncate(&text::first_sentence(f.why), NOTE_CHARS)),
             inline(&text::truncate(
-                &text::first_sentence(f.instead),
+                &text::first_sentence(&f.instead),
                 NOTE_CHARS
             )),
             super::docs::rule_url(f.rule)

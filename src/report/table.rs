@@ -227,7 +227,7 @@ fn write_rule_notes(
         write!(
             out,
             "{}",
-            labelled("instead", &text::first_sentence(f.instead), width, 9)
+            labelled("instead", &text::first_sentence(&f.instead), width, 9)
         )?;
     }
     writeln!(

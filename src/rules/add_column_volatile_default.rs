@@ -191,7 +191,7 @@ mod tests {
             &RULE,
             "ALTER TABLE orders ADD COLUMN public_id uuid DEFAULT gen_random_uuid();",
         );
-        let instead = found[0].instead;
+        let instead = &found[0].instead;
         assert!(
             instead.contains("`ALTER TABLE orders ADD COLUMN public_id uuid;`"),
             "{instead}"

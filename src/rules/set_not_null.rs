@@ -113,7 +113,7 @@ mod tests {
             &RULE,
             "ALTER TABLE rental ALTER COLUMN return_date SET NOT NULL;",
         );
-        let instead = found[0].instead;
+        let instead = &found[0].instead;
         assert!(
             instead.contains("ALTER TABLE rental ADD CONSTRAINT rental_return_date_not_null CHECK (return_date IS NOT NULL) NOT VALID;"),
             "{instead}"
