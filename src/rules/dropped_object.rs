@@ -46,3 +46,43 @@ pub(super) fn check(
     }
     Some(Risk::new(message(&existing.join(", "), object, *cascade)))
 }
+
+/// [`check`], with the rule's *instead* written by `instead(names, drop)` from the dropped
+/// names and the user's own statement without CASCADE (issue #12).
+pub(super) fn check_with_instead(
+    ctx: &Context,
+    stmt: &Statement,
+    objects: &[&str],
+    message: fn(&str, &str, bool) -> String,
+    instead: fn(&str, &str) -> String,
+) -> Option<Risk> {
+    let risk = check(ctx, stmt, objects, message)?;
+    let StatementKind::DropObject { names, .. } = &stmt.kind else {
+        return Some(risk);
+    };
+    let names = names
+        .iter()
+        .map(super::instead::table)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(risk.with_instead(instead(&names, &without_cascade(&stmt.text))))
+}
+
+/// The statement on one line without a trailing CASCADE, so PostgreSQL refuses the drop while
+/// something still depends on the object.
+fn without_cascade(text: &str) -> String {
+    let one = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(';')
+        .trim_end()
+        .to_string();
+    let lower = one.to_ascii_lowercase();
+    let kept = match lower.strip_suffix(" cascade") {
+        Some(rest) => one.get(..rest.len()).unwrap_or(&one),
+        None => &one,
+    };
+    let kept = kept.strip_suffix(" RESTRICT").unwrap_or(kept);
+    format!("{};", kept.trim_end())
+}

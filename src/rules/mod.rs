@@ -56,6 +56,7 @@ mod fails_on_copy;
 mod foreign_key_without_index;
 mod identifier_too_long;
 mod identity_change;
+mod instead;
 mod int_primary_key;
 mod invalid_syntax;
 mod json_column;
