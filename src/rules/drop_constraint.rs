@@ -1,10 +1,11 @@
 //! `drop-constraint`: `ALTER TABLE ... DROP CONSTRAINT` on a table that existed before this
 //! migration (squawk's ban-drop-constraint, with our four slots).
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::evidence::catalog::ConstraintType;
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
+use crate::quote;
 
 pub const RULE: Rule = Rule {
     code: "M080",
@@ -188,9 +189,11 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             .with_lock(LockMode::AccessExclusive)
             .with_instead(format!(
                 "Drop the foreign keys that reference `{first}` first, each with its own \
-                 decision ({}), then `ALTER TABLE {name} DROP CONSTRAINT {first};`; never \
-                 CASCADE, which drops them without a word.",
-                dependents.join(", ")
+                 decision ({}), then `ALTER TABLE {} DROP CONSTRAINT {};`; never CASCADE, which \
+                 drops them without a word.",
+                dependents.join(", "),
+                instead::table(name),
+                instead::name(first)
             )),
         );
     }
@@ -202,16 +205,18 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         (true, true) => "; CASCADE also drops the foreign keys that reference it".to_string(),
         _ => String::new(),
     };
+    // Written the way the user writes the names (quoted only where PostgreSQL needs it).
+    let (t, c) = (instead::table(name), instead::name(first));
+    let (t_lit, c_lit) = (quote::literal(&t), quote::literal(first));
     let instead = format!(
-        "Make sure no running code relies on `{first}` of {name} (ON CONFLICT targets, code \
-         that catches its violation, cascading deletes, replication) and deploy that first. Keep \
-         its definition for the rollback: `SELECT pg_get_constraintdef(oid) FROM pg_constraint \
-         WHERE conrelid = '{name}'::regclass AND conname = '{first}';`. Then drop it in its own \
-         migration: `ALTER TABLE {name} DROP CONSTRAINT IF EXISTS {first};` with `-- \
-         migsafe:allow drop-constraint reason: <why>`. To change its definition instead, drop \
-         and re-add it in one statement: `ALTER TABLE {name} DROP CONSTRAINT {first}, ADD \
-         CONSTRAINT {first} <new definition> NOT VALID;` and `VALIDATE CONSTRAINT {first}` in a \
-         later migration."
+        "Make sure no running code relies on `{c}` of {t} (ON CONFLICT targets, code that \
+         catches its violation, cascading deletes, replication) and deploy that first. Keep its \
+         definition for the rollback: `SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = {t_lit}::regclass AND conname = {c_lit};`. Then drop it in its own \
+         migration: `ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {c};` with `-- migsafe:allow \
+         drop-constraint reason: <why>`. To change its definition instead, drop and re-add it \
+         in one statement: `ALTER TABLE {t} DROP CONSTRAINT {c}, ADD CONSTRAINT {c} <new \
+         definition> NOT VALID;` and `VALIDATE CONSTRAINT {c}` in a later migration."
     );
     Some(
         Risk::new(format!(
@@ -260,6 +265,23 @@ mod tests {
             cascade[0].message.contains("primary key") && cascade[0].message.contains("CASCADE"),
             "{}",
             cascade[0].message
+        );
+    }
+
+    #[test]
+    fn the_instead_keeps_the_users_quoting() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE \"Invoices\" DROP CONSTRAINT \"Invoices_Number_key\";",
+        );
+        assert!(
+            found[0].instead.contains(
+                "ALTER TABLE \"Invoices\" DROP CONSTRAINT IF EXISTS \"Invoices_Number_key\";"
+            ) && found[0]
+                .instead
+                .contains("conrelid = '\"Invoices\"'::regclass"),
+            "{}",
+            found[0].instead
         );
     }
 
