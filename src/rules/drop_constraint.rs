@@ -96,7 +96,8 @@ fn consequence(kind: ConstraintType) -> &'static str {
 /// changed definition: the add has its own findings).
 fn re_added_later(ctx: &Context, index: usize, table: &QualifiedName, name: &str) -> bool {
     let same_statement = ctx.migration.statements.get(index).into_iter();
-    same_statement.chain(ctx.later()).any(|s| match &s.kind {
+    let later = ctx.later().iter().take(super::LOOKAHEAD);
+    same_statement.chain(later).any(|s| match &s.kind {
         StatementKind::AlterTable {
             name: t, actions, ..
         } if t.matches(table) => actions

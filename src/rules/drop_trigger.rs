@@ -34,7 +34,7 @@ pub const RULE: Rule = Rule {
 
 /// Whether a later statement creates a trigger of that name on the table again.
 fn recreated_later(ctx: &Context, trigger: &str, table: &QualifiedName) -> bool {
-    ctx.later().iter().any(|s| {
+    ctx.later().iter().take(super::LOOKAHEAD).any(|s| {
         matches!(&s.kind, StatementKind::TableDdl { keywords, name, table: t }
             if keywords == "create trigger" && name == trigger && t.matches(table))
     })

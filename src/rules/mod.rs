@@ -12,6 +12,7 @@ use crate::model::{
 };
 use crate::plan::PlanOutcome;
 use crate::schema::Schema;
+use std::collections::HashMap;
 
 mod add_check_validating;
 mod add_column_required;
@@ -217,11 +218,13 @@ pub struct MigrationState {
     /// Functions and procedures this migration created, latest last.
     pub functions: Vec<DefinedFunction>,
     /// Views, sequences, indexes, types, routines, schemas and triggers created earlier in this
-    /// migration, under their current name (a rename keeps them new).
-    pub new_objects: Vec<NewObject>,
+    /// migration, under their current name (a rename keeps them new), keyed by (class, name)
+    /// so that a file of thousands of renames stays linear.
+    pub new_objects: HashMap<(&'static str, String), Vec<NewObject>>,
     /// Existing objects (and members of them: constraints, enum values...) renamed earlier in
-    /// this migration, so that a later drop or rename of the new name says where it came from.
-    pub renamed_objects: Vec<RenamedObject>,
+    /// this migration, so that a later drop or rename of the new name says where it came from;
+    /// keyed by (class, current name).
+    pub renamed_objects: HashMap<(String, String), Vec<RenamedObject>>,
     /// Named constraints added to existing tables earlier in this migration (current name).
     pub new_constraints: Vec<(QualifiedName, String)>,
 }
@@ -361,9 +364,24 @@ impl MigrationState {
             "trigger" if scope.is_some_and(|t| self.table_is_new(t)) => return true,
             _ => {}
         }
-        self.new_objects.iter().any(|o| {
-            o.class == class && o.name.matches(name) && scope_matches(o.scope.as_ref(), scope)
-        })
+        self.new_objects
+            .get(&(class, name.name.clone()))
+            .is_some_and(|v| {
+                v.iter()
+                    .any(|o| o.name.matches(name) && scope_matches(o.scope.as_ref(), scope))
+            })
+    }
+
+    fn add_new_object(
+        &mut self,
+        class: &'static str,
+        scope: Option<QualifiedName>,
+        name: QualifiedName,
+    ) {
+        self.new_objects
+            .entry((class, name.name.clone()))
+            .or_default()
+            .push(NewObject { class, scope, name });
     }
 
     /// Whether the constraint was added to the (existing) table earlier in this migration.
@@ -385,9 +403,11 @@ impl MigrationState {
             "other" => object,
             c => c,
         };
-        self.renamed_objects.iter().rev().find(|r| {
-            r.class == class && r.new.matches(name) && scope_matches(r.scope.as_ref(), scope)
-        })
+        self.renamed_objects
+            .get(&(class.to_string(), name.name.clone()))?
+            .iter()
+            .rev()
+            .find(|r| r.new.matches(name) && scope_matches(r.scope.as_ref(), scope))
     }
 
     /// `` `v_old` (renamed from `v` on line 3)`` or `` `v` ``, for messages about an object.
@@ -429,13 +449,17 @@ impl MigrationState {
                 }
             }
         }
-        if let Some(o) = self.new_objects.iter_mut().find(|o| {
-            o.class == class
-                && o.name.matches(&old)
-                && scope_matches(o.scope.as_ref(), scope.as_ref())
-        }) {
-            o.name = new;
-            return;
+        let static_class = object_class(&class);
+        if let Some(v) = self.new_objects.get_mut(&(static_class, old.name.clone())) {
+            if let Some(at) = v.iter().position(|o| {
+                o.class == class
+                    && o.name.matches(&old)
+                    && scope_matches(o.scope.as_ref(), scope.as_ref())
+            }) {
+                let o = v.remove(at);
+                self.add_new_object(o.class, o.scope, new);
+                return;
+            }
         }
         if class == "view" {
             if let Some(t) = self.created_tables.iter_mut().find(|t| t.matches(&old)) {
@@ -451,48 +475,46 @@ impl MigrationState {
                 return;
             }
         } else if self.object_is_new(&class, scope.as_ref(), &old) {
-            self.new_objects.push(NewObject {
-                class: object_class(&class),
-                scope,
-                name: new,
-            });
+            self.add_new_object(static_class, scope, new);
             return;
         }
         let origin = self
             .renamed_object(&class, scope.as_ref(), &old)
             .map(|r| (r.old.clone(), r.line))
             .unwrap_or_else(|| (old.clone(), line));
-        self.renamed_objects.retain(|r| {
-            !(r.class == class
-                && r.new.matches(&old)
-                && scope_matches(r.scope.as_ref(), scope.as_ref()))
-        });
-        self.renamed_objects.push(RenamedObject {
-            class,
-            scope,
-            old: origin.0,
-            new,
-            line: origin.1,
-        });
+        if let Some(v) = self
+            .renamed_objects
+            .get_mut(&(class.clone(), old.name.clone()))
+        {
+            v.retain(|r| !(r.new.matches(&old) && scope_matches(r.scope.as_ref(), scope.as_ref())));
+        }
+        self.renamed_objects
+            .entry((class.clone(), new.name.clone()))
+            .or_default()
+            .push(RenamedObject {
+                class,
+                scope,
+                old: origin.0,
+                new,
+                line: origin.1,
+            });
     }
 
     /// Folds creations and renames of objects other than tables and columns into the state.
     fn track_objects(&mut self, stmt: &Statement) {
         use StatementKind::*;
         let line = stmt.start.line;
-        let mut created =
-            |class: &'static str, scope: Option<QualifiedName>, name: QualifiedName| {
-                self.new_objects.push(NewObject { class, scope, name });
-            };
         match &stmt.kind {
-            CreateIndex { name: Some(n), .. } => created("index", None, n.clone()),
-            CreateSchema { name } => created("schema", None, QualifiedName::new(None, name)),
+            CreateIndex { name: Some(n), .. } => self.add_new_object("index", None, n.clone()),
+            CreateSchema { name } => {
+                self.add_new_object("schema", None, QualifiedName::new(None, name))
+            }
             TableDdl {
                 keywords,
                 name,
                 table,
             } if keywords.starts_with("create") && keywords.ends_with("trigger") => {
-                created(
+                self.add_new_object(
                     "trigger",
                     Some(table.clone()),
                     QualifiedName::new(None, name),
@@ -500,7 +522,7 @@ impl MigrationState {
             }
             Other { keywords } if keywords.starts_with("create ") => {
                 if let Some((object, name)) = crate::parse::objects::created(&stmt.text) {
-                    created(object_class(&object), None, name);
+                    self.add_new_object(object_class(&object), None, name);
                 }
             }
             AlterIndex { .. }
@@ -542,14 +564,14 @@ impl MigrationState {
                                         ConstraintKind::Check(_) | ConstraintKind::ForeignKey(_)
                                     )
                                 {
-                                    self.new_objects.push(NewObject {
-                                        class: "index",
-                                        scope: None,
-                                        name: QualifiedName {
+                                    self.add_new_object(
+                                        "index",
+                                        None,
+                                        QualifiedName {
                                             schema: name.schema.clone(),
                                             name: cname.clone(),
                                         },
-                                    });
+                                    );
                                 }
                             }
                         }
@@ -565,11 +587,12 @@ impl MigrationState {
                         AlterAction::DropConstraint { name: cname, .. } => {
                             self.new_constraints
                                 .retain(|(t, c)| !(t.matches(name) && c == cname));
-                            self.renamed_objects.retain(|r| {
-                                !(r.class == "constraint"
-                                    && r.new.name == *cname
-                                    && r.scope.as_ref().is_some_and(|t| t.matches(name)))
-                            });
+                            if let Some(v) = self
+                                .renamed_objects
+                                .get_mut(&("constraint".to_string(), cname.clone()))
+                            {
+                                v.retain(|r| !r.scope.as_ref().is_some_and(|t| t.matches(name)));
+                            }
                         }
                         AlterAction::RenameTable { new } => {
                             let renamed = QualifiedName {
@@ -581,7 +604,7 @@ impl MigrationState {
                                     *t = renamed.clone();
                                 }
                             }
-                            for r in &mut self.renamed_objects {
+                            for r in self.renamed_objects.values_mut().flatten() {
                                 if r.scope.as_ref().is_some_and(|t| t.matches(name)) {
                                     r.scope = Some(renamed.clone());
                                 }
@@ -757,6 +780,11 @@ pub fn renamed(stmt: &Statement) -> Option<crate::model::Rename> {
     }
     crate::parse::objects::rename(&stmt.text)
 }
+
+/// How far a rule looks ahead for the statement that makes a change safe (a compatibility
+/// view, a re-added constraint, a re-created trigger): in real migrations it follows within a
+/// few statements, and the bound keeps a file of thousands of such changes linear.
+pub const LOOKAHEAD: usize = 200;
 
 /// What a statement check sees: the migration, the statement's position in it, the state
 /// left by the statements before it, and the settings.

@@ -177,14 +177,19 @@ fn consequence(object: &str, owner: &QualifiedName, old: &str, new: &str) -> (St
 /// Whether the migration creates a replacement under the old name after the rename (a
 /// compatibility view or function), so running code keeps working.
 fn replacement_follows(ctx: &Context, object: &str, old: &QualifiedName) -> bool {
-    ctx.later().iter().any(|s| match (&s.kind, object) {
-        (StatementKind::CreateView { name, .. }, "view" | "materialized view") => name.matches(old),
-        (
-            StatementKind::CreateFunction { name, .. },
-            "function" | "procedure" | "routine" | "aggregate",
-        ) => name.matches(old),
-        _ => false,
-    })
+    ctx.later()
+        .iter()
+        .take(super::LOOKAHEAD)
+        .any(|s| match (&s.kind, object) {
+            (StatementKind::CreateView { name, .. }, "view" | "materialized view") => {
+                name.matches(old)
+            }
+            (
+                StatementKind::CreateFunction { name, .. },
+                "function" | "procedure" | "routine" | "aggregate",
+            ) => name.matches(old),
+            _ => false,
+        })
 }
 
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
