@@ -40,7 +40,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 use std::fs;
 use std::future::Future;
-use std::io::IsTerminal as _;
 use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -91,8 +90,9 @@ impl Progress for Silent {
     fn note(&self, _: &str) {}
 }
 
-/// One line per phase on stderr, only when stderr is a terminal and not quiet; warnings
-/// whenever not quiet.
+/// The phases on stderr through [`crate::progress`] (a spinner line with elapsed time, then
+/// how long it took), which stays silent when stderr is not a terminal or progress is off;
+/// warnings whenever not quiet.
 pub struct Terminal {
     enabled: bool,
     quiet: bool,
@@ -101,7 +101,7 @@ pub struct Terminal {
 impl Terminal {
     pub fn new(quiet: bool) -> Terminal {
         Terminal {
-            enabled: !quiet && std::io::stderr().is_terminal(),
+            enabled: !quiet,
             quiet,
         }
     }
@@ -110,26 +110,25 @@ impl Terminal {
 impl Progress for Terminal {
     fn started(&self, name: &str, detail: &str) {
         if self.enabled {
-            eprintln!("migsafe: {name}: {detail} …");
+            crate::progress::phase_started(name, detail);
         }
     }
     fn finished(&self, phase: &Phase) {
         if self.enabled {
-            eprintln!(
-                "migsafe: {} done in {:.1}s",
-                phase.name,
-                phase.duration_ms as f64 / 1000.0
+            crate::progress::phase_done(
+                &phase.name,
+                std::time::Duration::from_millis(phase.duration_ms),
             );
         }
     }
     fn note(&self, message: &str) {
         if self.enabled {
-            eprintln!("migsafe: {message}");
+            crate::progress::note(message);
         }
     }
     fn warning(&self, message: &str) {
         if !self.quiet {
-            eprintln!("migsafe: {message}");
+            crate::progress::always(&format!("migsafe: {message}"));
         }
     }
 }
