@@ -47,7 +47,8 @@ pub fn parse_input(data: &[u8]) {
         display: "fuzz.sql".to_string(),
         text: text.into_owned(),
     };
-    check_statements(&file, &[0..file.text.len()], &whole.statements);
+    let everything = 0..file.text.len();
+    check_statements(&file, std::slice::from_ref(&everything), &whole.statements);
 }
 
 fn check_part(part: &Part) {
