@@ -8,7 +8,7 @@
 #
 # New inputs go to fuzz/work/<target> (ignored by git), crashes to fuzz/artifacts/<target>/.
 # Replay one crash with: fuzz/target/<host>/release/<target> fuzz/artifacts/<target>/crash-...
-# Extra arguments after the seconds are passed to libFuzzer (e.g. -dict=..., -max_len=...).
+# Extra arguments after the seconds are passed to libFuzzer (e.g. -max_len=..., -seed=...).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -83,6 +83,7 @@ case "${1:-}" in
             -timeout=10 \
             -rss_limit_mb=2048 \
             -print_final_stats=1 \
+            -dict=sql.dict \
             -artifact_prefix="artifacts/$target/" \
             "$@" \
             "work/$target" "corpus/$target"
