@@ -245,7 +245,7 @@ fn finding(
         statement: place.statement,
         message,
         why: rule.why,
-        instead: rule.instead,
+        instead: std::borrow::Cow::Borrowed(rule.instead),
         owner: place.owner,
         table,
         facts: Facts::default(),

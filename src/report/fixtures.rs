@@ -174,7 +174,7 @@ pub fn sample() -> Report {
             statement: "CREATE INDEX orders_customer_id_idx ON orders (customer_id)".into(),
             message: "Building index orders_customer_id_idx on orders without CONCURRENTLY blocks writes to orders until the build finishes".into(),
             why: WHY_INDEX,
-            instead: INSTEAD_INDEX,
+            instead: INSTEAD_INDEX.into(),
             owner: Some("@payments-team".into()),
             table: Some("public.orders".into()),
             facts: Facts {
@@ -201,7 +201,7 @@ pub fn sample() -> Report {
             statement: "ALTER TABLE users\n    DROP COLUMN legacy_id".into(),
             message: "Dropping column legacy_id of users breaks code that still reads it | writes it".into(),
             why: "Running application code still selects the column; `SELECT *` and ORMs fail with <column does not exist>.",
-            instead: "Stop reading the column in code first, deploy, then drop it in a later migration.",
+            instead: "Stop reading the column in code first, deploy, then drop it in a later migration.".into(),
             owner: Some("@core|db".into()),
             table: Some("users".into()),
             facts: Facts::default(),
@@ -218,7 +218,7 @@ pub fn sample() -> Report {
             statement: String::new(),
             message: "No `-- expect:` line: say what this migration should do so reviewers can check it".into(),
             why: "Without an expected result nobody can tell whether the migration did what it should.",
-            instead: "Add `-- expect: rows <= N` or a plan expectation to the header.",
+            instead: "Add `-- expect: rows <= N` or a plan expectation to the header.".into(),
             owner: None,
             table: None,
             facts: Facts::default(),
@@ -235,7 +235,7 @@ pub fn sample() -> Report {
             statement: "TRUNCATE audit_log".into(),
             message: "TRUNCATE audit_log removes every row and takes an ACCESS EXCLUSIVE lock".into(),
             why: "TRUNCATE cannot be undone once committed and blocks all access to the table.",
-            instead: "Delete in batches, or archive the rows first.",
+            instead: "Delete in batches, or archive the rows first.".into(),
             owner: None,
             table: Some("audit_log".into()),
             facts: Facts {
@@ -322,7 +322,7 @@ pub fn catalog() -> Report {
             statement: "CREATE INDEX orders_status_idx ON orders (status)".into(),
             message: "Building index orders_status_idx on orders without CONCURRENTLY blocks writes to orders (1.2M rows, 700 MB) until the build finishes".into(),
             why: WHY_INDEX,
-            instead: INSTEAD_INDEX,
+            instead: INSTEAD_INDEX.into(),
             owner: Some("@payments-team".into()),
             table: Some("public.orders".into()),
             facts: Facts {
@@ -345,7 +345,7 @@ pub fn catalog() -> Report {
             statement: "DROP INDEX CONCURRENTLY orders_legacy_idx".into(),
             message: "Index orders_legacy_idx served 2,000,000 scans on the copy: queries that use it will fall back to another plan".into(),
             why: "Queries that use the index slow down, often to a sequential scan, the moment it is gone.",
-            instead: "Check the queries behind the scans first; drop the index in a later release once `idx_scan` stays flat.",
+            instead: "Check the queries behind the scans first; drop the index in a later release once `idx_scan` stays flat.".into(),
             owner: Some("@payments-team".into()),
             table: Some("public.orders".into()),
             facts: Facts {
@@ -366,7 +366,7 @@ pub fn catalog() -> Report {
             statement: "UPDATE orders SET status = 'open' WHERE status IS NULL".into(),
             message: "The plan estimates 12,000,000 rows updated in one statement, above the batch threshold of 100,000".into(),
             why: "One huge UPDATE holds its row locks until it commits and bloats the table with dead tuples.",
-            instead: "Update in batches of at most 100,000 rows, each in its own transaction.",
+            instead: "Update in batches of at most 100,000 rows, each in its own transaction.".into(),
             owner: Some("@payments-team".into()),
             table: Some("public.orders".into()),
             facts: Facts {
@@ -473,7 +473,7 @@ pub fn large(migrations: usize, findings: usize) -> Report {
                     "Building index big_table_{i}_idx on big_table_{i} without CONCURRENTLY blocks writes to big_table_{i} until the build finishes"
                 ),
                 why: WHY_INDEX,
-                instead: INSTEAD_INDEX,
+                instead: INSTEAD_INDEX.into(),
                 owner: m.owner.clone(),
                 table: Some(format!("big_table_{i}")),
                 facts: Facts {
@@ -652,7 +652,8 @@ pub fn execution() -> Report {
             why: "Every query on the table queues behind the lock, and new connections pile up \
                   until the pool is exhausted.",
             instead: "Add a new column, backfill it in batches, then swap it in a short \
-                      transaction.",
+                      transaction."
+                .into(),
             owner: Some("@payments-team".into()),
             table: Some(orders.into()),
             facts: Facts {
@@ -680,7 +681,8 @@ pub fn execution() -> Report {
                 .into(),
             why: "The author's stated expectation does not hold on real data.",
             instead: "Change the migration until the expectation holds, or correct the \
-                      expectation.",
+                      expectation."
+                .into(),
             owner: Some("@payments-team".into()),
             table: None,
             facts: Facts::default(),
@@ -700,7 +702,7 @@ pub fn execution() -> Report {
                 .into(),
             why: "A rollback that does not restore the schema leaves production in a state no \
                   release was tested against.",
-            instead: "Make the down migration recreate what the up migration dropped.",
+            instead: "Make the down migration recreate what the up migration dropped.".into(),
             owner: Some("@payments-team".into()),
             table: Some(orders.into()),
             facts: Facts::default(),
@@ -719,7 +721,7 @@ pub fn execution() -> Report {
                       (detail: Key (email)=(ann@example.com) is duplicated.)"
                 .into(),
             why: "The same statement fails in production, halfway through the deploy.",
-            instead: "Clean up the duplicates first, in an earlier migration or a script.",
+            instead: "Clean up the duplicates first, in an earlier migration or a script.".into(),
             owner: Some("@payments-team".into()),
             table: Some(customers.into()),
             facts: Facts {
@@ -866,7 +868,7 @@ pub fn nine() -> Report {
             statement: statement.to_string(),
             message: message.to_string(),
             why: r.why,
-            instead: r.instead,
+            instead: r.instead.into(),
             owner: names[i].2.map(str::to_string),
             table: table.map(str::to_string),
             facts: Facts {

@@ -382,7 +382,7 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
             statement: &f.statement,
             message: &f.message,
             why: f.why,
-            instead: f.instead,
+            instead: &f.instead,
             owner: f.owner.as_deref(),
             table: f.table.as_deref(),
             facts: JsonFacts::from(&f.facts),

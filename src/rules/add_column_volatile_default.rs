@@ -79,6 +79,7 @@ fn instead_for(
     default: &str,
     batch: i64,
 ) -> String {
+    let (table, column) = (super::instead::table(table), super::instead::name(column));
     format!(
         "Add the column without the default, set the default for new rows only, then backfill \
          old rows in batches: (1) `ALTER TABLE {table} ADD COLUMN {column} {data_type};` \
@@ -191,7 +192,7 @@ mod tests {
             &RULE,
             "ALTER TABLE orders ADD COLUMN public_id uuid DEFAULT gen_random_uuid();",
         );
-        let instead = found[0].instead;
+        let instead = &found[0].instead;
         assert!(
             instead.contains("`ALTER TABLE orders ADD COLUMN public_id uuid;`"),
             "{instead}"
