@@ -296,6 +296,7 @@ async fn bench() {
     }
     let (apply, exec) = (median(apply_t), median(exec_t));
     let watched = median(watched_t);
+    let per_plan = planning_cost(&copy).await;
     println!(
         "watched queries: execute phase with {} queries planned after each of the 6 statements \
          that can change them ({} plans) {} vs without {} = {:+.1}%",
@@ -304,6 +305,13 @@ async fn bench() {
         ms(watched),
         ms(exec),
         overhead(watched, exec)
+    );
+    println!(
+        "planning alone: {:.2} ms per watched query between two statements of an open \
+         transaction (savepoint, RESET ALL, EXPLAIN, rollback to savepoint; median of 20 rounds \
+         of {})",
+        per_plan.as_secs_f64() * 1000.0,
+        WATCHED.lines().count()
     );
     let (hand, wall) = (median(hand_t), median(wall_t));
     let verdict = |pct: f64| if pct < 20.0 { "met" } else { "NOT met" };
@@ -331,6 +339,40 @@ async fn bench() {
         "command: migsafe check <5 migrations> --database-url <copy> --clone --format json \
          --fail-on never --quiet (release build: cargo bench --bench execution)"
     );
+}
+
+/// What planning the watched queries costs between two statements of a migration, without
+/// the noise of the migrations around it: the median round of planning all of [`WATCHED`]
+/// in a savepoint inside an open transaction, per query.
+async fn planning_cost(copy: &TestDb) -> Duration {
+    let queries = migsafe::execute::watch::parse_sql_file(WATCHED, "bench");
+    let mut conn = copy.connect().await;
+    let version: i64 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
+        .fetch_one(&mut conn)
+        .await
+        .expect("the server version");
+    sqlx::raw_sql("BEGIN")
+        .execute(&mut conn)
+        .await
+        .expect("a transaction");
+    let mut rounds = Vec::new();
+    for _ in 0..20 {
+        let start = Instant::now();
+        let plans = migsafe::execute::replan::plans_in_session(
+            &mut conn,
+            &queries,
+            true,
+            (Duration::from_secs(60), Duration::from_secs(5)),
+            version,
+        )
+        .await
+        .expect("the watched queries plan");
+        rounds.push(start.elapsed());
+        assert!(plans.iter().all(|(_, p)| p.is_ok()), "{plans:?}");
+    }
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+    let _ = conn.close().await;
+    median(rounds) / queries.len().max(1) as u32
 }
 
 fn main() {
