@@ -812,6 +812,21 @@ const NOT_FOR_ROLLBACK: &[&str] = &[
     "timestamp-without-time-zone",
     "char-column",
     "json-column",
+    // Dropping or renaming the objects the up part added (issue #12's object rules).
+    "drop-view",
+    "drop-function",
+    "drop-type",
+    "drop-sequence",
+    "drop-extension",
+    "set-schema",
+    "identity-change",
+    "drop-default",
+    "drop-constraint",
+    "rename-object",
+    "drop-trigger",
+    "drop-generated-expression",
+    "domain-with-constraint",
+    "identifier-too-long",
 ];
 
 /// Tables (and their indexes) the up migration creates. Its rollback removing them is judged
@@ -1164,7 +1179,9 @@ pub async fn check_on_target_with(
         .or_else(|| migrations.first().map(|m| m.layout));
     let mut phases = Vec::new();
     let started = Instant::now();
+    let shown = crate::progress::phase("catalog", "reading sizes, indexes and statistics");
     let (mut conn, mut facts) = crate::evidence::copy::read(url, layout).await?;
+    shown.done();
     phases.push(phase(
         "snapshot",
         started,
@@ -1198,9 +1215,11 @@ pub async fn check_on_target_with(
         facts.identity.notes.extend(p.notes.iter().cloned());
     }
     let started = Instant::now();
+    let shown = crate::progress::phase("explain", "planning the migrations' statements");
     let plans =
         crate::evidence::copy::explain_pending(&mut conn, &reviewed, &applied, &facts.snapshot)
             .await?;
+    shown.done();
     phases.push(phase(
         "explain",
         started,

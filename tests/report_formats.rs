@@ -378,3 +378,65 @@ fn color_flag_overrides_the_pipe_and_no_color() {
         .unwrap();
     assert!(!never.stdout.contains(&0x1b));
 }
+
+/// Issue #12: the safer alternative is written with the statement's own table and column in
+/// every format, not the rule's generic example (`users.email`).
+#[test]
+fn instead_is_written_with_the_users_names_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("0007_rental_return_date.sql");
+    std::fs::write(
+        &file,
+        "-- owner: @store-team\n-- expect: succeeds\n-- rollback: ALTER TABLE rental ALTER COLUMN return_date DROP NOT NULL;\n\
+         ALTER TABLE rental ALTER COLUMN return_date SET NOT NULL;\n\
+         ALTER TABLE rental ADD CONSTRAINT rental_returned_after_rented CHECK (return_date >= rental_date);\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let built = "ALTER TABLE rental ADD CONSTRAINT rental_return_date_not_null CHECK (return_date IS NOT NULL) NOT VALID;";
+    let check = "ALTER TABLE rental ADD CONSTRAINT rental_returned_after_rented CHECK (return_date >= rental_date) NOT VALID;";
+    for format in ["table", "markdown", "json", "sarif", "html", "github"] {
+        let (out, _) = migsafe(&["check", "--format", format, path]);
+        // The terminal wraps prose; HTML escapes `>` (the only character here it would).
+        let flat = out
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace("&gt;", ">")
+            .replace("\\u003e", ">");
+        assert!(
+            flat.contains(built),
+            "{format} lacks the built instead:\n{out}"
+        );
+        assert!(
+            flat.contains(check),
+            "{format} lacks the check's instead:\n{out}"
+        );
+        // SARIF's rule descriptors carry each rule's generic help, like `migsafe rule NAME`.
+        if format != "sarif" {
+            assert!(
+                !out.contains("users_email_not_null") && !out.contains("orders_amount_positive"),
+                "{format} shows the generic example:\n{out}"
+            );
+        }
+    }
+    let (out, _) = migsafe(&["check", "--format", "sarif", path]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid SARIF");
+    let result = v["runs"][0]["results"]
+        .as_array()
+        .and_then(|r| {
+            r.iter()
+                .find(|r| r["ruleId"] == "M007" || r["ruleId"] == "set-not-null")
+        })
+        .expect("a set-not-null result");
+    let message = result["message"]["text"].as_str().unwrap_or("");
+    assert!(message.contains(built), "{message}");
+    assert!(!message.contains("users_email_not_null"), "{message}");
+    let (out, _) = migsafe(&["check", "--format", "json", path]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let finding = v["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["rule"] == "set-not-null"))
+        .expect("a set-not-null finding");
+    assert!(finding["instead"].as_str().unwrap_or("").contains(built));
+}

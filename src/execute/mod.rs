@@ -7,6 +7,7 @@
 //! - `locks`: relation snapshots, `pg_locks` sampling, the observer connection and the
 //!   lock-hold bookkeeping.
 //! - `ceiling`: the configured timeouts held as ceilings the migration cannot lift.
+//! - `progress_views`: the server's own progress report for the running statement.
 //! - `server_state`: the server's shared state before and after a run (issue #9).
 //! - `rollback`, `expect`, `watch`: schema comparison for rollbacks, expected results and
 //!   watched queries; `replan`: watched plans between a migration's statements and the
@@ -16,6 +17,7 @@ pub mod ceiling;
 pub mod content;
 pub mod expect;
 pub mod locks;
+pub mod progress_views;
 pub mod replan;
 pub mod rollback;
 pub mod run;

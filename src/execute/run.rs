@@ -361,6 +361,8 @@ struct Session {
     watchdog: Watchdog,
     /// Set when the watchdog cancelled the last statement: the ceiling it hit.
     cancelled: Option<Cancelled>,
+    /// Reads the server's progress views while a long statement runs (shown on a terminal).
+    server_progress: super::progress_views::Poller,
     /// Set when a wrapped statement's transaction was rolled back because it wrote shared
     /// catalogs: the failure to report for it.
     refusal: Option<DbError>,
@@ -453,6 +455,7 @@ impl Session {
                 connect_timeout: options.connect_timeout,
             },
             cancelled: None,
+            server_progress: super::progress_views::Poller::new(url, pid, options.connect_timeout),
             refusal: None,
             withheld_roles: Vec::new(),
             watching: None,
@@ -460,6 +463,7 @@ impl Session {
     }
 
     async fn close(self) {
+        self.server_progress.close().await;
         let _ = self.conn.close().await;
         if let Some(observer) = self.observer {
             let _ = observer.close().await;
@@ -780,8 +784,10 @@ impl Session {
         let started = Instant::now();
         let sent = Self::send(&mut self.conn, stmt, analyze);
         tokio::pin!(sent);
-        tokio::select! {
+        let poller = &mut self.server_progress;
+        let result = tokio::select! {
             result = &mut sent => result,
+            never = poller.follow() => match never {},
             hit = dog.watch(started) => {
                 self.cancelled = Some(hit);
                 dog.cancel_now().await;
@@ -792,7 +798,9 @@ impl Session {
                     }
                 }
             }
-        }
+        };
+        crate::progress::server(None);
+        result
     }
 
     /// PostgreSQL's error for a statement of the migration, in words that say when migsafe's
@@ -1016,6 +1024,7 @@ impl Session {
         let (before, data_before) = before;
         let path = &migration.migration.path;
         let mut scratch = MigrationRun::default();
+        crate::progress::rollback_round_trip();
         self.run_statements(down, down_grouping, &mut scratch)
             .await?;
         if let Some(failure) = scratch.failed {

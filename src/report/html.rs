@@ -215,7 +215,10 @@ fn finding(report: &Report, f: &Finding, doc: &mut String) {
     let _ = writeln!(
         doc,
         "<p class=\"advice\"><strong>Instead:</strong> {} <a href=\"#rule-{}\">Why</a></p>",
-        esc(&text::first_sentence(&f.instead)),
+        esc(&match text::built_instead(f) {
+            Some(built) => text::one_line(built),
+            None => text::first_sentence(&f.instead),
+        }),
         esc(f.code)
     );
     doc.push_str("</article>\n");
@@ -232,18 +235,25 @@ fn rules_section(report: &Report, doc: &mut String) {
     if rules.is_empty() {
         return;
     }
+    let listed: Vec<&Finding> = report.findings.iter().collect();
     doc.push_str("<section id=\"rules\"><h2>Why it is risky, and what to do instead</h2>\n");
     for f in rules {
         let _ = writeln!(
             doc,
             "<div class=\"rule\" id=\"rule-{}\"><h3><code>{} {}</code></h3>\
-             <p><strong>Why:</strong> {}</p><p><strong>Instead:</strong> {}</p>\
+             <p><strong>Why:</strong> {}</p>{}\
              <p><a href=\"{}\">The rule's page</a> (rollback, examples)</p></div>",
             esc(f.code),
             esc(f.code),
             esc(f.rule),
             esc(&text::one_line(f.why)),
-            esc(&text::one_line(&f.instead)),
+            // Left out when every finding of the rule carries its own, next to it.
+            text::rule_instead(&listed, f.code)
+                .map(|i| format!(
+                    "<p><strong>Instead:</strong> {}</p>",
+                    esc(&text::one_line(i))
+                ))
+                .unwrap_or_default(),
             esc(&super::docs::rule_url(f.rule))
         );
     }

@@ -491,19 +491,25 @@ fn rule_notes(report: &Report, doc: &mut String) {
     if rules.is_empty() {
         return;
     }
+    let listed: Vec<&Finding> = report.findings.iter().collect();
     let mut body = String::new();
     for f in &rules {
         // The first sentence of each says it; the rule's page has the whole text, its rollback
         // and examples (the full texts of a dozen rules were most of a 48 KB comment).
+        // Left out when every finding of the rule carries its own, in its details.
+        let instead = text::rule_instead(&listed, f.code)
+            .map(|i| {
+                format!(
+                    " _Instead:_ {}",
+                    inline(&text::truncate(&text::first_sentence(i), NOTE_CHARS))
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             body,
-            "**{}** — {} _Instead:_ {} [More]({})\n",
+            "**{}** — {}{instead} [More]({})\n",
             code(&format!("{} {}", f.code, f.rule)),
             inline(&text::truncate(&text::first_sentence(f.why), NOTE_CHARS)),
-            inline(&text::truncate(
-                &text::first_sentence(&f.instead),
-                NOTE_CHARS
-            )),
             super::docs::rule_url(f.rule)
         );
     }
@@ -943,6 +949,18 @@ fn finding_detail(same: &[&Finding], level: Level, doc: &mut String) {
     let _ = writeln!(doc, "**{}** at line {}\n", rules.join(", "), f.line);
     if level > Level::Untimed {
         return;
+    }
+    // Written with this statement's names: shown here, where the statement is, rather than
+    // in the per-rule notes that every finding of the rule shares.
+    for g in same {
+        if let Some(instead) = text::built_instead(g) {
+            let _ = writeln!(
+                doc,
+                "_Instead ({}):_ {}\n",
+                code(g.rule),
+                inline(&text::one_line(instead))
+            );
+        }
     }
     let statement = f.statement.trim();
     if !statement.is_empty() {

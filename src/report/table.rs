@@ -133,6 +133,9 @@ fn write_finding(f: &Finding, width: usize, paint: Paint, out: &mut dyn Write) -
         body.push_str(&facts.join(" · "));
     }
     write!(out, "{}", text::wrap(&body, width, "  "))?;
+    if let Some(instead) = text::built_instead(f) {
+        write!(out, "{}", labelled("instead", instead, width, 9))?;
+    }
     if let Some(plan) = f.facts.plan.as_deref().filter(|p| !p.trim().is_empty()) {
         writeln!(out, "  plan:")?;
         write!(out, "{}", plan_block(plan, width, "    "))?;
@@ -224,11 +227,13 @@ fn write_rule_notes(
             "{}",
             labelled("why", &text::first_sentence(f.why), width, 9)
         )?;
-        write!(
-            out,
-            "{}",
-            labelled("instead", &text::first_sentence(&f.instead), width, 9)
-        )?;
+        if let Some(instead) = text::rule_instead(findings, f.code) {
+            write!(
+                out,
+                "{}",
+                labelled("instead", &text::first_sentence(instead), width, 9)
+            )?;
+        }
     }
     writeln!(
         out,

@@ -647,6 +647,27 @@ pub fn first_sentence(text: &str) -> String {
     text
 }
 
+/// The finding's *instead* when the rule wrote it with the statement's own names (issue #12),
+/// which the human formats show with the finding itself; `None` for the rule's generic text,
+/// which they show once per rule.
+pub fn built_instead(f: &crate::model::Finding) -> Option<&str> {
+    match &f.instead {
+        std::borrow::Cow::Owned(text) => Some(text.as_str()),
+        std::borrow::Cow::Borrowed(_) => None,
+    }
+}
+
+/// The *instead* to show once per rule among `findings`: the generic text of a finding that
+/// has no built one; `None` when every finding of the rule shows its own (the generic example
+/// would only repeat, with someone else's names, what each finding already says).
+pub fn rule_instead<'a>(findings: &[&'a crate::model::Finding], code: &str) -> Option<&'a str> {
+    findings
+        .iter()
+        .filter(|f| f.code == code)
+        .find(|f| built_instead(f).is_none())
+        .map(|f| &*f.instead)
+}
+
 /// Rule texts are written as one paragraph across source lines (`\` continuations collapse
 /// the spaces only partly); this joins runs of whitespace into single spaces.
 pub fn one_line(text: &str) -> String {

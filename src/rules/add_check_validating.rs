@@ -1,9 +1,12 @@
 //! `add-check-validating`: a CHECK constraint added to an existing table and validated in the
 //! same step.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
-use crate::model::{AlterAction, ConstraintKind, Evidence, Severity, Statement, StatementKind};
+use crate::model::{
+    AlterAction, ColumnDef, ConstraintKind, Evidence, QualifiedName, Severity, Statement,
+    StatementKind,
+};
 
 pub const RULE: Rule = Rule {
     code: "M006",
@@ -35,18 +38,31 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     if ctx.table_is_new(name) {
         return None;
     }
-    let label = actions.iter().find_map(|action| match action {
+    let (label, instead) = actions.iter().find_map(|action| match action {
         AlterAction::AddConstraint(c)
             if !c.not_valid && matches!(c.kind, ConstraintKind::Check(_)) =>
         {
-            Some(match (&c.name, &c.kind) {
-                (Some(n), _) => format!("CHECK constraint {n}"),
-                (None, ConstraintKind::Check(expr)) => format!("CHECK {}", expr.text.trim()),
-                (None, _) => "a CHECK constraint".to_string(),
-            })
+            let ConstraintKind::Check(expr) = &c.kind else {
+                return None;
+            };
+            let label = match &c.name {
+                Some(n) => format!("CHECK constraint {n}"),
+                None => format!("CHECK {}", expr.text.trim()),
+            };
+            let constraint = c
+                .name
+                .clone()
+                .unwrap_or_else(|| instead::derived(&name.name, &c.columns, "check"));
+            Some((label, instead_for(name, &constraint, &expr.text, None)))
         }
         AlterAction::AddColumn { column, .. } if column.check.is_some() => {
-            Some(format!("column {} with a CHECK constraint", column.name))
+            let expr = column.check.as_ref()?;
+            let constraint =
+                instead::derived(&name.name, std::slice::from_ref(&column.name), "check");
+            Some((
+                format!("column {} with a CHECK constraint", column.name),
+                instead_for(name, &constraint, &expr.text, Some(column)),
+            ))
         }
         _ => None,
     })?;
@@ -56,8 +72,41 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              EXCLUSIVE lock: reads and writes wait; add it NOT VALID and VALIDATE it in a \
              separate transaction"
         ))
+        .with_instead(instead)
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// The NOT VALID / VALIDATE recipe for this table's check (for a new column: the column first,
+/// without its check).
+fn instead_for(
+    table: &QualifiedName,
+    constraint: &str,
+    expr: &str,
+    column: Option<&ColumnDef>,
+) -> String {
+    let t = instead::table(table);
+    let c = instead::name(constraint);
+    let expr = expr.trim();
+    let expr = if expr.starts_with('(') && expr.ends_with(')') {
+        expr.to_string()
+    } else {
+        format!("({expr})")
+    };
+    let first = match column {
+        Some(col) => format!(
+            "(0) `ALTER TABLE {t} ADD COLUMN {} {};` without the CHECK; ",
+            instead::name(&col.name),
+            col.data_type
+        ),
+        None => String::new(),
+    };
+    format!(
+        "Add the constraint without checking old rows, then validate it in a separate \
+         transaction: {first}(1) `ALTER TABLE {t} ADD CONSTRAINT {c} CHECK {expr} NOT VALID;` \
+         (brief lock; new writes are checked from now on); (2) `ALTER TABLE {t} VALIDATE \
+         CONSTRAINT {c};` (scans under SHARE UPDATE EXCLUSIVE, so reads and writes continue)."
     )
 }
 
@@ -65,6 +114,39 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_written_with_the_users_constraint() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ADD CONSTRAINT rental_return_after_start CHECK (return_date >= rental_date);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE rental ADD CONSTRAINT rental_return_after_start CHECK (return_date >= rental_date) NOT VALID;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`ALTER TABLE rental VALIDATE CONSTRAINT rental_return_after_start;`"),
+            "{instead}"
+        );
+        assert!(!instead.contains("orders"), "{instead}");
+        // A column's inline check gets the name PostgreSQL would give it.
+        let found = check(
+            &RULE,
+            "ALTER TABLE \"Rental\" ADD COLUMN fee int CHECK (fee >= 0);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE \"Rental\" ADD COLUMN fee integer;`")
+                || instead.contains("`ALTER TABLE \"Rental\" ADD COLUMN fee int;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("ADD CONSTRAINT \"Rental_fee_check\" CHECK (fee >= 0) NOT VALID"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_validating_checks_on_existing_tables() {

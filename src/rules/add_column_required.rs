@@ -1,7 +1,7 @@
 //! `add-column-required`: `ADD COLUMN ... NOT NULL` without a DEFAULT on an existing table,
 //! which fails as soon as the table has a row.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, ColumnDef, Evidence, Severity, Statement, StatementKind};
 
@@ -68,10 +68,37 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                  or add it nullable and backfill",
                 column.name
             ))
+            .with_instead(instead_for(name, column, ctx))
             .on_table(name)
             .with_lock(LockMode::AccessExclusive),
         )
     })
+}
+
+/// A constant default for this column, or nullable + batched backfill + the NOT NULL recipe.
+fn instead_for(table: &crate::model::QualifiedName, column: &ColumnDef, ctx: &Context) -> String {
+    let t = instead::table(table);
+    let c = instead::name(&column.name);
+    let ty = &column.data_type;
+    let check = instead::name(&instead::derived(
+        &table.name,
+        std::slice::from_ref(&column.name),
+        "not_null",
+    ));
+    format!(
+        "Either give the column a constant default — `ALTER TABLE {t} ADD COLUMN {c} {ty} NOT \
+         NULL DEFAULT <constant>;` is instant since PostgreSQL 11 — or add it nullable and \
+         backfill it: (1) `ALTER TABLE {t} ADD COLUMN {c} {ty};`; (2) repeat {} in separate \
+         transactions until it updates no rows; (3) `ALTER TABLE {t} ADD CONSTRAINT {check} CHECK \
+         ({c} IS NOT NULL) NOT VALID;`, `ALTER TABLE {t} VALIDATE CONSTRAINT {check};`, `ALTER \
+         TABLE {t} ALTER COLUMN {c} SET NOT NULL;`.",
+        instead::batched_update(
+            &t,
+            &format!("{c} = <value>"),
+            &format!("{c} IS NULL"),
+            ctx.settings
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -79,6 +106,24 @@ mod tests {
     use super::RULE;
     use crate::model::Severity;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_written_with_the_users_column() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ADD COLUMN return_branch integer NOT NULL;",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE rental ADD COLUMN return_branch integer NOT NULL DEFAULT <constant>;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("CHECK (return_branch IS NOT NULL) NOT VALID"),
+            "{instead}"
+        );
+        assert!(!instead.contains("accounts"), "{instead}");
+    }
 
     #[test]
     fn flags_required_columns_without_default() {

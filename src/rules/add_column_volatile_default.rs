@@ -79,6 +79,7 @@ fn instead_for(
     default: &str,
     batch: i64,
 ) -> String {
+    let (table, column) = (super::instead::table(table), super::instead::name(column));
     format!(
         "Add the column without the default, set the default for new rows only, then backfill \
          old rows in batches: (1) `ALTER TABLE {table} ADD COLUMN {column} {data_type};` \

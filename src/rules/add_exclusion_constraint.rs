@@ -1,6 +1,6 @@
 //! `add-exclusion-constraint`: an EXCLUDE constraint added to an existing table.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, ConstraintKind, Evidence, Severity, Statement, StatementKind};
 
@@ -49,8 +49,41 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              EXCLUSIVE lock: reads and writes on {name} wait, and there is no NOT VALID or \
              CONCURRENTLY form to avoid it"
         ))
+        .with_instead(instead_for(name, constraint, &stmt.text, ctx))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// The maintenance-window or copy-and-swap advice for this table's constraint, the user's
+/// statement behind the configured lock_timeout.
+fn instead_for(
+    table: &crate::model::QualifiedName,
+    constraint: &crate::model::Constraint,
+    text: &str,
+    ctx: &Context,
+) -> String {
+    let t = instead::table(table);
+    let statement = text.trim().trim_end_matches(';').trim();
+    let unique = if constraint.columns.is_empty() {
+        String::new()
+    } else {
+        let index = instead::derived(&table.name, &constraint.columns, "key");
+        format!(
+            " Where plain equality on ({cols}) suffices, `CREATE UNIQUE INDEX CONCURRENTLY {} ON \
+             {t} ({cols});` is the online alternative.",
+            instead::name(&index),
+            cols = instead::columns(&constraint.columns)
+        )
+    };
+    format!(
+        "Declare exclusion constraints when the table is created. On the existing {t}, either run \
+         it in a maintenance window (measure its duration on a copy first) behind a short lock \
+         timeout: `{} {statement};`, or build a new table like {t} with the constraint, copy the \
+         rows over in batches of {} while writes go to both, and swap the tables by rename in one \
+         short transaction.{unique}",
+        instead::set_lock_timeout(ctx.settings),
+        instead::batch(ctx.settings),
     )
 }
 
@@ -58,6 +91,20 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_written_with_the_users_statement() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE booking ADD CONSTRAINT booking_no_overlap EXCLUDE USING gist (room_id WITH =, during WITH &&);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`SET lock_timeout = '2s'; ALTER TABLE booking ADD CONSTRAINT booking_no_overlap EXCLUDE USING gist (room_id WITH =, during WITH &&);`"),
+            "{instead}"
+        );
+        assert!(instead.contains("a new table like booking"), "{instead}");
+    }
 
     #[test]
     fn flags_exclusion_constraints_on_existing_tables() {

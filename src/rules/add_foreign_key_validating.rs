@@ -1,9 +1,12 @@
 //! `add-foreign-key-validating`: a foreign key added to an existing table and validated in
 //! the same step.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
-use crate::model::{AlterAction, ConstraintKind, Evidence, Severity, Statement, StatementKind};
+use crate::model::{
+    AlterAction, ColumnDef, ConstraintKind, Evidence, ForeignKeyRef, QualifiedName, Severity,
+    Statement, StatementKind,
+};
 
 pub const RULE: Rule = Rule {
     code: "M005",
@@ -40,7 +43,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         return None;
     }
     actions.iter().find_map(|action| {
-        let (label, referenced) = match action {
+        let (label, referenced, recipe) = match action {
             AlterAction::AddConstraint(c) if !c.not_valid => {
                 let ConstraintKind::ForeignKey(fk) = &c.kind else {
                     return None;
@@ -49,15 +52,26 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                     Some(n) => format!("foreign key {n}"),
                     None => format!("a foreign key on ({})", c.columns.join(", ")),
                 };
-                (label, &fk.table)
+                let constraint = c
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| instead::derived(&name.name, &c.columns, "fkey"));
+                (
+                    label,
+                    &fk.table,
+                    instead_for(name, &constraint, &c.columns, fk, None),
+                )
             }
             // Without a DEFAULT the new column is all NULL and PostgreSQL skips validation
             // (parse_utilcmd.c, transformAlterTableStmt).
             AlterAction::AddColumn { column, .. } if column.default.is_some() => {
                 let fk = column.references.as_ref()?;
+                let cols = std::slice::from_ref(&column.name);
+                let constraint = instead::derived(&name.name, cols, "fkey");
                 (
                     format!("column {} with a DEFAULT and REFERENCES", column.name),
                     &fk.table,
+                    instead_for(name, &constraint, cols, fk, Some(column)),
                 )
             }
             _ => return None,
@@ -68,16 +82,93 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                  {referenced} while blocking writes to both tables; add it NOT VALID and \
                  VALIDATE it in a separate transaction"
             ))
+            .with_instead(recipe)
             .on_table(name)
             .with_lock(LockMode::ShareRowExclusive),
         )
     })
 }
 
+/// The NOT VALID / VALIDATE recipe for this foreign key, plus the index on its columns (for a
+/// new column with a default: the column first, without REFERENCES).
+fn instead_for(
+    table: &QualifiedName,
+    constraint: &str,
+    cols: &[String],
+    fk: &ForeignKeyRef,
+    column: Option<&ColumnDef>,
+) -> String {
+    let t = instead::table(table);
+    let c = instead::name(constraint);
+    let referenced = instead::table(&fk.table);
+    let target = if fk.columns.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", instead::columns(&fk.columns))
+    };
+    let first = match column {
+        Some(col) => format!(
+            "(0) `ALTER TABLE {t} ADD COLUMN {} {}{};` without REFERENCES; ",
+            instead::name(&col.name),
+            col.data_type,
+            col.default
+                .as_ref()
+                .map(|d| format!(" DEFAULT {}", d.text.trim()))
+                .unwrap_or_default()
+        ),
+        None => String::new(),
+    };
+    let index = instead::derived(&table.name, cols, "idx");
+    format!(
+        "Add the constraint without checking old rows, then validate it in a separate \
+         transaction: {first}(1) `ALTER TABLE {t} ADD CONSTRAINT {c} FOREIGN KEY ({}) REFERENCES \
+         {referenced}{target} NOT VALID;` (brief lock; new writes are checked from now on); (2) \
+         `ALTER TABLE {t} VALIDATE CONSTRAINT {c};` (scans under SHARE UPDATE EXCLUSIVE on {t} and \
+         ROW SHARE on {referenced}, so writes continue). Index the referencing columns so that \
+         deletes on {referenced} stay fast: `CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {t} \
+         ({});` in a migration without a transaction.",
+        instead::columns(cols),
+        instead::name(&index),
+        instead::columns(cols),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_written_with_the_users_foreign_key() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ADD CONSTRAINT rental_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (customer_id);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE rental ADD CONSTRAINT rental_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (customer_id) NOT VALID;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`ALTER TABLE rental VALIDATE CONSTRAINT rental_customer_fk;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS rental_customer_id_idx ON rental (customer_id);"),
+            "{instead}"
+        );
+        assert!(!instead.contains("orders"), "{instead}");
+        // Unnamed: the name PostgreSQL would give it.
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ADD FOREIGN KEY (staff_id) REFERENCES staff;",
+        );
+        assert!(
+            found[0].instead.contains("ADD CONSTRAINT rental_staff_id_fkey FOREIGN KEY (staff_id) REFERENCES staff NOT VALID;"),
+            "{}",
+            found[0].instead
+        );
+    }
 
     #[test]
     fn flags_validating_foreign_keys_on_existing_tables() {

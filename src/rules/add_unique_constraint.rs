@@ -1,9 +1,12 @@
 //! `add-unique-constraint`: a UNIQUE or PRIMARY KEY constraint added to an existing table by
 //! building its index under an exclusive lock.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
-use crate::model::{AlterAction, ConstraintKind, Evidence, Severity, Statement, StatementKind};
+use crate::model::{
+    AlterAction, ColumnDef, ConstraintKind, Evidence, QualifiedName, Severity, Statement,
+    StatementKind,
+};
 
 pub const RULE: Rule = Rule {
     code: "M011",
@@ -40,17 +43,27 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     if ctx.table_is_new(name) {
         return None;
     }
-    let label = actions.iter().find_map(|action| match action {
+    let (label, recipe) = actions.iter().find_map(|action| match action {
         AlterAction::AddConstraint(c) if c.using_index.is_none() => {
-            let kind = match c.kind {
-                ConstraintKind::PrimaryKey => "PRIMARY KEY",
-                ConstraintKind::Unique => "UNIQUE constraint",
+            let (kind, primary) = match c.kind {
+                ConstraintKind::PrimaryKey => ("PRIMARY KEY", true),
+                ConstraintKind::Unique => ("UNIQUE constraint", false),
                 _ => return None,
             };
-            Some(match &c.name {
+            let label = match &c.name {
                 Some(n) => format!("{kind} {n} ({})", c.columns.join(", ")),
                 None => format!("{kind} ({})", c.columns.join(", ")),
-            })
+            };
+            let derived = if primary {
+                format!("{}_pkey", name.name)
+            } else {
+                instead::derived(&name.name, &c.columns, "key")
+            };
+            let constraint = c.name.clone().unwrap_or(derived);
+            Some((
+                label,
+                instead_for(name, &constraint, &c.columns, primary, None),
+            ))
         }
         AlterAction::AddColumn { column, .. } if column.primary_key || column.unique => {
             let kind = if column.primary_key {
@@ -58,7 +71,16 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             } else {
                 "UNIQUE"
             };
-            Some(format!("column {} as {kind}", column.name))
+            let cols = std::slice::from_ref(&column.name);
+            let constraint = if column.primary_key {
+                format!("{}_pkey", name.name)
+            } else {
+                instead::derived(&name.name, cols, "key")
+            };
+            Some((
+                format!("column {} as {kind}", column.name),
+                instead_for(name, &constraint, cols, column.primary_key, Some(column)),
+            ))
         }
         _ => None,
     })?;
@@ -68,8 +90,49 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              lock on {name}: reads and writes wait for the whole build; create the index \
              CONCURRENTLY and add the constraint USING INDEX"
         ))
+        .with_instead(recipe)
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// Build the unique index CONCURRENTLY under the constraint's own name, then attach it (for a
+/// new column: the plain column first; for a primary key: NOT NULL first).
+fn instead_for(
+    table: &QualifiedName,
+    constraint: &str,
+    cols: &[String],
+    primary: bool,
+    column: Option<&ColumnDef>,
+) -> String {
+    let t = instead::table(table);
+    let c = instead::name(constraint);
+    let list = instead::columns(cols);
+    let first = match column {
+        Some(col) => format!(
+            "(0) `ALTER TABLE {t} ADD COLUMN {} {};` and fill it; ",
+            instead::name(&col.name),
+            col.data_type
+        ),
+        None => String::new(),
+    };
+    let (kind, not_null) = if primary {
+        (
+            "PRIMARY KEY",
+            format!(
+                " Before step 2 make {list} NOT NULL with the CHECK ... NOT VALID / VALIDATE \
+                 recipe (see set-not-null), or step 2 scans {t} under its lock."
+            ),
+        )
+    } else {
+        ("UNIQUE", String::new())
+    };
+    format!(
+        "Build the index first without blocking, then attach it as the constraint: {first}(1) \
+         `CREATE UNIQUE INDEX CONCURRENTLY {c} ON {t} ({list});` (in a migration without a \
+         transaction; if it fails on duplicates, `DROP INDEX CONCURRENTLY {c};`, fix the data, \
+         retry); (2) `ALTER TABLE {t} ADD CONSTRAINT {c} {kind} USING INDEX {c};` (brief lock, no \
+         scan; the index keeps its name).{not_null}"
     )
 }
 
@@ -77,6 +140,37 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_written_with_the_users_index_and_constraint() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE customer ADD CONSTRAINT customer_email_uniq UNIQUE (email);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains(
+                "`CREATE UNIQUE INDEX CONCURRENTLY customer_email_uniq ON customer (email);`"
+            ),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`ALTER TABLE customer ADD CONSTRAINT customer_email_uniq UNIQUE USING INDEX customer_email_uniq;`"),
+            "{instead}"
+        );
+        assert!(!instead.contains("users"), "{instead}");
+        // Unnamed: the index gets the name PostgreSQL would give the constraint.
+        let found = check(&RULE, "ALTER TABLE rental ADD PRIMARY KEY (rental_id);");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("CREATE UNIQUE INDEX CONCURRENTLY rental_pkey ON rental (rental_id);"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("PRIMARY KEY USING INDEX rental_pkey;"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_unique_and_primary_key_constraints() {

@@ -1,6 +1,6 @@
 //! `char-column`: a column declared `char(n)` / `character(n)` / `bpchar`.
 
-use super::timestamp_without_time_zone::{strip_length, type_risk};
+use super::timestamp_without_time_zone::{declare_as, strip_length, type_risk};
 use super::{Check, Context, Risk, Rule};
 use crate::model::{Evidence, Severity, Statement};
 
@@ -30,12 +30,28 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    type_risk(stmt, is_blank_padded, |subject| {
+    let risk = type_risk(stmt, is_blank_padded, |subject| {
         format!(
             "{subject} blank-padded `char(n)`: values are padded with spaces and the length is \
              not enforced; use `text` or `varchar(n)`"
         )
-    })
+    })?;
+    let text = declare_as(stmt, is_blank_padded, |_| "text".to_string());
+    let varchar = declare_as(stmt, is_blank_padded, |t| match length(t) {
+        Some(n) => format!("varchar({n})"),
+        None => "varchar(1)".to_string(),
+    });
+    Some(risk.with_instead(format!(
+        "Declare {text} (or {varchar} when the maximum length is a real rule). To require an \
+         exact length, add a `CHECK (length(<column>) = n)`."
+    )))
+}
+
+/// The `n` of `char(n)`; a bare `char` is `char(1)`.
+fn length(data_type: &str) -> Option<&str> {
+    let open = data_type.find('(')?;
+    let rest = data_type.get(open + 1..)?;
+    rest.get(..rest.find(')')?).map(str::trim)
 }
 
 /// Whether a normalised type is the blank-padded `character` type. `"char"` (quoted, the
@@ -61,7 +77,18 @@ fn is_blank_padded(data_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::test_support::count;
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_column_and_length() {
+        let found = check(&RULE, "ALTER TABLE rental ADD COLUMN country_code char(2);");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`country_code` of rental as `country_code text`"),
+            "{instead}"
+        );
+        assert!(instead.contains("`country_code varchar(2)`"), "{instead}");
+    }
     use crate::rules::timestamp_without_time_zone::normalize_type;
 
     #[test]

@@ -1,7 +1,7 @@
 //! `column-type-change`: `ALTER COLUMN ... TYPE` on an existing table, which usually rewrites
 //! the table and its indexes.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
 use crate::schema::{canonical_type, Schema};
@@ -108,7 +108,63 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              an ACCESS EXCLUSIVE lock: reads and writes wait until it finishes"
         ))
     };
-    Some(risk.on_table(name).with_lock(LockMode::AccessExclusive))
+    Some(
+        risk.with_instead(instead_for(name, column, data_type, using.as_ref(), ctx))
+            .on_table(name)
+            .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// Expand and contract with this column and type: a new column, kept in sync, backfilled in
+/// batches, swapped by rename; for a varchar limit, the metadata-only `text` + CHECK route.
+fn instead_for(
+    table: &QualifiedName,
+    column: &str,
+    data_type: &str,
+    using: Option<&crate::model::Expr>,
+    ctx: &Context,
+) -> String {
+    let t = instead::table(table);
+    let c = instead::name(column);
+    let fresh = instead::name(&format!("{column}_new"));
+    let old = instead::name(&format!("{column}_old"));
+    let value = match using {
+        Some(e) => e.text.trim().to_string(),
+        None => format!("{c}::{data_type}"),
+    };
+    let limit = type_modifiers(&canonical_type(data_type))
+        .filter(|(base, mods)| *base == "character varying" && mods.len() == 1)
+        .and_then(|(_, mods)| mods.first().copied());
+    let relax =
+        match limit {
+            Some(n) => format!(
+            " If the point is a new length limit: `ALTER TABLE {t} ALTER COLUMN {c} TYPE text;` \
+             is metadata-only from varchar, then `ALTER TABLE {t} ADD CONSTRAINT {} CHECK \
+             (char_length({c}) <= {n}) NOT VALID;` and VALIDATE it in a separate transaction.",
+            instead::name(&instead::derived(&table.name, &[column.to_string()], "length"))
+        ),
+            None => String::new(),
+        };
+    format!(
+        "Expand and contract instead of converting in place: (1) `ALTER TABLE {t} ADD COLUMN \
+         {fresh} {data_type};` (instant); (2) keep it in sync for new writes (application \
+         dual-write, or a BEFORE INSERT OR UPDATE trigger setting `NEW.{fresh} := {};`); (3) \
+         repeat {} in separate transactions until it updates no rows; (4) switch readers, then in \
+         one short transaction `{} ALTER TABLE {t} RENAME COLUMN {c} TO {old}; ALTER TABLE {t} \
+         RENAME COLUMN {fresh} TO {c};`; (5) drop {old} in a later migration (see \
+         drop-column).{relax}",
+        match using {
+            Some(_) => format!("{value}` with its columns read from `NEW"),
+            None => format!("NEW.{c}::{data_type}"),
+        },
+        instead::batched_update(
+            &t,
+            &format!("{fresh} = {value}"),
+            &format!("{fresh} IS NULL AND {c} IS NOT NULL"),
+            ctx.settings
+        ),
+        instead::set_lock_timeout(ctx.settings),
+    )
 }
 
 /// Whether changing a column of type `old` (as `format_type` prints it) to `new` (as the
@@ -187,6 +243,38 @@ mod tests {
     use super::RULE;
     use crate::model::Severity;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_written_with_the_users_column_and_type() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ALTER COLUMN inventory_id TYPE bigint;",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE rental ADD COLUMN inventory_id_new bigint;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("UPDATE rental SET inventory_id_new = inventory_id::bigint WHERE ctid IN (SELECT ctid FROM rental WHERE inventory_id_new IS NULL AND inventory_id IS NOT NULL LIMIT 100000);"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("ALTER TABLE rental RENAME COLUMN inventory_id TO inventory_id_old;"),
+            "{instead}"
+        );
+        let found = check(
+            &RULE,
+            "ALTER TABLE customer ALTER COLUMN email TYPE varchar(320);",
+        );
+        assert!(
+            found[0]
+                .instead
+                .contains("CHECK (char_length(email) <= 320) NOT VALID"),
+            "{}",
+            found[0].instead
+        );
+    }
 
     #[test]
     fn flags_rewriting_type_changes() {

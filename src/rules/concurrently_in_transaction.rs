@@ -1,7 +1,7 @@
 //! `concurrently-in-transaction`: a `CONCURRENTLY` operation that PostgreSQL refuses to run
 //! inside a transaction block.
 
-use super::{Check, Context, Risk, Rule, UNKNOWN_RUNNER};
+use super::{instead, Check, Context, Risk, Rule, UNKNOWN_RUNNER};
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind, Transaction};
 
 pub const RULE: Rule = Rule {
@@ -117,6 +117,16 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              transaction, alone in its file"
         ))
     };
+    let risk = match instead::no_transaction(ctx.migration.migration.layout) {
+        Some(marker) => risk.with_instead(format!(
+            "Move `{}` into its own migration that runs outside a transaction: {marker}, alone \
+             in its file, with no explicit BEGIN/COMMIT around it. One concurrent statement per \
+             migration leaves an obvious state when it fails (an INVALID index to drop and \
+             retry).",
+            instead::statement_head(&stmt.text, 120)
+        )),
+        None => risk,
+    };
     Some(match &stmt.kind {
         StatementKind::CreateIndex { table, .. } => risk.on_table(table),
         StatementKind::AlterTable { name, .. } => risk.on_table(name),
@@ -134,6 +144,38 @@ mod tests {
     use super::RULE;
     use crate::model::{Severity, Transaction};
     use crate::rules::test_support::{check, check_as, count};
+
+    #[test]
+    fn instead_uses_the_detected_runners_marker() {
+        let found = check(
+            &RULE,
+            "CREATE INDEX CONCURRENTLY idx_rental_return_date ON rental (return_date);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains(
+                "Move `CREATE INDEX CONCURRENTLY idx_rental_return_date ON rental (return_date);`"
+            ),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`-- no-transaction` as the file's first line"),
+            "{instead}"
+        );
+        assert!(!instead.contains("dbmate"), "{instead}");
+        let goose = crate::review::review_sql(
+            "00042_rental_index.sql",
+            "-- +goose Up\nCREATE INDEX CONCURRENTLY idx_rental_return_date ON rental (return_date);\n",
+            &crate::config::Settings::default(),
+        )
+        .unwrap();
+        let f = goose.findings.iter().find(|f| f.rule == RULE.name).unwrap();
+        assert!(
+            f.instead.contains("`-- +goose NO TRANSACTION`"),
+            "{}",
+            f.instead
+        );
+    }
 
     #[test]
     fn flags_concurrent_commands_inside_a_transaction() {

@@ -43,7 +43,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         Risk::new(format!(
             "Building {index} on {table} without CONCURRENTLY blocks writes to {table} until the build finishes"
         ))
-        .with_instead(instead_for(&stmt.text))
+        .with_instead(instead_for(&stmt.text, ctx))
         .on_table(table)
         .with_lock(LockMode::Share),
     )
@@ -51,7 +51,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 
 /// The same statement with CONCURRENTLY (and IF NOT EXISTS, so a retry after a failed build
 /// is safe once the invalid index is dropped), run outside a transaction.
-fn instead_for(text: &str) -> String {
+fn instead_for(text: &str, ctx: &Context) -> String {
     let lower = text.to_ascii_lowercase();
     let concurrent = lower.find("index").map(|at| {
         let (head, tail) = text.split_at(at + "index".len());
@@ -64,10 +64,9 @@ fn instead_for(text: &str) -> String {
     });
     match concurrent {
         Some(sql) => format!(
-            "Build it without blocking writes, in a migration that does not run inside a \
-             transaction (e.g. `-- no-transaction` for sqlx, `-- +goose NO TRANSACTION`): \
-             `{};`. If the build fails it leaves an INVALID index: drop it with `DROP INDEX \
-             CONCURRENTLY` and retry.",
+            "Build it without blocking writes, {}: `{};`. If the build fails it leaves an \
+             INVALID index: drop it with `DROP INDEX CONCURRENTLY` and retry.",
+            super::instead::outside_transaction(ctx.migration.migration.layout),
             sql.trim().trim_end_matches(';')
         ),
         None => RULE.instead.to_string(),

@@ -1,6 +1,6 @@
 //! `delete-without-where`: a `DELETE` of every row of a table that existed before this migration.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 
@@ -44,6 +44,16 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "DELETE without WHERE removes every row of {table} in one transaction, locking them \
              all until commit; delete only what must go, in batches"
         ))
+        .with_instead({
+            let t = instead::table(table);
+            format!(
+                "Delete only the rows that must go, in batches, each in its own short \
+                 transaction: repeat {} by a script or {} until it deletes no rows. To retire \
+                 the whole of {t}, stop using it and drop it later (see drop-table).",
+                instead::batched_delete(&t, "<condition>", ctx.settings),
+                instead::outside_transaction(ctx.migration.migration.layout)
+            )
+        })
         .on_table(table)
         .with_lock(LockMode::RowExclusive),
     )
@@ -53,6 +63,16 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_table_and_batch_size() {
+        let found = check(&RULE, "DELETE FROM rental;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`DELETE FROM rental WHERE ctid IN (SELECT ctid FROM rental WHERE <condition> LIMIT 100000);`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_unfiltered_deletes_of_existing_tables() {

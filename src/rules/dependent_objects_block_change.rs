@@ -107,7 +107,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                         );
                         let first = blocking.first()?;
                         let error = first.kind.type_change_error().unwrap_or_default();
-                        return Some(
+                        return Some(views_recreated(
                             Risk::new(format!(
                                 "Fails: {table}.{column} is used by {}, so PostgreSQL refuses \
                                  to change its type (\"{error}\"); drop and recreate {} in the \
@@ -116,7 +116,9 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                                 if blocking.len() == 1 { "it" } else { "them" }
                             ))
                             .on_table(&table),
-                        );
+                            &blocking,
+                            stmt,
+                        ));
                     }
                     AlterAction::DropColumn { name: column, .. } => {
                         let found = live(ctx, schema, depends::of(graph, &table, Some(column)));
@@ -132,7 +134,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                             &auto,
                             cascade,
                         ) {
-                            return Some(risk);
+                            return Some(views_recreated(risk, &blocking, stmt));
                         }
                     }
                     _ => {}
@@ -159,13 +161,62 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                 if let Some(risk) =
                     drop_risk(&format!("table {table}"), &table, &blocking, &[], *cascade)
                 {
-                    return Some(risk);
+                    return Some(views_recreated(risk, &blocking, stmt));
                 }
             }
             None
         }
         _ => None,
     }
+}
+
+/// The drop-change-recreate sequence written with the dependent views' names and the user's
+/// statement, when every blocking dependent is a view (others keep the generic text).
+fn views_recreated(risk: Risk, blocking: &[&Dependent], stmt: &Statement) -> Risk {
+    let views = || {
+        blocking.iter().map(|d| match d.kind {
+            DependentKind::View => Some(("VIEW", d.name.as_str())),
+            DependentKind::MaterializedView => Some(("MATERIALIZED VIEW", d.name.as_str())),
+            _ => None,
+        })
+    };
+    let Some(views) = views()
+        .collect::<Option<Vec<_>>>()
+        .filter(|v| !v.is_empty())
+    else {
+        return risk;
+    };
+    let save = views
+        .iter()
+        .map(|(_, v)| {
+            format!(
+                "pg_get_viewdef({}::regclass, true)",
+                crate::quote::literal(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let drops = views
+        .iter()
+        .map(|(kind, v)| format!("DROP {kind} {v};"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let creates = views
+        .iter()
+        .map(|(kind, v)| format!("CREATE {kind} {v} AS <its saved definition>;"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let statement = super::instead::statement_head(&stmt.text, 120);
+    let statement = statement
+        .strip_suffix(" CASCADE;")
+        .or_else(|| statement.strip_suffix(" cascade;"))
+        .map(|s| format!("{s};"))
+        .unwrap_or(statement);
+    risk.with_instead(format!(
+        "Save the definitions first (`SELECT {save};`), then in one transaction: `{drops} \
+         {statement} {creates}`, and re-grant the views' privileges. Or leave the column and \
+         add a new one. Never rely on CASCADE to find out what depends on a table."
+    ))
 }
 
 fn drop_risk(
@@ -212,6 +263,45 @@ fn drop_risk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instead_recreates_the_users_views_around_the_statement() {
+        let m = crate::review::prepare(
+            crate::load::load_text(
+                "t.sql",
+                "ALTER TABLE film ALTER COLUMN rating TYPE text;",
+                None,
+            )
+            .unwrap()
+            .remove(0),
+            &crate::metadata::Owners::default(),
+        );
+        let view = Dependent {
+            table: QualifiedName::new(Some("public"), "film"),
+            column: Some("rating".into()),
+            kind: DependentKind::View,
+            name: "film_list".into(),
+        };
+        let risk = views_recreated(Risk::new("x"), &[&view], &m.statements[0]);
+        let instead = risk.instead.unwrap_or_default();
+        assert!(
+            instead.contains("`DROP VIEW film_list; ALTER TABLE film ALTER COLUMN rating TYPE text; CREATE VIEW film_list AS <its saved definition>;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("pg_get_viewdef('film_list'::regclass, true)"),
+            "{instead}"
+        );
+        // A trigger or policy has no such recipe: the generic text stays.
+        let trigger = Dependent {
+            kind: DependentKind::Trigger,
+            ..view
+        };
+        assert_eq!(
+            views_recreated(Risk::new("x"), &[&trigger], &m.statements[0]).instead,
+            None
+        );
+    }
 
     #[test]
     fn view_names_as_regclass_prints_them() {

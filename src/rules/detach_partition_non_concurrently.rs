@@ -1,7 +1,7 @@
 //! `detach-partition-non-concurrently`: `ALTER TABLE ... DETACH PARTITION` without
 //! `CONCURRENTLY` on an existing partitioned table.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -48,8 +48,26 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "Detaching partition {partition} without CONCURRENTLY locks {name} ACCESS \
              EXCLUSIVE: reads and writes on every partition of {name} wait until it commits"
         ))
+        .with_instead(instead_for(ctx, name, partition))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// `DETACH PARTITION ... CONCURRENTLY` with the user's parent and partition.
+fn instead_for(
+    ctx: &Context,
+    parent: &crate::model::QualifiedName,
+    partition: &crate::model::QualifiedName,
+) -> String {
+    let p = instead::table(parent);
+    let part = instead::table(partition);
+    format!(
+        "On PostgreSQL 14+ use `ALTER TABLE {p} DETACH PARTITION {part} CONCURRENTLY;` {}. It \
+         takes only SHARE UPDATE EXCLUSIVE on {p}, so queries continue. It is not allowed when \
+         {p} has a DEFAULT partition; if it is interrupted, finish it with `ALTER TABLE {p} \
+         DETACH PARTITION {part} FINALIZE;`.",
+        instead::outside_transaction(ctx.migration.migration.layout)
     )
 }
 
@@ -57,6 +75,25 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_parent_and_partition() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE payment DETACH PARTITION payment_2020_01;",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead
+                .contains("`ALTER TABLE payment DETACH PARTITION payment_2020_01 CONCURRENTLY;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`ALTER TABLE payment DETACH PARTITION payment_2020_01 FINALIZE;`"),
+            "{instead}"
+        );
+        assert!(!instead.contains("<parent>"), "{instead}");
+    }
 
     #[test]
     fn flags_plain_detach() {

@@ -1,7 +1,7 @@
 //! `dml-touches-many-rows`: the plain EXPLAIN of a migration's UPDATE, DELETE or
 //! INSERT ... SELECT estimates more changed rows than one batch should hold.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 use crate::plan::PlanOutcome;
@@ -74,12 +74,66 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     ))
     .on_table(table)
     .with_lock(LockMode::RowExclusive);
+    if let Some(text) = instead_for(ctx, stmt, table) {
+        risk = risk.with_instead(text);
+    }
     if rows > t.large_table_rows {
         risk = risk.with_severity(Severity::Error);
     }
     risk.facts.rows = Some(rows);
     risk.facts.plan = Some(plan.excerpt());
     Some(risk)
+}
+
+/// The user's UPDATE or DELETE as one batch of `[thresholds] batch_rows`, to repeat; `None`
+/// keeps the generic text (INSERT … SELECT, or DML with FROM/USING/RETURNING).
+fn instead_for(
+    ctx: &Context,
+    stmt: &Statement,
+    table: &crate::model::QualifiedName,
+) -> Option<String> {
+    let t = instead::table(table);
+    let outside = instead::outside_transaction(ctx.migration.migration.layout);
+    let batch = instead::batch(ctx.settings);
+    match &stmt.kind {
+        StatementKind::Update { .. } => {
+            let (set, condition) = instead::update_parts(&stmt.text)?;
+            let reached = instead::not_yet_set(&set);
+            let pending = match (&condition, &reached) {
+                (Some(c), Some(r)) => format!("({c}) AND {r}"),
+                (Some(c), None) => c.clone(),
+                (None, Some(r)) => r.clone(),
+                (None, None) => "<rows not yet updated>".to_string(),
+            };
+            // A loop on a condition the SET does not change never ends: say so.
+            let ends = if reached.is_some() || condition.is_none() {
+                String::new()
+            } else {
+                format!(
+                    " (it ends once no row matches; if the SET leaves `{}` true, walk the primary \
+                     key by ranges of {batch} instead)",
+                    condition.as_deref().unwrap_or_default()
+                )
+            };
+            Some(format!(
+                "Change the rows in batches of at most {batch}, each in its own short \
+                 transaction, outside the schema migration (a script, a background job, or a \
+                 migration {}): repeat {} until it updates no rows{ends}. Pause between batches \
+                 when replicas lag.",
+                outside.trim_start_matches("in a migration "),
+                instead::batched_update(&t, &set, &pending, ctx.settings)
+            ))
+        }
+        StatementKind::Delete { .. } => {
+            let condition = instead::delete_condition(&stmt.text)?;
+            Some(format!(
+                "Delete in batches of at most {batch}, each in its own short transaction, {outside}: \
+                 repeat {} until it deletes no rows. Pause between batches when replicas lag.",
+                instead::batched_delete(&t, &condition, ctx.settings)
+            ))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +151,18 @@ mod tests {
     }
 
     const LEGACY: &str = "UPDATE subscriptions SET plan = 'basic' WHERE plan = 'legacy';";
+
+    #[test]
+    fn instead_is_the_users_statement_in_batches_of_the_configured_size() {
+        let plan = explained(samples::UPDATE_MANY_ROWS);
+        let risk = judge(&RULE, LEGACY, Some(&plan), &batch(5_000)).expect("finding");
+        let instead = risk.instead.unwrap_or_default();
+        assert!(
+            instead.contains("`UPDATE subscriptions SET plan = 'basic' WHERE ctid IN (SELECT ctid FROM subscriptions WHERE (plan = 'legacy') AND plan IS DISTINCT FROM 'basic' LIMIT 5000);`"),
+            "{instead}"
+        );
+        assert!(instead.contains("batches of at most 5000"), "{instead}");
+    }
 
     #[test]
     fn flags_dml_estimated_above_the_batch_size() {

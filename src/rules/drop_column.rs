@@ -3,7 +3,7 @@
 //! Also holds `column_added_earlier`, shared with rename-column and drop-not-null: a column
 //! added in the same migration has no readers yet.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
 
@@ -65,6 +65,15 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     if dropped.is_empty() {
         return None;
     }
+    let names: Vec<&String> = actions
+        .iter()
+        .filter_map(|a| match a {
+            AlterAction::DropColumn { name: col, .. } if !column_added_earlier(ctx, name, col) => {
+                Some(col)
+            }
+            _ => None,
+        })
+        .collect();
     let (noun, cols) = if dropped.len() == 1 {
         ("column", dropped.join(""))
     } else {
@@ -75,8 +84,36 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "Dropping {noun} {cols} of {name} breaks every running release that still reads or \
              writes it, and its data is lost; remove it from the code and deploy first"
         ))
+        .with_instead(instead_for(ctx, name, &names))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// The two-deploy recipe for the user's columns, the later drop behind the configured
+/// lock_timeout.
+fn instead_for(ctx: &Context, table: &QualifiedName, cols: &[&String]) -> String {
+    let t = instead::table(table);
+    let list = cols
+        .iter()
+        .map(|c| instead::name(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let drops = cols
+        .iter()
+        .map(|c| format!("DROP COLUMN {}", instead::name(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rule = RULE.name;
+    let first = cols.first().map(|c| instead::name(c)).unwrap_or_default();
+    format!(
+        "Remove {list} in two deploys. 1) Stop using it in the code: no reads, no writes, and \
+         tell the ORM to ignore it (Rails `self.ignored_columns`, Django \
+         `SeparateDatabaseAndState`); if it is NOT NULL without a default, `ALTER TABLE {t} \
+         ALTER COLUMN {first} DROP NOT NULL;` first so the new code can insert. Deploy. 2) In a later \
+         migration: `-- migsafe:allow {rule} reason: unused since <release>` then `{} ALTER \
+         TABLE {t} {drops};`.",
+        instead::set_lock_timeout(ctx.settings)
     )
 }
 
@@ -84,6 +121,21 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_table_and_column() {
+        let found = check(&RULE, "ALTER TABLE rental DROP COLUMN last_update;");
+        let instead = &found[0].instead;
+        assert!(
+            instead
+                .contains("`SET lock_timeout = '2s'; ALTER TABLE rental DROP COLUMN last_update;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.starts_with("Remove last_update in two deploys"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_dropping_a_column_of_an_existing_table() {

@@ -1,6 +1,6 @@
 //! `drop-database`: `DROP DATABASE` in a migration.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
@@ -30,16 +30,35 @@ fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
     let StatementKind::DropDatabase { name } = &stmt.kind else {
         return None;
     };
-    Some(Risk::new(format!(
-        "Dropping database {name} deletes all of its data irreversibly; retire databases by \
-         hand, not from a migration"
-    )))
+    let db = instead::name(name);
+    Some(
+        Risk::new(format!(
+            "Dropping database {name} deletes all of its data irreversibly; retire databases by \
+             hand, not from a migration"
+        ))
+        .with_instead(format!(
+            "Do not drop databases from application migrations. Retire {db} as an operations \
+             task: revoke access first (`REVOKE CONNECT ON DATABASE {db} FROM PUBLIC;`), watch \
+             that nothing connects (`pg_stat_activity`), take a final `pg_dump -d {db}`, and \
+             have a DBA drop it by hand in each environment."
+        )),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_database() {
+        let found = check(&RULE, "DROP DATABASE dvdrental_old;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`REVOKE CONNECT ON DATABASE dvdrental_old FROM PUBLIC;`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_drop_database() {

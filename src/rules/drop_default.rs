@@ -2,7 +2,7 @@
 //! migration.
 
 use super::drop_column::column_added_earlier;
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -54,6 +54,26 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              write NULL (or fail on NOT NULL); make every writer set it and deploy first",
             columns.join(", ")
         ))
+        .with_instead({
+            let t = instead::table(name);
+            let column = actions
+                .iter()
+                .find_map(|a| match a {
+                    AlterAction::DropDefault { column }
+                        if !column_added_earlier(ctx, name, column) =>
+                    {
+                        Some(instead::name(column))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            format!(
+                "Make every writer set {t}.{column} explicitly and deploy that first; then \
+                 `ALTER TABLE {t} ALTER COLUMN {column} DROP DEFAULT;` in a later migration. To \
+                 change the default rather than remove it, use `ALTER TABLE {t} ALTER COLUMN \
+                 {column} SET DEFAULT <new value>;` in one step."
+            )
+        })
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
     )
@@ -63,6 +83,21 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_table_and_column() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ALTER COLUMN rental_date DROP DEFAULT;",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead
+                .contains("`ALTER TABLE rental ALTER COLUMN rental_date SET DEFAULT <new value>;`"),
+            "{instead}"
+        );
+        assert!(!instead.contains("<table>"), "{instead}");
+    }
 
     #[test]
     fn flags_dropping_an_existing_default() {

@@ -30,13 +30,30 @@ fn message(names: &str, object: &str, cascade: bool) -> String {
 }
 
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    dropped_object::check(ctx, stmt, &["extension"], message)
+    dropped_object::check_with_instead(ctx, stmt, &["extension"], message, instead_for)
+}
+
+/// The rule's steps with the user's names and statement (without CASCADE).
+fn instead_for(names: &str, drop: &str) -> String {
+    format!(
+        "Move every use off {names} first (defaults, indexes, columns, calls in the code), in \
+         reviewed migrations, and deploy; then `{drop}` without CASCADE, so PostgreSQL refuses \
+         while anything still depends on it. Often it is simpler to leave {names} installed."
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_extension() {
+        let found = check(&RULE, "DROP EXTENSION pg_trgm CASCADE;");
+        let instead = &found[0].instead;
+        assert!(instead.contains("`DROP EXTENSION pg_trgm;`"), "{instead}");
+        assert!(instead.contains("leave pg_trgm installed"), "{instead}");
+    }
 
     #[test]
     fn flags_dropping_an_existing_object_and_not_one_created_here() {

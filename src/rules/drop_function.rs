@@ -30,13 +30,38 @@ fn message(names: &str, object: &str, cascade: bool) -> String {
 }
 
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    dropped_object::check(ctx, stmt, &["function", "procedure", "routine"], message)
+    dropped_object::check_with_instead(
+        ctx,
+        stmt,
+        &["function", "procedure", "routine"],
+        message,
+        instead_for,
+    )
+}
+
+/// The rule's steps with the user's names and statement (without CASCADE).
+fn instead_for(names: &str, drop: &str) -> String {
+    format!(
+        "Stop calling {names} first: remove the calls from the code and from triggers, defaults \
+         and views and deploy; then `{drop}` in a later migration without CASCADE, naming its \
+         argument types so that only that overload goes."
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_the_users_drop_without_cascade() {
+        let found = check(&RULE, "DROP FUNCTION rental_days(date, date) CASCADE;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`DROP FUNCTION rental_days(date, date);`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_dropping_an_existing_object_and_not_one_created_here() {

@@ -114,10 +114,28 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
          restore resets them: this count is a floor, and 0 on a copy would prove nothing.)",
     );
     let mut risk = Risk::new(message).on_table(&top.table);
+    risk.instead = Some(instead_for(ctx, top));
     risk.facts.index_scans = Some(*scans);
     risk.facts.bytes = Some(top.bytes);
     risk.facts.rows = schema.table(&top.table).map(|t| t.rows);
     Some(risk)
+}
+
+/// The wait-and-watch steps for the user's index, its own rebuild statement as the rollback.
+fn instead_for(ctx: &Context, index: &Index) -> String {
+    let name = super::instead::table(&index.name);
+    format!(
+        "Confirm on production and its replicas that idx_scan of {name} stays flat over a \
+         representative period (a week, a month-end): `SELECT idx_scan FROM pg_stat_user_indexes \
+         WHERE indexrelid = {}::regclass;`, and that EXPLAIN of the queries that used it picks a \
+         plan you accept. Then drop it alone with `DROP INDEX CONCURRENTLY IF EXISTS {name};` {}, \
+         with `-- rollback: {};` in the header so it can be rebuilt.",
+        crate::quote::literal(&name),
+        super::instead::outside_transaction(ctx.migration.migration.layout),
+        index
+            .create_statement()
+            .replacen("INDEX ", "INDEX CONCURRENTLY ", 1)
+    )
 }
 
 fn plural(n: i64, noun: &str) -> String {
@@ -174,6 +192,20 @@ mod tests {
 
     fn risks(sql: &str) -> Vec<Risk> {
         catalog_risks(&RULE, copy(), sql)
+    }
+
+    #[test]
+    fn instead_names_the_users_index_and_its_rebuild() {
+        let found = risks("DROP INDEX CONCURRENTLY orders_status_idx;");
+        let instead = found[0].instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains("`DROP INDEX CONCURRENTLY IF EXISTS public.orders_status_idx;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`-- rollback: CREATE INDEX CONCURRENTLY orders_status_idx ON public.orders USING btree (status);`"),
+            "{instead}"
+        );
     }
 
     #[test]

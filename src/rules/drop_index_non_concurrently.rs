@@ -1,7 +1,7 @@
 //! `drop-index-non-concurrently`: a plain `DROP INDEX` on an index that existed before this
 //! migration.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, QualifiedName, Severity, Statement, StatementKind};
 
@@ -61,7 +61,34 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "Dropping {noun} {list} without CONCURRENTLY locks {its} ACCESS EXCLUSIVE: reads and \
              writes wait until the drop commits"
         ))
+        .with_instead(instead_for(ctx, stmt, &existing))
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// `DROP INDEX CONCURRENTLY` for each of the user's indexes, one statement each (PostgreSQL
+/// refuses a list with CONCURRENTLY), with the runner's no-transaction marker.
+fn instead_for(ctx: &Context, stmt: &Statement, indexes: &[&QualifiedName]) -> String {
+    let cascade = stmt
+        .text
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .any(|w| w.eq_ignore_ascii_case("cascade"));
+    let drops = indexes
+        .iter()
+        .map(|i| format!("`DROP INDEX CONCURRENTLY IF EXISTS {};`", instead::table(i)))
+        .collect::<Vec<_>>()
+        .join(" then ");
+    let cascade = if cascade {
+        " CONCURRENTLY does not take CASCADE: drop what depends on the index first."
+    } else {
+        ""
+    };
+    format!(
+        "Use {drops} {} (one index per statement). It waits for conflicting transactions \
+         without blocking reads or writes. It cannot drop an index that backs a PRIMARY KEY or \
+         UNIQUE constraint (drop the constraint instead) nor an index of a partitioned \
+         table.{cascade}",
+        instead::outside_transaction(ctx.migration.migration.layout)
     )
 }
 
@@ -82,6 +109,21 @@ fn built_on_new_table(ctx: &Context, index: &QualifiedName) -> bool {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_each_of_the_users_indexes() {
+        let found = check(
+            &RULE,
+            "DROP INDEX idx_rental_return_date, public.\"Rental_Staff\";",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`DROP INDEX CONCURRENTLY IF EXISTS idx_rental_return_date;` then `DROP INDEX CONCURRENTLY IF EXISTS public.\"Rental_Staff\";`"),
+            "{instead}"
+        );
+        assert!(instead.contains("`-- no-transaction`"), "{instead}");
+        assert!(!instead.contains("<index>"), "{instead}");
+    }
 
     #[test]
     fn flags_plain_drop_of_an_existing_index() {

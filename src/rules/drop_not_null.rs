@@ -1,7 +1,7 @@
 //! `drop-not-null`: `ALTER COLUMN ... DROP NOT NULL` on a table that existed before this migration.
 
 use super::drop_column::column_added_earlier;
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -61,8 +61,33 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             },
             columns.join(", ")
         ))
+        .with_instead(instead_for(name, actions, ctx))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// Readers first, or a default in place of the relaxed constraint, for the user's column.
+fn instead_for(
+    table: &crate::model::QualifiedName,
+    actions: &[AlterAction],
+    ctx: &Context,
+) -> String {
+    let t = instead::table(table);
+    let column = actions
+        .iter()
+        .find_map(|a| match a {
+            AlterAction::DropNotNull { column } if !column_added_earlier(ctx, table, column) => {
+                Some(instead::name(column))
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    format!(
+        "Make every reader of {t}.{column} handle NULL and deploy that first. If the goal is \
+         only to let new code stop writing {column} (for example before dropping it), give it a \
+         default instead: `ALTER TABLE {t} ALTER COLUMN {column} SET DEFAULT <value>;` keeps it \
+         NOT NULL for existing readers."
     )
 }
 
@@ -70,6 +95,20 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_table_and_column() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ALTER COLUMN return_date DROP NOT NULL;",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE rental ALTER COLUMN return_date SET DEFAULT <value>;`"),
+            "{instead}"
+        );
+        assert!(!instead.contains("<table>"), "{instead}");
+    }
 
     #[test]
     fn flags_dropping_not_null_on_an_existing_table() {

@@ -3,7 +3,7 @@
 //! Without `CASCADE` (the default is `RESTRICT`) PostgreSQL refuses to drop a schema that
 //! still contains anything, so only the cascading form can destroy data.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
@@ -47,11 +47,29 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     if existing.is_empty() {
         return None;
     }
-    Some(Risk::new(format!(
-        "DROP SCHEMA {} CASCADE deletes every object in it and everything that depends on them, \
-         with their data; drop the objects explicitly and the empty schema without CASCADE",
-        existing.join(", ")
-    )))
+    let names = existing
+        .iter()
+        .map(|n| instead::name(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(
+        Risk::new(format!(
+            "DROP SCHEMA {} CASCADE deletes every object in it and everything that depends on \
+             them, with their data; drop the objects explicitly and the empty schema without \
+             CASCADE",
+            existing.join(", ")
+        ))
+        .with_instead(format!(
+            "Drop the objects of {names} explicitly, each in its own reviewed statement (after \
+             the code stops using them; `\\d {}.*` in psql lists them), then drop the now empty \
+             schema without `CASCADE`: `DROP SCHEMA {names};` fails loudly if anything was \
+             missed.",
+            existing
+                .first()
+                .map(|n| instead::name(n))
+                .unwrap_or_default()
+        )),
+    )
 }
 
 fn created_earlier(ctx: &Context, schema: &str) -> bool {
@@ -64,6 +82,14 @@ fn created_earlier(ctx: &Context, schema: &str) -> bool {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_schema() {
+        let found = check(&RULE, "DROP SCHEMA legacy_store CASCADE;");
+        let instead = &found[0].instead;
+        assert!(instead.contains("`DROP SCHEMA legacy_store;`"), "{instead}");
+        assert!(!instead.contains("<schema>"), "{instead}");
+    }
 
     #[test]
     fn flags_cascading_schema_drops() {

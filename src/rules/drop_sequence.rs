@@ -30,13 +30,36 @@ fn message(names: &str, object: &str, cascade: bool) -> String {
 }
 
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    dropped_object::check(ctx, stmt, &["sequence"], message)
+    dropped_object::check_with_instead(ctx, stmt, &["sequence"], message, instead_for)
+}
+
+/// The rule's steps with the user's names and statement (without CASCADE).
+fn instead_for(names: &str, drop: &str) -> String {
+    format!(
+        "Make sure nothing uses {names}: no column default (`SELECT adrelid::regclass, \
+         pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE pg_get_expr(adbin, adrelid) LIKE \
+         '%nextval%';`), no `nextval` of it in the code; deploy; then `{drop}` without CASCADE."
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_sequence() {
+        let found = check(&RULE, "DROP SEQUENCE rental_rental_id_seq CASCADE;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("nothing uses rental_rental_id_seq"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`DROP SEQUENCE rental_rental_id_seq;`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_dropping_an_existing_object_and_not_one_created_here() {

@@ -1,6 +1,6 @@
 //! `drop-table`: `DROP TABLE` of a table that existed before this migration.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, QualifiedName, Severity, Statement, StatementKind};
 
@@ -53,6 +53,23 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "Dropping {list} deletes its data for good and breaks any code still using it; make \
              sure nothing reads or writes it and keep a dump{cascade}"
         ))
+        .with_instead({
+            let names = existing
+                .iter()
+                .map(|t| instead::table(t))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let rule = RULE.name;
+            format!(
+                "Retire {names} in steps: 1) remove every read and write from the code and \
+                 deploy; 2) check it is unused (`pg_stat_user_tables` shows no new scans or \
+                 writes since the deploy) and keep a dump (`pg_dump -t {first}`); 3) in a later \
+                 migration, `-- migsafe:allow {rule} reason: unused since <release>, dump at \
+                 <location>` then `{} DROP TABLE {names};` without CASCADE: drop dependent \
+                 objects explicitly so the review shows them.",
+                instead::set_lock_timeout(ctx.settings)
+            )
+        })
         .on_table(first)
         .with_lock(LockMode::AccessExclusive),
     )
@@ -62,6 +79,17 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_table() {
+        let found = check(&RULE, "DROP TABLE rental_archive;");
+        let instead = &found[0].instead;
+        assert!(instead.contains("`pg_dump -t rental_archive`"), "{instead}");
+        assert!(
+            instead.contains("`SET lock_timeout = '2s'; DROP TABLE rental_archive;`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_dropping_existing_tables() {

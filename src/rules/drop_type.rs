@@ -30,13 +30,30 @@ fn message(names: &str, object: &str, cascade: bool) -> String {
 }
 
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    dropped_object::check(ctx, stmt, &["type", "domain"], message)
+    dropped_object::check_with_instead(ctx, stmt, &["type", "domain"], message, instead_for)
+}
+
+/// The rule's steps with the user's names and statement (without CASCADE).
+fn instead_for(names: &str, drop: &str) -> String {
+    format!(
+        "Move every column and function off {names} first (`ALTER TABLE ... ALTER COLUMN ... \
+         TYPE text`, in its own reviewed migration), remove the casts from the code and deploy; \
+         then `{drop}` without CASCADE, so PostgreSQL refuses if anything still uses it."
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_type() {
+        let found = check(&RULE, "DROP TYPE mpaa_rating;");
+        let instead = &found[0].instead;
+        assert!(instead.contains("off mpaa_rating first"), "{instead}");
+        assert!(instead.contains("`DROP TYPE mpaa_rating;`"), "{instead}");
+    }
 
     #[test]
     fn flags_dropping_an_existing_object_and_not_one_created_here() {

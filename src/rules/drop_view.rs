@@ -30,13 +30,44 @@ fn message(names: &str, object: &str, cascade: bool) -> String {
 }
 
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    dropped_object::check(ctx, stmt, &["view", "materialized view"], message)
+    dropped_object::check_with_instead(
+        ctx,
+        stmt,
+        &["view", "materialized view"],
+        message,
+        instead_for,
+    )
+}
+
+/// The rule's steps with the user's names and statement (without CASCADE).
+fn instead_for(names: &str, drop: &str) -> String {
+    format!(
+        "Stop reading {names} first: find its readers (`pg_stat_statements`, the code, the BI \
+         tool), move them to the replacement and deploy; then drop it in a later migration with \
+         `{drop}` (no CASCADE, so PostgreSQL refuses if something still depends on it), and say \
+         so: `-- migsafe:allow drop-view reason: unused since <release>`."
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_is_the_users_drop_without_cascade() {
+        let found = check(&RULE, "DROP VIEW IF EXISTS rental_summary CASCADE;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("Stop reading rental_summary first"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`DROP VIEW IF EXISTS rental_summary;`"),
+            "{instead}"
+        );
+        assert!(!instead.contains("<view>"), "{instead}");
+    }
 
     #[test]
     fn flags_dropping_an_existing_object_and_not_one_created_here() {

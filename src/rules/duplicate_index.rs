@@ -2,7 +2,7 @@
 //! makes an existing index redundant. Also home of the small number formatters the catalog
 //! rules share.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::evidence::catalog::{ConstraintType, Index};
 use crate::model::{
     AlterAction, ConstraintKind, Evidence, IndexKey, QualifiedName, Severity, Statement,
@@ -97,7 +97,13 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             e.name.name,
             describe(schema, e)
         );
-        return Some(risk(message, &new, e, schema));
+        let keep = instead::table(&e.name);
+        return Some(risk(message, &new, e, schema).with_instead(format!(
+            "Leave this index out and use {keep}, which already serves these lookups (check with \
+             EXPLAIN that your query uses it). If the new index really is the better one, build \
+             it with `CREATE INDEX CONCURRENTLY`, confirm the plans switch to it, then `DROP \
+             INDEX CONCURRENTLY IF EXISTS {keep};` in a later migration."
+        )));
     }
     let made_redundant = existing.iter().find(|e| {
         matches!(overlap(&new, e), Some(Overlap::ExistingIsRedundant))
@@ -115,7 +121,18 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         made_redundant.name.name,
         describe(schema, made_redundant)
     );
-    Some(risk(message, &new, made_redundant, schema).with_severity(Severity::Info))
+    let old = instead::table(&made_redundant.name);
+    Some(
+        risk(message, &new, made_redundant, schema)
+            .with_severity(Severity::Info)
+            .with_instead(format!(
+                "Keep the new index, confirm with EXPLAIN that the queries on {} use it, then drop \
+                 the redundant one in a later migration: `DROP INDEX CONCURRENTLY IF EXISTS \
+                 {old};` {}.",
+                instead::table(&new.table),
+                instead::outside_transaction(ctx.migration.migration.layout)
+            )),
+    )
 }
 
 /// Whether a later statement of this migration drops `index`: the usual "build the wider
@@ -438,6 +455,22 @@ mod tests {
 
     fn risks(sql: &str) -> Vec<Risk> {
         catalog_risks(&RULE, copy(), sql)
+    }
+
+    #[test]
+    fn instead_names_the_users_indexes() {
+        let found = risks("CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);");
+        let instead = found[0].instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains("use public.orders_customer_id_idx, which already serves"),
+            "{instead}"
+        );
+        let found = risks("CREATE INDEX ON orders (customer_id, created_at);");
+        let instead = found[0].instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains("`DROP INDEX CONCURRENTLY IF EXISTS public.orders_customer_id_idx;`"),
+            "{instead}"
+        );
     }
 
     #[test]

@@ -65,7 +65,20 @@ pub(crate) fn risks(
     });
     let mut risk = Risk::new(message);
     if let Some(table) = &error.table {
-        risk = risk.on_table(&QualifiedName::new(None, table));
+        let t = super::instead::name(table);
+        let statement = migration
+            .statements
+            .get(failure.statement)
+            .map(|s| format!(" `{}`", super::instead::statement_head(&s.text, 120)))
+            .unwrap_or_default();
+        risk = risk
+            .with_instead(format!(
+                "Fix the data of {t} first, in its own migration or a batched backfill (delete \
+                 or merge the duplicates, fill the NULLs, remove or repair the orphans), then \
+                 run{statement}; on a large {t} add a constraint `NOT VALID` and `VALIDATE \
+                 CONSTRAINT` separately. Re-run the review to confirm the clone accepts it."
+            ))
+            .on_table(&QualifiedName::new(None, table));
     }
     risk.facts.duration_ms = run.statement(failure.statement).map(|s| s.duration_ms);
     vec![(failure.statement, risk)]
@@ -136,6 +149,13 @@ mod tests {
         );
         assert_eq!(risk.table.as_ref().map(|t| t.name.as_str()), Some("users"));
         assert_eq!(risk.facts.duration_ms, Some(840));
+        let instead = risk.instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains("Fix the data of users first")
+                && instead
+                    .contains("then run `CREATE UNIQUE INDEX users_email_key ON users (email);`"),
+            "{instead}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `foreign-key-without-index`: a new foreign key whose referencing columns no index leads
 //! with.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::evidence::catalog::Index;
 use crate::model::{
     AlterAction, ConstraintKind, Evidence, ForeignKeyRef, IndexKey, QualifiedName, Severity,
@@ -151,9 +151,55 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         .iter()
         .map(|fk| describe(schema, &table, rows, fk))
         .collect();
-    let mut risk = Risk::new(described.join("; ")).on_table(&table);
+    let mut risk = Risk::new(described.join("; "))
+        .with_instead(instead_for(ctx, stmt, &table, is_new, &uncovered))
+        .on_table(&table);
     risk.facts.rows = rows;
     Some(risk)
+}
+
+/// The index each uncovered foreign key needs, named as PostgreSQL would name it: built
+/// CONCURRENTLY outside a transaction on an existing table, plainly on a new (empty) one.
+fn instead_for(
+    ctx: &Context,
+    stmt: &Statement,
+    table: &QualifiedName,
+    is_new: bool,
+    fks: &[&NewForeignKey],
+) -> String {
+    // The table as the statement names it (the schema resolves it to `public.x`).
+    let written = match &stmt.kind {
+        StatementKind::CreateTable { name, .. } | StatementKind::AlterTable { name, .. } => name,
+        _ => table,
+    };
+    let t = instead::table(written);
+    let builds = fks
+        .iter()
+        .map(|fk| {
+            let index = instead::name(&instead::derived(&table.name, &fk.columns, "idx"));
+            let cols = instead::columns(&fk.columns);
+            if is_new {
+                format!("`CREATE INDEX {index} ON {t} ({cols});`")
+            } else {
+                format!("`CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {t} ({cols});`")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" and ");
+    if is_new {
+        format!(
+            "Index the referencing columns in the same migration, right after the table: \
+             {builds} (the table is new and empty, so a plain build blocks nobody). Deletes and \
+             key updates on the referenced table then find the referencing rows by index."
+        )
+    } else {
+        format!(
+            "Index the referencing columns without blocking writes: {builds} {}. Deletes and key \
+             updates on the referenced table then find the referencing rows by index instead of \
+             scanning {t}.",
+            instead::outside_transaction(ctx.migration.migration.layout)
+        )
+    }
 }
 
 fn describe(
@@ -282,6 +328,26 @@ mod tests {
 
     fn risks(sql: &str) -> Vec<Risk> {
         catalog_risks(&RULE, copy(), sql)
+    }
+
+    #[test]
+    fn instead_indexes_the_users_foreign_key_columns() {
+        let found = risks(
+            "ALTER TABLE orders ADD CONSTRAINT orders_region_fk FOREIGN KEY (region_id) REFERENCES regions (id) NOT VALID;",
+        );
+        let instead = found[0].instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains("`CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_region_id_idx ON orders (region_id);`"),
+            "{instead}"
+        );
+        let found = risks(
+            "CREATE TABLE invoices (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers (id));",
+        );
+        let instead = found[0].instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains("`CREATE INDEX invoices_customer_id_idx ON invoices (customer_id);`"),
+            "{instead}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `identity-change`: dropping or changing an identity column of an existing table.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -52,15 +52,59 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "This {change} a key column of {name}: inserts of running code that rely on the \
              old behaviour fail, and numbering may collide with existing keys"
         ))
+        .with_instead(instead_for(name, &stmt.text))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// The code-first steps with the user's table and, when the statement names it, column.
+fn instead_for(table: &crate::model::QualifiedName, text: &str) -> String {
+    let t = instead::table(table);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let column = words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("column"))
+        .and_then(|i| words.get(i + 1))
+        .map(|w| w.trim_matches('"').to_string())
+        .filter(|w| !w.is_empty());
+    let Some(column) = column else {
+        return RULE.instead.to_string();
+    };
+    let c = instead::name(&column);
+    let seq_name = instead::derived(&table.name, std::slice::from_ref(&column), "seq");
+    let seq = instead::name(&seq_name);
+    format!(
+        "Change the code first so that it no longer depends on the old behaviour (supplies \
+         {c}, or stops supplying it) and deploy; before dropping the identity, record its value \
+         (`SELECT max({c}) FROM {t};`) and, if {c} still needs generated values, attach a \
+         sequence that starts after it (`CREATE SEQUENCE {seq} START WITH <max + 1>; ALTER TABLE \
+         {t} ALTER COLUMN {c} SET DEFAULT nextval({});`) in the same transaction.",
+        crate::quote::literal(&seq)
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::test_support::count;
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_table_and_column() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ALTER COLUMN rental_id DROP IDENTITY;",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`SELECT max(rental_id) FROM rental;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("ALTER TABLE rental ALTER COLUMN rental_id SET DEFAULT nextval('rental_rental_id_seq');"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_identity_changes_on_existing_tables() {

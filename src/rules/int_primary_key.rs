@@ -1,7 +1,7 @@
 //! `int-primary-key`: a primary key, identity or serial column of a 32- or 16-bit integer type.
 
 use super::timestamp_without_time_zone::normalize_type;
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::model::{
     AlterAction, ColumnDef, ConstraintKind, Evidence, QualifiedName, Severity, Statement,
     StatementKind,
@@ -164,7 +164,45 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "Key column `{column}` of {table} is `{data_type}`{others}: inserts start failing once \
              it reaches {limit}; use `bigint` (e.g. `bigint GENERATED ALWAYS AS IDENTITY`)"
         ))
+        .with_instead(instead_for(
+            table,
+            column,
+            data_type,
+            matches!(stmt.kind, StatementKind::CreateTable { .. }),
+        ))
         .on_table(table),
+    )
+}
+
+/// `bigint` for the user's key column: in the CREATE TABLE, or (on an existing table) the
+/// online swap to a new bigint column.
+fn instead_for(table: &QualifiedName, column: &str, data_type: &str, created: bool) -> String {
+    let t = instead::table(table);
+    let c = instead::name(column);
+    let serial = normalize_type(data_type).contains("serial");
+    let declared = if serial {
+        format!("`{c} bigserial`")
+    } else {
+        format!("`{c} bigint GENERATED ALWAYS AS IDENTITY`")
+    };
+    if created {
+        return format!(
+            "Use `bigint` from the start: declare {declared} in {t} (instead of `{data_type}`), \
+             and make the foreign key columns that reference {t}.{c} `bigint` too. The extra 4 \
+             bytes per row are often absorbed by alignment padding."
+        );
+    }
+    let fresh = instead::name(&format!("{column}_bigint"));
+    let index = instead::name(&instead::derived(
+        &table.name,
+        &[format!("{column}_bigint")],
+        "key",
+    ));
+    format!(
+        "Declare {declared} (not `{data_type}`). If {t} already has rows, migrate online: `ALTER \
+         TABLE {t} ADD COLUMN {fresh} bigint;`, fill it by trigger and batched backfill, `CREATE \
+         UNIQUE INDEX CONCURRENTLY {index} ON {t} ({fresh});`, then swap the primary key to it in \
+         one short transaction, and make the referencing columns `bigint` too."
     )
 }
 
@@ -172,6 +210,31 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_table_and_key() {
+        let found = check(
+            &RULE,
+            "CREATE TABLE rental (rental_id serial PRIMARY KEY, note text);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("declare `rental_id bigserial` in rental"),
+            "{instead}"
+        );
+        assert!(instead.contains("reference rental.rental_id"), "{instead}");
+        let found = check(
+            &RULE,
+            "CREATE TABLE payment (payment_id integer PRIMARY KEY);",
+        );
+        assert!(
+            found[0]
+                .instead
+                .contains("`payment_id bigint GENERATED ALWAYS AS IDENTITY`"),
+            "{}",
+            found[0].instead
+        );
+    }
 
     #[test]
     fn flags_narrow_inline_primary_keys_and_serials() {

@@ -1,6 +1,6 @@
 //! `json-column`: a column declared `json` rather than `jsonb`.
 
-use super::timestamp_without_time_zone::type_risk;
+use super::timestamp_without_time_zone::{declare_as, type_risk};
 use super::{Check, Context, Risk, Rule};
 use crate::model::{Evidence, Severity, Statement};
 
@@ -27,7 +27,8 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    type_risk(
+    let declared = declare_as(stmt, |t| t == "json", |_| "jsonb".to_string());
+    let risk = type_risk(
         stmt,
         |t| t == "json",
         |subject| {
@@ -36,13 +37,30 @@ fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
                  GIN-indexed; use `jsonb`"
             )
         },
-    )
+    )?;
+    Some(risk.with_instead(format!(
+        "Declare {declared}. Keep `json` only when the exact input text must be preserved: key \
+         order, duplicate keys or whitespace."
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::test_support::count;
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_column() {
+        let found = check(
+            &RULE,
+            "CREATE TABLE rental_event (id bigint, payload json);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`payload` of rental_event as `payload jsonb`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_json_columns() {

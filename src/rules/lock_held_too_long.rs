@@ -53,7 +53,7 @@ pub const RULE: Rule = Rule {
 /// (statement index, risk), one per statement, for its longest-held such lock.
 pub(crate) fn risks(
     run: &MigrationRun,
-    _migration: &ParsedMigration,
+    migration: &ParsedMigration,
     _settings: &Settings,
 ) -> Vec<(usize, Risk)> {
     let budget = if run.lock_budget_ms == 0 {
@@ -71,6 +71,11 @@ pub(crate) fn risks(
                 .filter(|l| l.held_ms > budget)
                 .max_by_key(|l| (l.held_ms, l.mode))?;
             let mut risk = Risk::new(message(worst, budget))
+                .with_instead(instead_for(
+                    worst,
+                    migration.statements.get(statement.index),
+                    budget,
+                ))
                 .on_table(&worst.relation)
                 .with_lock(worst.mode);
             risk.severity = Some(if worst.held_ms > budget.saturating_mul(ERROR_FACTOR) {
@@ -85,6 +90,37 @@ pub(crate) fn risks(
             Some((statement.index, risk))
         })
         .collect()
+}
+
+/// The ways to shorten this lock on the user's table, with the statement that took it.
+fn instead_for(
+    lock: &HeldLock,
+    statement: Option<&crate::model::Statement>,
+    budget: u64,
+) -> String {
+    let table = super::instead::table(&lock.relation);
+    let which = statement
+        .map(|s| {
+            format!(
+                " taken by `{}`",
+                super::instead::statement_head(&s.text, 120)
+            )
+        })
+        .unwrap_or_default();
+    let timeout = if budget.is_multiple_of(1000) {
+        format!("{}s", budget / 1000)
+    } else {
+        format!("{budget}ms")
+    };
+    format!(
+        "Hold the {} on {table}{which} for as short a time as possible: use the non-blocking \
+         form (CREATE INDEX CONCURRENTLY, ADD CONSTRAINT ... NOT VALID then VALIDATE, a new \
+         column plus a batched backfill instead of ALTER COLUMN TYPE), move slow statements out \
+         of the transaction that holds the lock, put the locking statement last before COMMIT, \
+         and start with `SET lock_timeout = '{timeout}';` (the lock budget) so a migration that \
+         cannot get its lock fails fast instead of queueing everyone behind it.",
+        sql_name(lock.mode)
+    )
 }
 
 fn message(lock: &HeldLock, budget: u64) -> String {
@@ -183,6 +219,21 @@ mod tests {
         assert_eq!(risk.facts.lock_held_ms, Some(29_500));
         assert_eq!(risk.facts.lock.as_deref(), Some("AccessExclusiveLock"));
         assert_eq!(risk.facts.rows, Some(1_200_000));
+    }
+
+    #[test]
+    fn instead_names_the_locked_table_and_the_budget() {
+        let found = found(&run(vec![vec![lock(
+            LockMode::AccessExclusive,
+            29_500,
+            RelationKind::Table,
+        )]]));
+        let instead = found[0].1.instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains("Hold the ACCESS EXCLUSIVE on public.orders taken by `SELECT 1;`"),
+            "{instead}"
+        );
+        assert!(instead.contains("`SET lock_timeout = '2s';`"), "{instead}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `lock-table`: an explicit `LOCK TABLE` on an existing table.
 
-use super::{Check, Context, Risk, Rule, UNKNOWN_RUNNER};
+use super::{instead, Check, Context, Risk, Rule, UNKNOWN_RUNNER};
 use crate::locks::LockMode;
 use crate::model::{Evidence, QualifiedName, Severity, Statement, StatementKind};
 
@@ -50,6 +50,23 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         "LOCK TABLE {names} IN {mode_text} MODE blocks {} on {names} until the transaction ends",
         lock.blocks()
     ))
+    .with_instead({
+        let names = existing
+            .iter()
+            .map(|t| instead::table(t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "Rely on the locks each statement takes by itself. If writers really must be held \
+             off, name the weakest sufficient mode and bound the wait, inside the transaction: \
+             `SET LOCAL lock_timeout = '{}'; LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE;` \
+             (reads continue), and keep the transaction short. To serialize only cooperating \
+             jobs, use an advisory lock (`SELECT pg_advisory_xact_lock(hashtext({}));`), which \
+             blocks no other query.",
+            instead::lock_timeout(ctx.settings),
+            crate::quote::literal(&first.to_string())
+        )
+    })
     .on_table(first)
     .with_lock(lock);
     Some(if !stmt.in_transaction && ctx.runner_unknown() {
@@ -78,6 +95,19 @@ mod tests {
     use super::RULE;
     use crate::model::Severity;
     use crate::rules::test_support::{check, check_as, count};
+
+    #[test]
+    fn instead_names_the_users_tables() {
+        let found = check(&RULE, "BEGIN;\nLOCK TABLE rental;\nCOMMIT;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains(
+                "`SET LOCAL lock_timeout = '2s'; LOCK TABLE rental IN SHARE ROW EXCLUSIVE MODE;`"
+            ),
+            "{instead}"
+        );
+        assert!(instead.contains("hashtext('rental')"), "{instead}");
+    }
 
     #[test]
     fn flags_explicit_locks() {

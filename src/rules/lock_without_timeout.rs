@@ -1,7 +1,7 @@
 //! `lock-without-timeout`: the first statement of a migration that takes a lock blocking
 //! reads or writes of an existing table while no `lock_timeout` is set.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::{table_locks, LockMode, TableLock};
 use crate::model::{Evidence, QualifiedName, ReindexTarget, Severity, Statement, StatementKind};
 
@@ -216,10 +216,12 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     let risk = Risk::new(format!(
         "This statement locks {target} {} (blocks {}) with no lock_timeout set before it: while \
          it waits behind a long-running query, every new query on {target} queues behind it; \
-         start the migration with SET lock_timeout = '2s'{source}",
+         start the migration with SET lock_timeout = '{}'{source}",
         sql_name(mode),
-        mode.blocks()
+        mode.blocks(),
+        instead::lock_timeout(ctx.settings),
     ))
+    .with_instead(instead_for(ctx, stmt))
     .with_lock(mode);
     // `SET LOCAL` outside a block does nothing under psql, but would under a wrapping runner.
     let local_outside = ctx.earlier().iter().any(|s| {
@@ -246,10 +248,56 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     })
 }
 
+/// The configured lock_timeout set right before the user's statement (SET LOCAL inside a
+/// transaction, where it ends with it).
+fn instead_for(ctx: &Context, stmt: &Statement) -> String {
+    let timeout = instead::lock_timeout(ctx.settings);
+    let set = if stmt.in_transaction {
+        format!("SET LOCAL lock_timeout = '{timeout}';")
+    } else {
+        format!("SET lock_timeout = '{timeout}';")
+    };
+    format!(
+        "Start the migration with `{set}` before `{}` so that a blocked statement gives up after \
+         {timeout} instead of stalling the table, and retry the migration later (with backoff) \
+         when it times out. A `statement_timeout` additionally bounds how long the lock is held \
+         once granted.",
+        instead::statement_head(&stmt.text, 120)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::{disables_timeout, RULE};
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_sets_the_configured_timeout_before_the_users_statement() {
+        let found = check(&RULE, "ALTER TABLE rental ADD COLUMN note text;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`SET LOCAL lock_timeout = '2s';` before `ALTER TABLE rental ADD COLUMN note text;`"),
+            "{instead}"
+        );
+        let mut settings = crate::config::Settings::default();
+        settings.execution.lock_budget = std::time::Duration::from_millis(500);
+        let report = crate::review::review_sql(
+            "test.sql",
+            "-- no-transaction\nALTER TABLE rental ADD COLUMN note text;",
+            &settings,
+        )
+        .unwrap();
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.rule == RULE.name)
+            .unwrap();
+        assert!(
+            f.instead.contains("`SET lock_timeout = '500ms';`"),
+            "{}",
+            f.instead
+        );
+    }
 
     #[test]
     fn flags_the_first_blocking_statement_once() {

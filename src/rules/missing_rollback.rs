@@ -1,7 +1,10 @@
 //! `missing-rollback`: a migration with no way back written down.
 
-use super::{Check, MigrationContext, Risk, Rule};
-use crate::model::{Evidence, Position, RollbackSource, Severity};
+use super::{instead, Check, MigrationContext, Risk, Rule};
+use crate::model::{
+    AlterAction, Evidence, Position, QualifiedName, RollbackSource, Severity, Statement,
+    StatementKind,
+};
 
 pub const RULE: Rule = Rule {
     code: "M042",
@@ -34,9 +37,97 @@ fn check(ctx: &MigrationContext) -> Option<Risk> {
     } else {
         "No rollback: add `-- rollback: <SQL or steps>` (or `-- rollback: irreversible`) to the file's leading comments, or a down migration"
     };
-    Some(Risk {
+    let risk = Risk {
         position: Some(Position { line: 1, column: 1 }),
         ..Risk::new(message)
+    };
+    Some(match inverse(&pm.statements) {
+        Some(sql) => risk.with_instead(format!(
+            "Write the way back in the file's leading comments; for this migration: `-- \
+             rollback: {sql}` — or ship a down/undo migration in your framework's format with \
+             that SQL."
+        )),
+        None => risk,
+    })
+}
+
+/// The statements that undo `statements`, last first, when every one of them has an inverse
+/// migsafe can write from the statement alone (created objects dropped, renames reversed,
+/// NOT NULL relaxed); `None` as soon as one has not (dropped data, an old type or default the
+/// statement does not show), where only the author knows the way back.
+fn inverse(statements: &[Statement]) -> Option<String> {
+    let mut undo: Vec<String> = Vec::new();
+    for stmt in statements {
+        match &stmt.kind {
+            StatementKind::Set { .. }
+            | StatementKind::Begin
+            | StatementKind::Commit
+            | StatementKind::Select => {}
+            StatementKind::CreateIndex {
+                name: Some(name),
+                concurrently,
+                ..
+            } => undo.push(format!(
+                "DROP INDEX {}IF EXISTS {};",
+                if *concurrently { "CONCURRENTLY " } else { "" },
+                instead::table(name)
+            )),
+            StatementKind::CreateTable { name, .. } => {
+                undo.push(format!("DROP TABLE IF EXISTS {};", instead::table(name)))
+            }
+            StatementKind::CreateView { name, materialized } => undo.push(format!(
+                "DROP {}VIEW IF EXISTS {};",
+                if *materialized { "MATERIALIZED " } else { "" },
+                instead::table(name)
+            )),
+            StatementKind::AlterTable { name, actions, .. } => {
+                let mut steps = Vec::new();
+                for action in actions {
+                    steps.push(undo_action(name, action)?);
+                }
+                undo.extend(steps.into_iter().rev());
+            }
+            _ => return None,
+        }
+    }
+    if undo.is_empty() {
+        return None;
+    }
+    undo.reverse();
+    Some(undo.join(" "))
+}
+
+/// The inverse of one ALTER TABLE action, when the action itself shows it.
+fn undo_action(table: &QualifiedName, action: &AlterAction) -> Option<String> {
+    let t = instead::table(table);
+    Some(match action {
+        AlterAction::AddColumn { column, .. } => format!(
+            "ALTER TABLE {t} DROP COLUMN IF EXISTS {};",
+            instead::name(&column.name)
+        ),
+        AlterAction::AddConstraint(c) => format!(
+            "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {};",
+            instead::name(c.name.as_deref()?)
+        ),
+        AlterAction::SetNotNull { column } => format!(
+            "ALTER TABLE {t} ALTER COLUMN {} DROP NOT NULL;",
+            instead::name(column)
+        ),
+        AlterAction::RenameColumn { old, new } => format!(
+            "ALTER TABLE {t} RENAME COLUMN {} TO {};",
+            instead::name(new),
+            instead::name(old)
+        ),
+        AlterAction::RenameTable { new } => format!(
+            "ALTER TABLE {} RENAME TO {};",
+            instead::table(&QualifiedName {
+                schema: table.schema.clone(),
+                name: new.clone(),
+            }),
+            instead::name(&table.name)
+        ),
+        // Dropped data, old types and old defaults are not in the statement.
+        _ => return None,
     })
 }
 
@@ -44,6 +135,26 @@ fn check(ctx: &MigrationContext) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::check;
+
+    #[test]
+    fn instead_writes_the_inverse_of_the_users_statements() {
+        let found = check(
+            &RULE,
+            "-- owner: @db\nALTER TABLE rental ADD COLUMN returned_by int;\n\
+             CREATE INDEX CONCURRENTLY idx_rental_returned_by ON rental (returned_by);\n",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`-- rollback: DROP INDEX CONCURRENTLY IF EXISTS idx_rental_returned_by; ALTER TABLE rental DROP COLUMN IF EXISTS returned_by;`"),
+            "{instead}"
+        );
+        // Data a statement destroys has no written inverse: the generic text stays.
+        let found = check(
+            &RULE,
+            "-- owner: @db\nALTER TABLE rental DROP COLUMN note;\n",
+        );
+        assert_eq!(found[0].instead, RULE.instead);
+    }
 
     #[test]
     fn flags_a_migration_without_rollback() {

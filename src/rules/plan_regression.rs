@@ -53,6 +53,16 @@ pub(crate) fn risks(regressions: &[Regression]) -> Vec<Risk> {
             if r.severe && !window {
                 risk = risk.with_severity(Severity::Error);
             }
+            if let Some(lost) = r.lost_indexes.first() {
+                risk = risk.with_instead(format!(
+                    "Keep {} (or first create an index that serves {}, with `CREATE INDEX \
+                     CONCURRENTLY`), and drop it only once EXPLAIN of that query shows the new \
+                     plan. If the new plan is expected and acceptable, say so in the \
+                     migration's `-- expect:` lines and suppress this finding with a reason.",
+                    super::instead::name(lost),
+                    r.query.title()
+                ));
+            }
             risk
         })
         .collect()
@@ -126,6 +136,16 @@ mod tests {
             after: "Seq Scan on public.orders".into(),
             blame: None,
         }
+    }
+
+    #[test]
+    fn instead_names_the_lost_index_and_the_query() {
+        let found = risks(&[regression(false)]);
+        let instead = found[0].instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.starts_with("Keep orders_customer_id_idx (or first create an index that serves orders by customer"),
+            "{instead}"
+        );
     }
 
     #[test]

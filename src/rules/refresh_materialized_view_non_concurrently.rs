@@ -1,7 +1,7 @@
 //! `refresh-materialized-view-non-concurrently`: `REFRESH MATERIALIZED VIEW` without
 //! `CONCURRENTLY`, which blocks every read of the view.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 
@@ -46,8 +46,23 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "Refreshing materialized view {name} without CONCURRENTLY locks it ACCESS \
              EXCLUSIVE: every read of {name} waits until its query has run"
         ))
+        .with_instead(instead_for(name))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// The unique index + `REFRESH ... CONCURRENTLY` recipe for the user's view.
+fn instead_for(view: &crate::model::QualifiedName) -> String {
+    let v = instead::table(view);
+    let index = instead::name(&format!("{}_refresh_key", view.name));
+    format!(
+        "Give {v} a unique index on plain columns (no WHERE clause) covering every row, once: \
+         `CREATE UNIQUE INDEX CONCURRENTLY {index} ON {v} (<key columns>);`. Then use `REFRESH \
+         MATERIALIZED VIEW CONCURRENTLY {v};`, which computes the new contents aside and applies \
+         the difference under an EXCLUSIVE lock: reads continue, only other refreshes wait. It \
+         may run inside a transaction, is slower when most rows change, and needs {v} to be \
+         populated already."
     )
 }
 
@@ -55,6 +70,23 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_view() {
+        let found = check(&RULE, "REFRESH MATERIALIZED VIEW rental_by_month;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`REFRESH MATERIALIZED VIEW CONCURRENTLY rental_by_month;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains(
+                "CREATE UNIQUE INDEX CONCURRENTLY rental_by_month_refresh_key ON rental_by_month"
+            ),
+            "{instead}"
+        );
+        assert!(!instead.contains("<view>"), "{instead}");
+    }
 
     #[test]
     fn flags_plain_refresh() {

@@ -1,7 +1,7 @@
 //! `reindex-non-concurrently`: a plain `REINDEX` of an existing index, table, schema or
 //! database.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, QualifiedName, ReindexTarget, Severity, Statement, StatementKind};
 
@@ -79,6 +79,9 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         ),
     };
     let mut risk = risk.with_lock(LockMode::Share);
+    if let Some(recipe) = instead_for(ctx, *target, name.as_ref()) {
+        risk = risk.with_instead(recipe);
+    }
     // Schema-, database- and system-wide REINDEX refuse to run in a transaction block.
     let keyword = match target {
         ReindexTarget::Schema => Some("SCHEMA"),
@@ -95,6 +98,43 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         risk = risk.with_severity(Severity::Error);
     }
     Some(risk)
+}
+
+/// `REINDEX ... CONCURRENTLY` of the user's index, table or schema, with the runner's
+/// no-transaction marker; `None` for SYSTEM (no concurrent form) and an unnamed target.
+fn instead_for(
+    ctx: &Context,
+    target: ReindexTarget,
+    name: Option<&QualifiedName>,
+) -> Option<String> {
+    let name = name?;
+    let (keyword, object, leftover) = match target {
+        ReindexTarget::Index => (
+            "INDEX",
+            instead::table(name),
+            format!(
+                "the leftover INVALID {} index",
+                instead::name(&format!("{}_ccnew", name.name))
+            ),
+        ),
+        ReindexTarget::Table => (
+            "TABLE",
+            instead::table(name),
+            "each leftover INVALID `<index>_ccnew` index".to_string(),
+        ),
+        ReindexTarget::Schema => (
+            "SCHEMA",
+            instead::name(&name.name),
+            "each leftover INVALID `<index>_ccnew` index".to_string(),
+        ),
+        ReindexTarget::Database | ReindexTarget::System => return None,
+    };
+    Some(format!(
+        "On PostgreSQL 12+ use `REINDEX {keyword} CONCURRENTLY {object};` {}. It builds a \
+         replacement next to each old index and swaps them under brief locks, so reads and \
+         writes continue. If it fails, `DROP INDEX CONCURRENTLY` {leftover} and retry.",
+        instead::outside_transaction(ctx.migration.migration.layout)
+    ))
 }
 
 /// An index built earlier in this migration on a table that is itself new: rebuilding it
@@ -115,6 +155,28 @@ mod tests {
     use super::RULE;
     use crate::model::Severity;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_index_or_table() {
+        let found = check(&RULE, "REINDEX INDEX idx_rental_return_date;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`REINDEX INDEX CONCURRENTLY idx_rental_return_date;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("idx_rental_return_date_ccnew"),
+            "{instead}"
+        );
+        let found = check(&RULE, "REINDEX TABLE rental;");
+        assert!(
+            found[0]
+                .instead
+                .contains("`REINDEX TABLE CONCURRENTLY rental;`"),
+            "{}",
+            found[0].instead
+        );
+    }
 
     #[test]
     fn flags_plain_reindex_of_existing_objects() {

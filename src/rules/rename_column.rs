@@ -1,7 +1,7 @@
 //! `rename-column`: `ALTER TABLE ... RENAME COLUMN` on a table that existed before this migration.
 
 use super::drop_column::column_added_earlier;
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -55,8 +55,43 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              name; add the new column and migrate to it instead",
             renames.join(", ")
         ))
+        .with_instead(instead_for(ctx, name, actions))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// Expand and contract with the user's old and new names (the first rename of the
+/// statement), the type read from the copy when there is one.
+fn instead_for(
+    ctx: &Context,
+    table: &crate::model::QualifiedName,
+    actions: &[AlterAction],
+) -> String {
+    let Some((old, new)) = actions.iter().find_map(|a| match a {
+        AlterAction::RenameColumn { old, new } if !column_added_earlier(ctx, table, old) => {
+            Some((old, new))
+        }
+        _ => None,
+    }) else {
+        return RULE.instead.to_string();
+    };
+    let t = instead::table(table);
+    let ty = instead::column_type(ctx, table, old);
+    let (o, n) = (instead::name(old), instead::name(new));
+    format!(
+        "Expand and contract instead of renaming in place: 1) `ALTER TABLE {t} ADD COLUMN {n} \
+         {ty};` (nullable, no default); 2) deploy code that writes both columns (or add a \
+         BEFORE INSERT OR UPDATE trigger setting `NEW.{n} := NEW.{o};`); 3) repeat {} in \
+         separate transactions until it updates no rows; 4) switch reads to {n} and deploy; 5) \
+         stop writing {o} and deploy; 6) `ALTER TABLE {t} DROP COLUMN {o};` in a later migration \
+         (see drop-column).",
+        instead::batched_update(
+            &t,
+            &format!("{n} = {o}"),
+            &format!("{n} IS NULL AND {o} IS NOT NULL"),
+            ctx.settings
+        )
     )
 }
 
@@ -64,6 +99,27 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_old_and_new_column() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental RENAME COLUMN return_date TO returned_at;",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE rental ADD COLUMN returned_at <type of return_date>;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`NEW.returned_at := NEW.return_date;`"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`ALTER TABLE rental DROP COLUMN return_date;`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_renaming_a_column_of_an_existing_table() {

@@ -1,7 +1,7 @@
 //! `rename-table`: `ALTER TABLE ... RENAME TO` on a table that existed before this migration,
 //! unless the migration leaves a view under the old name for the code still using it.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
 
@@ -53,8 +53,28 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              {name}; create a view named {name} in the same transaction, or migrate to a new \
              table"
         ))
+        .with_instead(instead_for(ctx, name, new))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// The rename plus a view under the old name, in one transaction, with the user's names.
+fn instead_for(ctx: &Context, old: &QualifiedName, new: &str) -> String {
+    let o = instead::table(old);
+    let n = instead::name(new);
+    let renamed = instead::table(&QualifiedName {
+        schema: old.schema.clone(),
+        name: new.to_string(),
+    });
+    format!(
+        "Keep the old name working while the code moves: in one transaction, `{} ALTER TABLE {o} \
+         RENAME TO {n}; CREATE VIEW {o} AS SELECT * FROM {renamed};`. A simple view is \
+         automatically updatable, so old code keeps reading and writing through it. Deploy code \
+         that uses {n}, then `DROP VIEW {o};` in a later migration. Where a view will not do \
+         (triggers, logical replication), create {n} as a new table, dual-write, backfill, switch \
+         reads and drop {o}.",
+        instead::set_lock_timeout(ctx.settings)
     )
 }
 
@@ -70,6 +90,17 @@ fn view_keeps_old_name(ctx: &Context, old: &QualifiedName) -> bool {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_old_and_new_table() {
+        let found = check(&RULE, "ALTER TABLE billing.rental RENAME TO rentals;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("ALTER TABLE billing.rental RENAME TO rentals; CREATE VIEW billing.rental AS SELECT * FROM billing.rentals;"),
+            "{instead}"
+        );
+        assert!(!instead.contains("customers"), "{instead}");
+    }
 
     #[test]
     fn flags_renaming_an_existing_table() {

@@ -126,11 +126,54 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     }
     message.push_str("; index the filtered columns or batch by key range");
 
-    let mut risk = Risk::new(message).on_table(&first.table);
+    let mut risk = Risk::new(message)
+        .with_instead(instead_for(ctx, stmt, first))
+        .on_table(&first.table);
     risk.facts.rows = Some(first.rows);
     risk.facts.bytes = first.bytes;
     risk.facts.plan = Some(plan.excerpt());
     Some(risk)
+}
+
+/// An index on what the plan filters, or the user's statement walked by key range.
+fn instead_for(ctx: &Context, stmt: &Statement, scanned: &Scanned) -> String {
+    // The table as the statement writes it, when it is the one scanned (the plan qualifies it).
+    let written = match &stmt.kind {
+        StatementKind::Update { table, .. } | StatementKind::Delete { table, .. }
+            if table.matches(&scanned.table) =>
+        {
+            table
+        }
+        _ => &scanned.table,
+    };
+    let t = super::instead::table(written);
+    let filter = scanned
+        .filter
+        .as_deref()
+        .map(|f| format!(" (the plan filters `{}`)", f.trim()))
+        .unwrap_or_default();
+    let batch = super::instead::batch(ctx.settings);
+    let walk = match super::instead::update_parts(&stmt.text) {
+        Some((set, condition)) => {
+            let condition = condition.map(|c| format!("({c}) AND ")).unwrap_or_default();
+            format!(
+                "`UPDATE {t} SET {set} WHERE {condition}<key> >= 1 AND <key> < {};`, then the \
+                 next range",
+                1 + batch
+            )
+        }
+        None => format!(
+            "each batch limited to a range of {batch} values of the primary key, then the next \
+             range"
+        ),
+    };
+    format!(
+        "Give the WHERE clause an index to use{filter}: `CREATE INDEX CONCURRENTLY IF NOT EXISTS \
+         <name> ON {t} (<the filtered columns>);` in its own migration first (drop it afterwards \
+         if only the migration needed it), and check the new plan with `EXPLAIN`. Or walk {t} by \
+         primary-key range, each batch in its own short transaction: {walk}, so each batch reads \
+         one index range instead of the whole table."
+    )
 }
 
 /// What one scan reads, sized from the schema when the copy knows the table; partitions are
@@ -291,6 +334,21 @@ mod tests {
         assert_eq!(judge(&RULE, STUCK, None, &settings), None);
         let skipped = PlanOutcome::Skipped("column \"x\" does not exist".into());
         assert_eq!(judge(&RULE, STUCK, Some(&skipped), &settings), None);
+    }
+
+    #[test]
+    fn instead_walks_the_users_statement_by_key_range() {
+        let plan = explained(samples::UPDATE_SEQ_SCAN);
+        let mut settings = small_thresholds();
+        settings.thresholds.large_table_rows = 100;
+        let risk = judge(&RULE, STUCK, Some(&plan), &settings).expect("finding");
+        let instead = risk.instead.unwrap_or_default();
+        assert!(
+            instead.contains("ON orders (<the filtered columns>)"),
+            "{instead}"
+        );
+        assert!(instead.contains("`UPDATE orders SET "), "{instead}");
+        assert!(instead.contains("<key> >= 1 AND <key> <"), "{instead}");
     }
 
     #[test]

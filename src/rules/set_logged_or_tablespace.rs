@@ -1,7 +1,7 @@
 //! `set-logged-or-tablespace`: `ALTER TABLE ... SET LOGGED | UNLOGGED | TABLESPACE | ACCESS
 //! METHOD` on a table that existed before this migration: each one rewrites the table.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -54,8 +54,40 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "SET {what} rewrites all of {name} under an ACCESS EXCLUSIVE lock, blocking reads \
              and writes for the whole copy"
         ))
+        .with_instead(instead_for(ctx, stmt, name))
         .on_table(name)
         .with_lock(LockMode::AccessExclusive),
+    )
+}
+
+/// pg_repack for the user's table and tablespace, or the statement in a maintenance window
+/// behind the configured lock_timeout.
+fn instead_for(ctx: &Context, stmt: &Statement, table: &crate::model::QualifiedName) -> String {
+    let t = instead::table(table);
+    let words: Vec<&str> = stmt.text.split_whitespace().collect();
+    let tablespace = words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("tablespace"))
+        .and_then(|i| words.get(i + 1))
+        .map(|w| w.trim_end_matches(';'));
+    let online = match tablespace {
+        Some(ts) => format!(
+            "move it with `pg_repack --table={} --tablespace={ts}` (it rebuilds the table while \
+             reads and writes continue), ",
+            table
+        ),
+        None => format!(
+            "build a copy of {t} with the wanted storage (dual-write, batched backfill of {} rows \
+             at a time, swap by rename in one short transaction), ",
+            instead::batch(ctx.settings)
+        ),
+    };
+    format!(
+        "Do it without the long lock on {t}: {online}or schedule `{} {}` in a maintenance \
+         window. For new data only, set `default_tablespace` or create new partitions in the \
+         target tablespace.",
+        instead::set_lock_timeout(ctx.settings),
+        instead::statement_head(&stmt.text, 120)
     )
 }
 
@@ -63,6 +95,21 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_table_and_tablespace() {
+        let found = check(&RULE, "ALTER TABLE rental SET TABLESPACE fast_ssd;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`pg_repack --table=rental --tablespace=fast_ssd`"),
+            "{instead}"
+        );
+        assert!(
+            instead
+                .contains("`SET lock_timeout = '2s'; ALTER TABLE rental SET TABLESPACE fast_ssd;`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_every_rewriting_storage_change() {

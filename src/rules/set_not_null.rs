@@ -82,9 +82,10 @@ fn instead_for(
     column: &str,
     existing: Option<&str>,
 ) -> String {
-    let check = existing
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{}_{column}_not_null", table.name));
+    let check = super::instead::name(&existing.map(str::to_string).unwrap_or_else(|| {
+        super::instead::derived(&table.name, &[column.to_string()], "not_null")
+    }));
+    let (table, column) = (super::instead::table(table), super::instead::name(column));
     let first = if existing.is_some() {
         String::new()
     } else {

@@ -1,6 +1,6 @@
 //! `set-schema`: `ALTER ... SET SCHEMA` of an object that existed before this migration.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -49,6 +49,17 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                      its place",
                     name.name
                 ))
+                .with_instead({
+                    let old = instead::table(name);
+                    let moved = instead::qualified_name(&schema, &name.name);
+                    format!(
+                        "Deploy code that names {moved} first, keeping the old place working: in \
+                         the same transaction as the move, `ALTER TABLE {old} SET SCHEMA {}; \
+                         CREATE VIEW {old} AS SELECT * FROM {moved};` (a simple view is \
+                         updatable); `DROP VIEW {old};` once no code uses it.",
+                        instead::name(&schema)
+                    )
+                })
                 .on_table(name)
                 .with_lock(LockMode::AccessExclusive),
             )
@@ -71,6 +82,16 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_leaves_a_view_under_the_users_old_name() {
+        let found = check(&RULE, "ALTER TABLE rental SET SCHEMA archive;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE rental SET SCHEMA archive; CREATE VIEW rental AS SELECT * FROM archive.rental;`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_moving_existing_objects_between_schemas() {

@@ -1,7 +1,7 @@
 //! `statements-after-exclusive-lock`: more work in a transaction that already holds an
 //! ACCESS EXCLUSIVE lock on an existing table.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::{referenced_tables, table_locks, LockMode};
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 
@@ -104,6 +104,15 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
              commits, so reads and writes on {table} also wait for this statement (and any \
              after it); run it in a separate transaction"
         ))
+        .with_instead(format!(
+            "Keep the statement{line} that locks {} alone, or last, in its transaction: move \
+             `{}` (and what follows it) into a separate migration, or end the transaction with \
+             `COMMIT;` right after the locking statement. Combine several changes to {} into one \
+             ALTER TABLE statement.",
+            instead::table(table),
+            instead::statement_head(&stmt.text, 120),
+            instead::table(table)
+        ))
         .on_table(table)
         .with_lock(LockMode::AccessExclusive),
     )
@@ -114,6 +123,25 @@ mod tests {
     use super::RULE;
     use crate::model::Transaction;
     use crate::rules::test_support::{check, check_as, count};
+
+    #[test]
+    fn instead_names_the_locked_table_and_the_users_statement() {
+        let found = check(
+            &RULE,
+            "SET lock_timeout = '2s';\n\
+             ALTER TABLE rental ADD COLUMN returned_by int;\n\
+             UPDATE rental SET returned_by = staff_id;",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("on line 2 that locks rental alone"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("move `UPDATE rental SET returned_by = staff_id;`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_the_first_statement_after_the_lock() {

@@ -99,7 +99,10 @@ pub(crate) fn risks(
                 table.relation,
                 duration_ms(statement.duration_ms),
             );
-            let mut risk = Risk::new(message).on_table(&table.relation);
+            let written = migration.statements.get(statement.index);
+            let mut risk = Risk::new(message)
+                .with_instead(instead_for(&table.relation, written, settings))
+                .on_table(&table.relation);
             risk.severity = Some(match class {
                 SizeClass::Small => Severity::Info,
                 SizeClass::Medium => Severity::Warning,
@@ -111,6 +114,35 @@ pub(crate) fn risks(
             Some((statement.index, risk))
         })
         .collect()
+}
+
+/// The ways around a rewrite of the user's table, the statement itself behind the
+/// configured lock_timeout when a rewrite cannot be avoided.
+fn instead_for(
+    table: &crate::model::QualifiedName,
+    statement: Option<&crate::model::Statement>,
+    settings: &Settings,
+) -> String {
+    let t = super::instead::table(table);
+    let window = match statement {
+        Some(s) => format!(
+            "schedule `{} {}` in a maintenance window",
+            super::instead::set_lock_timeout(settings),
+            super::instead::statement_head(&s.text, 120)
+        ),
+        None => format!(
+            "schedule it in a maintenance window with `{}`",
+            super::instead::set_lock_timeout(settings)
+        ),
+    };
+    format!(
+        "Avoid rewriting {t}: add a new column and backfill it in batches of {} rows, then swap \
+         names in a short transaction; change types only in ways PostgreSQL does in place \
+         (varchar(n) to a larger n or text, dropping a varchar limit); use defaults that are \
+         constant. When a rewrite is unavoidable, {window}, or rebuild {t} online with \
+         `pg_repack --table={table}`.",
+        super::instead::batch(settings)
+    )
 }
 
 #[cfg(test)]
@@ -149,6 +181,33 @@ mod tests {
             }],
             ..MigrationRun::default()
         }
+    }
+
+    #[test]
+    fn instead_names_the_rewritten_table_and_the_users_statement() {
+        let m = migration("ALTER TABLE orders ALTER COLUMN id TYPE bigint;");
+        let found = risks(
+            &run(vec![rewrite(
+                "orders",
+                RelationKind::Table,
+                1_200_000,
+                90 << 20,
+            )]),
+            &m,
+            &Settings::default(),
+        );
+        let instead = found[0].1.instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains(
+                "`SET lock_timeout = '2s'; ALTER TABLE orders ALTER COLUMN id TYPE bigint;`"
+            ),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("Avoid rewriting public.orders"),
+            "{instead}"
+        );
+        assert!(instead.contains("batches of 100000 rows"), "{instead}");
     }
 
     #[test]

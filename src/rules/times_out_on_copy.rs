@@ -42,7 +42,7 @@ pub const RULE: Rule = Rule {
 pub(crate) fn risks(
     run: &MigrationRun,
     migration: &ParsedMigration,
-    _settings: &Settings,
+    settings: &Settings,
 ) -> Vec<(usize, Risk)> {
     let Some(failure) = &run.failed else {
         return Vec::new();
@@ -99,6 +99,17 @@ pub(crate) fn risks(
          it did not run."
     });
     let mut risk = Risk::new(message);
+    if let Some(s) = migration.statements.get(failure.statement) {
+        risk = risk.with_instead(format!(
+            "Make `{}` short: build indexes `CONCURRENTLY`, add constraints `NOT VALID` and \
+             validate them separately, backfill in batches of {} rows in their own \
+             transactions, avoid rewriting type changes (add a new column, backfill, swap). If \
+             the length is expected, raise `[execution] {setting}` for the review and plan a \
+             maintenance window.",
+            super::instead::statement_head(&s.text, 120),
+            settings.thresholds.batch_rows
+        ));
+    }
     if let Some(table) = &error.table {
         risk = risk.on_table(&QualifiedName::new(None, table));
     }
@@ -153,6 +164,22 @@ mod tests {
         assert!(message.contains("statement_timeout is 5.0 s"), "{message}");
         assert!(message.contains("at least that long"), "{message}");
         assert_eq!(found[0].1.facts.duration_ms, Some(5_012));
+    }
+
+    #[test]
+    fn instead_names_the_users_statement() {
+        let m = migration("UPDATE rental SET status = 'returned';");
+        let run = cancelled("57014", "canceling statement due to statement timeout");
+        let found = risks(&run, &m, &Settings::default());
+        let instead = found[0].1.instead.as_deref().unwrap_or_default();
+        assert!(
+            instead.contains("Make `UPDATE rental SET status = 'returned';` short"),
+            "{instead}"
+        );
+        assert!(
+            instead.contains("`[execution] statement_timeout`"),
+            "{instead}"
+        );
     }
 
     #[test]

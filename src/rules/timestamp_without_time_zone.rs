@@ -4,7 +4,7 @@
 //! json-column, int-primary-key) share: which columns a statement declares or retypes, and a
 //! normalised spelling of their types.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
@@ -35,12 +35,53 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
-    type_risk(stmt, is_timestamp_without_time_zone, |subject| {
+    let risk = type_risk(stmt, is_timestamp_without_time_zone, |subject| {
         format!(
             "{subject} `timestamp` without time zone: the stored values depend on the writer's \
              TimeZone setting; use `timestamptz`"
         )
-    })
+    })?;
+    let declared = declare_as(stmt, is_timestamp_without_time_zone, |t| {
+        match t.strip_prefix("timestamp").map(strip_precision) {
+            Some(Some(p)) => format!("timestamptz({p})"),
+            _ => "timestamptz".to_string(),
+        }
+    });
+    Some(risk.with_instead(format!(
+        "Declare {declared}. `timestamptz` stores an absolute instant (internally UTC) and \
+         converts to the session's zone on output, so every writer and reader agrees. Keep \
+         `timestamp` only for true calendar values that must not shift (e.g. \"opening time \
+         09:00 local\"), and say so in a column comment."
+    )))
+}
+
+/// The `n` of a leading `(n)`.
+fn strip_precision(rest: &str) -> Option<&str> {
+    let rest = rest.trim_start().strip_prefix('(')?;
+    rest.get(..rest.find(')')?).map(str::trim)
+}
+
+/// `` `rental.return_date timestamptz` `` for every column of `stmt` whose type is `bad`,
+/// with the type `better` gives it (for the rules on column types, issue #12).
+pub(super) fn declare_as(
+    stmt: &Statement,
+    bad: fn(&str) -> bool,
+    better: impl Fn(&str) -> String,
+) -> String {
+    typed_columns(stmt)
+        .iter()
+        .filter(|c| bad(&c.data_type))
+        .map(|c| {
+            format!(
+                "`{}` of {} as `{} {}`",
+                c.column,
+                instead::table(c.table),
+                instead::name(c.column),
+                better(&c.data_type)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether a normalised type is `timestamp[(n)] [without time zone]`.
@@ -151,7 +192,20 @@ pub(super) fn type_risk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::test_support::count;
+    use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_column_and_precision() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE rental ADD COLUMN returned_at timestamp(3);",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`returned_at` of rental as `returned_at timestamptz(3)`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn recognises_every_spelling_of_timestamp_without_zone() {

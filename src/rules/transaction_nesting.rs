@@ -114,7 +114,17 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         }
         _ => return None,
     };
-    Some(Risk::new(message))
+    let risk = Risk::new(message);
+    Some(match super::instead::no_transaction(runner) {
+        Some(marker) if tx.runner_owns_it => risk.with_instead(format!(
+            "Let the {runner} runner own the transaction: remove `{keyword}` and its partner from \
+             this migration. If you need to control transactions yourself (batches, `CREATE \
+             INDEX CONCURRENTLY`), turn the runner's wrapping off for this migration with \
+             {marker} and write each `BEGIN` with its matching `COMMIT`. Use `SAVEPOINT` for a \
+             nested rollback point."
+        )),
+        _ => risk,
+    })
 }
 
 /// Whether the next transaction-control statement after this one is a BEGIN.
@@ -158,6 +168,32 @@ mod tests {
     use super::RULE;
     use crate::model::Transaction;
     use crate::rules::test_support::{check, check_as, count};
+
+    #[test]
+    fn instead_uses_the_detected_runners_marker() {
+        let report = crate::review::review_sql(
+            "00042_rental_backfill.sql",
+            "-- +goose Up\nBEGIN;\nUPDATE rental SET note = '';\nCOMMIT;\n",
+            &crate::config::Settings::default(),
+        )
+        .unwrap();
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.rule == RULE.name)
+            .unwrap();
+        assert!(
+            f.instead
+                .contains("Let the goose runner own the transaction: remove `BEGIN`"),
+            "{}",
+            f.instead
+        );
+        assert!(
+            f.instead.contains("`-- +goose NO TRANSACTION`"),
+            "{}",
+            f.instead
+        );
+    }
 
     #[test]
     fn flags_begin_inside_the_framework_transaction_once() {

@@ -1,6 +1,6 @@
 //! `truncate-table`: `TRUNCATE` of a table that existed before this migration.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, QualifiedName, Severity, Statement, StatementKind};
 
@@ -45,6 +45,22 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "TRUNCATE {list} deletes every row irreversibly under an ACCESS EXCLUSIVE lock; \
              delete only the rows that must go, in batches"
         ))
+        .with_instead({
+            let deletes = existing
+                .iter()
+                .map(|t| instead::batched_delete(&instead::table(t), "<condition>", ctx.settings))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            let rule = RULE.name;
+            format!(
+                "Delete only what must go, with a `WHERE` and in batches (repeat {deletes} until \
+                 it deletes no rows), which takes only row locks. If the table really must be \
+                 emptied, keep a copy first (`pg_dump -t {}`), start with `{}`, and say why: \
+                 `-- migsafe:allow {rule} reason: <why>`.",
+                first,
+                instead::set_lock_timeout(ctx.settings)
+            )
+        })
         .on_table(first)
         .with_lock(LockMode::AccessExclusive),
     )
@@ -54,6 +70,17 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_tables() {
+        let found = check(&RULE, "TRUNCATE rental, payment;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("DELETE FROM rental WHERE ctid IN (SELECT ctid FROM rental WHERE <condition> LIMIT 100000);` and `DELETE FROM payment"),
+            "{instead}"
+        );
+        assert!(instead.contains("`pg_dump -t rental`"), "{instead}");
+    }
 
     #[test]
     fn flags_truncating_existing_tables() {

@@ -1,6 +1,6 @@
 //! `update-without-where`: an `UPDATE` of every row of a table that existed before this migration.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 
@@ -44,8 +44,27 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             "UPDATE without WHERE rewrites every row of {table} in one transaction, locking them \
              all until commit; backfill in batches"
         ))
+        .with_instead(instead_for(ctx, stmt, table))
         .on_table(table)
         .with_lock(LockMode::RowExclusive),
+    )
+}
+
+/// The user's SET list in a batched loop with the configured batch size; when the SET is one
+/// `col = constant`, the loop's condition is the rows it has not reached yet.
+fn instead_for(ctx: &Context, stmt: &Statement, table: &crate::model::QualifiedName) -> String {
+    let t = instead::table(table);
+    let set = instead::update_parts(&stmt.text)
+        .map(|(set, _)| set)
+        .unwrap_or_else(|| "...".to_string());
+    let pending =
+        instead::not_yet_set(&set).unwrap_or_else(|| "<rows not yet updated>".to_string());
+    format!(
+        "Backfill in batches, each in its own short transaction: repeat {} by a script or {} \
+         until it updates no rows. For a new column, prefer a constant `DEFAULT` on `ADD COLUMN` \
+         (instant since PostgreSQL 11) over an UPDATE.",
+        instead::batched_update(&t, &set, &pending, ctx.settings),
+        instead::outside_transaction(ctx.migration.migration.layout)
     )
 }
 
@@ -53,6 +72,16 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
 mod tests {
     use super::RULE;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_batches_the_users_set_list() {
+        let found = check(&RULE, "UPDATE rental SET status = 'archived';");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`UPDATE rental SET status = 'archived' WHERE ctid IN (SELECT ctid FROM rental WHERE status IS DISTINCT FROM 'archived' LIMIT 100000);`"),
+            "{instead}"
+        );
+    }
 
     #[test]
     fn flags_unfiltered_updates_of_existing_tables() {

@@ -1,7 +1,7 @@
 //! `vacuum-full-or-cluster`: `VACUUM FULL` or `CLUSTER`, which rewrite tables under an ACCESS
 //! EXCLUSIVE lock.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{Evidence, QualifiedName, Severity, Statement, StatementKind};
 
@@ -60,6 +60,29 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                     "VACUUM FULL rewrites {names} under an ACCESS EXCLUSIVE lock: reads and \
                      writes wait until the copy is complete; use pg_repack or plain VACUUM"
                 ))
+                .with_instead({
+                    let tables = existing
+                        .iter()
+                        .map(|t| format!(" --table={t}"))
+                        .collect::<String>();
+                    format!(
+                        "Keep maintenance out of migrations. To reclaim the space of {} online, \
+                         run `pg_repack --no-order{tables}`, which rebuilds while reads and \
+                         writes continue and takes ACCESS EXCLUSIVE only briefly at the end. \
+                         Plain `VACUUM {};` (no FULL) makes dead space reusable without blocking \
+                         reads or writes.",
+                        existing
+                            .iter()
+                            .map(instead::table)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        existing
+                            .iter()
+                            .map(instead::table)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
                 .on_table(&existing[0])
             };
             let mut risk = risk.with_lock(LockMode::AccessExclusive);
@@ -86,6 +109,13 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                 Risk::new(format!(
                     "CLUSTER rewrites {table} in index order under an ACCESS EXCLUSIVE lock: \
                      reads and writes wait until the copy is complete; use pg_repack --order-by"
+                ))
+                .with_instead(format!(
+                    "Keep maintenance out of migrations. To put {} in index order online, run \
+                     `pg_repack --table={table} --order-by=<the index's columns>`, which rebuilds \
+                     while reads and writes continue and takes ACCESS EXCLUSIVE only briefly at \
+                     the end.",
+                    instead::table(table)
                 ))
                 .on_table(table)
                 .with_lock(LockMode::AccessExclusive),
@@ -121,6 +151,25 @@ mod tests {
     use super::RULE;
     use crate::model::Severity;
     use crate::rules::test_support::{check, count};
+
+    #[test]
+    fn instead_names_the_users_tables() {
+        let found = check(&RULE, "-- no-transaction\nVACUUM FULL rental, payment;");
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`pg_repack --no-order --table=rental --table=payment`"),
+            "{instead}"
+        );
+        assert!(instead.contains("`VACUUM rental, payment;`"), "{instead}");
+        let found = check(&RULE, "CLUSTER rental USING idx_rental_return_date;");
+        assert!(
+            found[0]
+                .instead
+                .contains("`pg_repack --table=rental --order-by="),
+            "{}",
+            found[0].instead
+        );
+    }
 
     #[test]
     fn flags_vacuum_full_and_cluster() {

@@ -1,7 +1,7 @@
 //! `validate-in-same-transaction`: `VALIDATE CONSTRAINT` in the same transaction as the
 //! `ADD CONSTRAINT ... NOT VALID` that created the constraint.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{
     AlterAction, ConstraintKind, Evidence, QualifiedName, Severity, Statement, StatementKind,
@@ -61,6 +61,16 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             },
             lock.blocks()
         ))
+        .with_instead({
+            let t = instead::table(name);
+            let c = instead::name(&constraint.name);
+            format!(
+                "Commit in between: keep the `ADD CONSTRAINT {c} ... NOT VALID` in this migration \
+                 and run `ALTER TABLE {t} VALIDATE CONSTRAINT {c};` in the next migration, or {} \
+                 where each statement commits on its own.",
+                instead::outside_transaction(ctx.migration.migration.layout)
+            )
+        })
         .on_table(name)
         .with_lock(lock),
     )
@@ -92,6 +102,17 @@ mod tests {
     use super::RULE;
     use crate::model::Transaction;
     use crate::rules::test_support::{check, check_as, count};
+
+    #[test]
+    fn instead_names_the_users_constraint() {
+        let found = check(&RULE, &format!("{ADD_FK}\n{VALIDATE_FK}"));
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;` in the next migration"),
+            "{instead}"
+        );
+        assert!(instead.contains("`-- no-transaction`"), "{instead}");
+    }
 
     const ADD_FK: &str = "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;";
     const VALIDATE_FK: &str = "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;";
