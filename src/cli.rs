@@ -487,7 +487,10 @@ async fn review_on_copy(
                 .is_some()
             {
                 if !left_behind.is_empty() {
-                    eprintln!("warning: left behind: {}", left_behind.join(", "));
+                    crate::progress::always(&format!(
+                        "warning: left behind: {}",
+                        left_behind.join(", ")
+                    ));
                 }
                 return Err(cause);
             }

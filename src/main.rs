@@ -13,6 +13,8 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let result = execute(cli, &mut out).and_then(|o| out.flush().map(|_| o).map_err(Into::into));
+    // The progress lines go before anything else is said on stderr.
+    migsafe::progress::finish();
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),

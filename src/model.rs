@@ -498,6 +498,37 @@ pub enum AlterAction {
     Other(String),
 }
 
+/// `ALTER <object> ... RENAME` of something other than a table or a table's column (issue
+/// #12): views, sequences, indexes, types and domains, routines, schemas, triggers, enum
+/// values, view columns, type attributes and domain constraints. Read from the statement's
+/// tokens by `parse::objects::rename`, whatever kind the statement was classified as, because
+/// the lock model and the schema replay key on those kinds (`AlterIndex`, `AlterType`...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rename {
+    /// Lower-case object words: `view`, `materialized view`, `sequence`, `index`, `type`,
+    /// `domain`, `function`, `procedure`, `routine`, `aggregate`, `schema`, `trigger`, or for
+    /// a member of an object: `enum value`, `view column`, `attribute`, `domain constraint`.
+    pub object: String,
+    /// The object renamed; for a member, the object it belongs to (the enum type, the view).
+    pub name: QualifiedName,
+    /// The old name: the object's own name, or the member's (an enum label without quotes).
+    pub old: String,
+    pub new: String,
+    /// `ALTER TRIGGER t ON <table>`: the trigger's table.
+    pub table: Option<QualifiedName>,
+}
+
+impl Rename {
+    /// Whether a member of an object (enum value, column, attribute, constraint) is renamed
+    /// rather than the object itself.
+    pub fn is_member(&self) -> bool {
+        matches!(
+            self.object.as_str(),
+            "enum value" | "view column" | "attribute" | "domain constraint"
+        )
+    }
+}
+
 /// Key of an index: a column name or an expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexKey {

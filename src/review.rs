@@ -586,20 +586,27 @@ fn indexes_watched_queries_use(
             continue;
         };
         for name in names {
-            let users =
-                crate::execute::watch::queries_using_index(inputs.watched_before, &name.name);
             // A replacement index that serves the same queries makes the drop harmless: only
             // an index whose loss made a watched plan worse is reported from the plans.
-            let regressed = inputs.regressions.iter().any(|r| {
-                r.lost_indexes.iter().any(|i| {
-                    i.rsplit('.')
-                        .next()
-                        .unwrap_or(i)
-                        .trim_matches('"')
-                        .eq_ignore_ascii_case(&name.name)
+            // Measured between statements: only a loss at this very statement that the
+            // migration leaves behind (not a window a later statement closes).
+            let users: Vec<&crate::execute::watch::WatchedQuery> = inputs
+                .regressions
+                .iter()
+                .filter(|r| {
+                    r.blame
+                        .is_none_or(|b| b.statement == index && b.fixed_by.is_none())
+                        && r.lost_indexes.iter().any(|i| {
+                            i.rsplit('.')
+                                .next()
+                                .unwrap_or(i)
+                                .trim_matches('"')
+                                .eq_ignore_ascii_case(&name.name)
+                        })
                 })
-            });
-            if users.is_empty() || !regressed {
+                .map(|r| &r.query)
+                .collect();
+            if users.is_empty() {
                 continue;
             }
             let list = users
@@ -805,6 +812,21 @@ const NOT_FOR_ROLLBACK: &[&str] = &[
     "timestamp-without-time-zone",
     "char-column",
     "json-column",
+    // Dropping or renaming the objects the up part added (issue #12's object rules).
+    "drop-view",
+    "drop-function",
+    "drop-type",
+    "drop-sequence",
+    "drop-extension",
+    "set-schema",
+    "identity-change",
+    "drop-default",
+    "drop-constraint",
+    "rename-object",
+    "drop-trigger",
+    "drop-generated-expression",
+    "domain-with-constraint",
+    "identifier-too-long",
 ];
 
 /// Tables (and their indexes) the up migration creates. Its rollback removing them is judged
@@ -1157,7 +1179,9 @@ pub async fn check_on_target_with(
         .or_else(|| migrations.first().map(|m| m.layout));
     let mut phases = Vec::new();
     let started = Instant::now();
+    let shown = crate::progress::phase("catalog", "reading sizes, indexes and statistics");
     let (mut conn, mut facts) = crate::evidence::copy::read(url, layout).await?;
+    shown.done();
     phases.push(phase(
         "snapshot",
         started,
@@ -1191,9 +1215,11 @@ pub async fn check_on_target_with(
         facts.identity.notes.extend(p.notes.iter().cloned());
     }
     let started = Instant::now();
+    let shown = crate::progress::phase("explain", "planning the migrations' statements");
     let plans =
         crate::evidence::copy::explain_pending(&mut conn, &reviewed, &applied, &facts.snapshot)
             .await?;
+    shown.done();
     phases.push(phase(
         "explain",
         started,

@@ -120,11 +120,16 @@ fn informative(reason: &str) -> bool {
     !reason.is_empty() && !reason.contains("plain layout")
 }
 
-/// The statement of `migration` that a watched query's regression comes from: the one that
+/// The statement of `migration` that a watched query's regression comes from: the one after
+/// which its plan was measured worse (plans taken between statements), else the one that
 /// drops an index the query used, else the first that acts on a table the query now scans
 /// sequentially; `None` when no statement can be pointed at (the finding then stays on the
 /// migration as a whole).
 pub fn blame(regression: &Regression, migration: &ParsedMigration) -> Option<usize> {
+    // Measured between statements: no guess needed.
+    if let Some(blame) = &regression.blame {
+        return Some(blame.statement);
+    }
     let unqualified = |s: &str| {
         s.rsplit('.')
             .next()

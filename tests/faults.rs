@@ -3,7 +3,8 @@
 //! run killed during initdb, a dump that arrives through a pipe, and a server that dies in
 //! the middle of a run (a private cluster, tests/common/cluster.rs, killed with SIGKILL and
 //! restarted). Each scenario ends in a clear message and exit code, never a panic, a hang,
-//! a wrong process signalled or a silently empty copy.
+//! a wrong process signalled or a silently empty copy. The killed run is bracketed by
+//! fingerprints of the server and of the source database (tests/common/fingerprint.rs).
 
 mod common;
 
@@ -219,6 +220,8 @@ fn a_server_killed_mid_migration_is_exit_2_connection_lost_and_the_clone_is_swep
         .arg("CREATE TABLE orders (id bigint PRIMARY KEY, total numeric); INSERT INTO orders SELECT g, g FROM generate_series(1, 500) g;")
         .status()
         .unwrap();
+    let server_before = common::fingerprint::server(&cluster);
+    let source_before = common::fingerprint::source(&cluster, "shop");
     let project = project();
     std::fs::write(
         project.path().join("migrations/001_add_status.sql"),
@@ -270,6 +273,13 @@ fn a_server_killed_mid_migration_is_exit_2_connection_lost_and_the_clone_is_swep
         clones[0]
     ));
     assert!(label.starts_with("migsafe clone host="), "{label}");
+    // Crash recovery aside, the server holds nothing new but the clone the error named, and
+    // the source database is untouched.
+    assert_eq!(
+        common::fingerprint::excluding(&common::fingerprint::server(&cluster), &[&clones[0]]),
+        server_before
+    );
+    assert_eq!(common::fingerprint::source(&cluster, "shop"), source_before);
     // A later run (a quick migration) removes the dead run's clone.
     std::fs::write(
         project.path().join("migrations/001_add_status.sql"),
@@ -288,4 +298,6 @@ fn a_server_killed_mid_migration_is_exit_2_connection_lost_and_the_clone_is_swep
         .filter(|d| d.starts_with("migsafe_clone_"))
         .collect();
     assert!(left.is_empty(), "stale clones remain: {left:?}");
+    assert_eq!(common::fingerprint::server(&cluster), server_before);
+    assert_eq!(common::fingerprint::source(&cluster, "shop"), source_before);
 }

@@ -71,72 +71,16 @@ impl Private {
         conn.close().await.unwrap();
     }
 
-    /// Everything server-wide a migration or dump could change, as sorted lines.
+    /// Everything server-wide a migration or dump could change, as sorted lines (the shared
+    /// helper, tests/common/fingerprint.rs).
     async fn fingerprint(&self) -> Vec<String> {
-        let mut conn = self.connect("postgres").await;
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT 'database ' || datname || ' comment=' \
-                    || coalesce(shobj_description(oid, 'pg_database'), '') \
-                    || ' acl=' || coalesce(datacl::text, '') FROM pg_database \
-             UNION ALL SELECT 'role ' || rolname || ' ' || rolsuper || rolcreatedb \
-                    || rolcreaterole || ' comment=' \
-                    || coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles \
-             UNION ALL SELECT 'member ' || roleid::regrole || ' of ' || member::regrole \
-                    FROM pg_auth_members \
-             UNION ALL SELECT 'setting db=' || setdatabase || ' role=' || setrole || ' ' \
-                    || setconfig::text FROM pg_db_role_setting \
-             UNION ALL SELECT 'shdescription ' || classoid || ' ' || objoid || ' ' \
-                    || description FROM pg_shdescription \
-             UNION ALL SELECT 'tablespace ' || spcname FROM pg_tablespace \
-             UNION ALL SELECT 'subscription ' || subname FROM pg_subscription \
-             UNION ALL SELECT 'auto.conf ' || name || '=' || coalesce(setting, '') \
-                    FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' \
-             ORDER BY 1",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .expect("fingerprint the private server");
-        conn.close().await.unwrap();
-        rows.into_iter().map(|(r,)| r).collect()
+        common::fingerprint::server(&self.cluster)
     }
-}
 
-impl Private {
     /// What a run could change inside the source database itself: its relations with their
-    /// columns and each table's row count, its own settings and comment are in
-    /// `fingerprint`.
+    /// columns and each table's row count.
     async fn source_fingerprint(&self, db: &str) -> Vec<String> {
-        let mut conn = self.connect(db).await;
-        let mut rows: Vec<String> = sqlx::query_scalar(
-            "SELECT c.relkind::text || ' ' || c.oid::regclass::text || ' ' \
-                    || coalesce(string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod), \
-                                           ',' ORDER BY a.attnum), '') \
-             FROM pg_class c \
-             LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-             WHERE c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) \
-               AND c.relnamespace::regnamespace::text NOT LIKE 'pg_toast%' \
-             GROUP BY c.oid, c.relkind ORDER BY 1",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .expect("fingerprint the source database");
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT oid::regclass::text FROM pg_class WHERE relkind = 'r' \
-             AND relnamespace = 'public'::regnamespace ORDER BY 1",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        for table in tables {
-            let count: i64 =
-                sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
-            rows.push(format!("rows {table} {count}"));
-        }
-        conn.close().await.unwrap();
-        rows
+        common::fingerprint::source(&self.cluster, db)
     }
 }
 

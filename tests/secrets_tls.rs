@@ -205,6 +205,8 @@ fn restore_over_tls_never_puts_the_password_on_a_command_line_or_in_output() {
         ..ClusterOptions::tls_with_password(PASSWORD)
     });
     let project = project();
+    let server_before = common::fingerprint::server(&cluster);
+    let source_before = common::fingerprint::source(&cluster, "postgres");
     // Both URL forms; the tools must also get sslmode (the server refuses non-TLS logins).
     for url in [
         cluster.password_url().param("sslmode", "require").build(),
@@ -254,6 +256,12 @@ fn restore_over_tls_never_puts_the_password_on_a_command_line_or_in_output() {
         }
         assert!(!stdout.contains(PASSWORD), "{stdout}");
         assert!(!stderr.contains(PASSWORD), "{stderr}");
+        // The restored database was migsafe's own and is gone; nothing else changed.
+        assert_eq!(common::fingerprint::server(&cluster), server_before);
+        assert_eq!(
+            common::fingerprint::source(&cluster, "postgres"),
+            source_before
+        );
     }
 }
 

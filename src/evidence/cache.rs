@@ -26,13 +26,13 @@
 
 use super::cluster::{self, DataDir, LocalCluster, Needs, PgBinaries};
 use super::restore::{self, quote_ident, Dump, Server};
+use super::template_check::{self, Fingerprint, Verdict};
 use crate::model::Phase;
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 use std::fs;
 use std::future::Future;
-use std::io::IsTerminal as _;
 use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -67,6 +67,11 @@ pub trait Progress: Send + Sync {
     fn finished(&self, phase: &Phase);
     /// Anything else worth a line (waiting for the lock, a cleanup warning).
     fn note(&self, message: &str);
+    /// Something that changed how the copy was made and that a user must hear of even in a
+    /// CI log (a damaged cached template rebuilt from the dump).
+    fn warning(&self, message: &str) {
+        self.note(message);
+    }
 }
 
 /// Prints nothing (CI, `--quiet`, tests).
@@ -78,15 +83,19 @@ impl Progress for Silent {
     fn note(&self, _: &str) {}
 }
 
-/// One line per phase on stderr, only when stderr is a terminal and not quiet.
+/// The phases on stderr through [`crate::progress`] (a spinner line with elapsed time, then
+/// how long it took), which stays silent when stderr is not a terminal or progress is off;
+/// warnings whenever not quiet.
 pub struct Terminal {
     enabled: bool,
+    quiet: bool,
 }
 
 impl Terminal {
     pub fn new(quiet: bool) -> Terminal {
         Terminal {
-            enabled: !quiet && std::io::stderr().is_terminal(),
+            enabled: !quiet,
+            quiet,
         }
     }
 }
@@ -94,21 +103,25 @@ impl Terminal {
 impl Progress for Terminal {
     fn started(&self, name: &str, detail: &str) {
         if self.enabled {
-            eprintln!("migsafe: {name}: {detail} …");
+            crate::progress::phase_started(name, detail);
         }
     }
     fn finished(&self, phase: &Phase) {
         if self.enabled {
-            eprintln!(
-                "migsafe: {} done in {:.1}s",
-                phase.name,
-                phase.duration_ms as f64 / 1000.0
+            crate::progress::phase_done(
+                &phase.name,
+                std::time::Duration::from_millis(phase.duration_ms),
             );
         }
     }
     fn note(&self, message: &str) {
         if self.enabled {
-            eprintln!("migsafe: {message}");
+            crate::progress::note(message);
+        }
+    }
+    fn warning(&self, message: &str) {
+        if !self.quiet {
+            crate::progress::always(&format!("migsafe: {message}"));
         }
     }
 }
@@ -231,6 +244,10 @@ pub struct TemplateEntry {
     pub server_major: u32,
     /// Seconds since the Unix epoch.
     pub created_unix: u64,
+    /// What the template held after restore and ANALYZE, checked before each use. A record
+    /// without one (an older migsafe's) cannot vouch for its template, which is rebuilt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 impl TemplateEntry {
@@ -349,8 +366,9 @@ impl DisposableCopy {
         &self.database
     }
 
-    /// Timed phases so far: `start-cluster`, `checksum`, `restore`, `analyze`,
-    /// `clone-template`, with details (format, size, `cache hit: template …`).
+    /// Timed phases so far: `start-cluster`, `checksum`, `restore`, `analyze`, `fingerprint`,
+    /// `clone-template`, `verify-template`, with details (format, size, `cache hit: template
+    /// …`, `cached template … damaged: …; rebuilt from the dump`).
     pub fn phases(&self) -> Vec<Phase> {
         self.phases.clone()
     }
@@ -748,7 +766,8 @@ async fn restore_and_analyze(
     .await
 }
 
-/// The cached path: build the template when missing, then clone it for this run.
+/// The cached path: check the cached template on a clone of it (rebuilding it from the dump
+/// when it is damaged), build it when missing, then clone it for this run.
 async fn from_template(
     copy: &mut DisposableCopy,
     dump: &Dump,
@@ -768,52 +787,46 @@ async fn from_template(
             .await
             .context("Failed to take the template lock")?;
     }
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+    let allows_connections: Option<bool> =
+        sqlx::query_scalar("SELECT datallowconn FROM pg_database WHERE datname = $1")
             .bind(&template)
-            .fetch_one(&mut admin)
+            .fetch_optional(&mut admin)
             .await
             .context("Failed to look for a cached template")?;
-    copy.cache_hit = exists;
-    if !exists {
-        let building = run_name("build", &dump.checksum);
-        create_database(&server, &building, None, 0).await?;
-        copy.owned.push(building.clone());
-        restore_and_analyze(copy, dump, jobs, progress, &building).await?;
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} IS_TEMPLATE true; \
-             COMMENT ON DATABASE {} IS {}",
-            quote_ident(&building),
-            quote_ident(&template),
-            quote_ident(&template),
-            quote_ident(&template),
-            literal(&format!(
-                "migsafe template of {} (sha256 {})",
-                dump.path.display(),
-                dump.checksum
-            ))
-        )))
-        .execute(&mut admin)
-        .await
-        .with_context(|| format!("Failed to turn {building} into template {template}"))?;
-        copy.owned.retain(|d| d != &building);
-    }
-    if let Some(dir) = cache_dir {
-        if !record_path(dir, &template).is_file() {
-            let size: i64 = sqlx::query_scalar("SELECT pg_database_size($1::text)")
-                .bind(&template)
-                .fetch_one(&mut admin)
-                .await
-                .unwrap_or(0);
-            write_record(dir, dump, &template, size, major)?;
+    if let Some(writable) = allows_connections {
+        let started = Instant::now();
+        let cached = use_cached(
+            copy, &mut admin, dump, &template, cache_dir, writable, progress, major,
+        )
+        .await?;
+        match cached {
+            Cached::Intact => {
+                copy.cache_hit = true;
+                let _ = admin.close().await;
+                return Ok(());
+            }
+            Cached::Damaged(reason) => {
+                let message =
+                    format!("cached template {template} damaged: {reason}; rebuilt from the dump");
+                progress.warning(&message);
+                discard_template(&mut admin, &template).await?;
+                if let Some(dir) = cache_dir {
+                    let _ = fs::remove_file(record_path(dir, &template));
+                }
+                copy.phases.push(Phase {
+                    name: "verify-template".to_string(),
+                    duration_ms: elapsed_ms(started),
+                    detail: Some(message),
+                });
+            }
         }
     }
+    build_template(
+        copy, &mut admin, dump, jobs, progress, cache_dir, &template, major,
+    )
+    .await?;
     let clone = run_name("run", &dump.checksum);
-    let detail = if exists {
-        format!("cache hit: template {template}")
-    } else {
-        format!("template {template} (restored now)")
-    };
+    let detail = format!("template {template} (restored now)");
     let started = Instant::now();
     progress.started("clone-template", &detail);
     create_database(&server, &clone, Some(&template), major).await?;
@@ -828,6 +841,265 @@ async fn from_template(
     copy.phases.push(phase);
     let _ = admin.close().await;
     Ok(())
+}
+
+/// What a cached template turned out to be.
+enum Cached {
+    /// Its clone is this run's database.
+    Intact,
+    /// Why it cannot be used; nothing of it is left in the run's databases.
+    Damaged(String),
+}
+
+/// Clones the cached `template` for this run and checks the clone against the template's
+/// record. The clone is what the review will see, and it can be read even though the
+/// template accepts no connections.
+#[allow(clippy::too_many_arguments)]
+async fn use_cached(
+    copy: &mut DisposableCopy,
+    admin: &mut PgConnection,
+    dump: &Dump,
+    template: &str,
+    cache_dir: Option<&Path>,
+    writable: bool,
+    progress: &dyn Progress,
+    major: u32,
+) -> Result<Cached> {
+    let recorded = match cache_dir {
+        Some(dir) => recorded_in_file(dir, template, &dump.checksum),
+        None => recorded_in_comment(admin, template).await?,
+    };
+    let recorded = match recorded {
+        Ok(recorded) => recorded,
+        Err(reason) => return Ok(Cached::Damaged(reason)),
+    };
+    let server = copy.server.clone();
+    let clone = run_name("run", &dump.checksum);
+    let detail = format!("cache hit: template {template}");
+    let started = Instant::now();
+    progress.started("clone-template", &detail);
+    if let Err(e) = create_database(&server, &clone, Some(template), major).await {
+        let _ = drop_databases(&server, std::slice::from_ref(&clone)).await;
+        return Ok(Cached::Damaged(format!("{e:#}")));
+    }
+    copy.owned.push(clone.clone());
+    let phase = Phase {
+        name: "clone-template".to_string(),
+        duration_ms: elapsed_ms(started),
+        detail: Some(detail),
+    };
+    progress.finished(&phase);
+    copy.phases.push(phase);
+
+    let started = Instant::now();
+    progress.started("verify-template", &format!("{clone} against the record"));
+    let verdict = match super::conninfo::connect(&server.url(&clone)).await {
+        Ok(mut conn) => {
+            let verdict = template_check::check(&mut conn, &recorded, writable).await;
+            let _ = conn.close().await;
+            verdict
+        }
+        Err(e) => Verdict::Damaged(format!(
+            "Failed to connect to its clone {clone}: {}",
+            super::connect::redact_url(&e.to_string())
+        )),
+    };
+    match verdict {
+        Verdict::Intact { relations, counted } => {
+            let how = if counted {
+                let why = if writable {
+                    "the template accepts connections"
+                } else {
+                    "a table's size moved"
+                };
+                format!(
+                    "{relations} relations and {} rows as recorded ({why}, so the rows were counted)",
+                    recorded.total_rows()
+                )
+            } else {
+                format!(
+                    "{relations} relations with their files and sizes as recorded \
+                     (it accepts no connections, so its rows cannot have changed)"
+                )
+            };
+            let phase = Phase {
+                name: "verify-template".to_string(),
+                duration_ms: elapsed_ms(started),
+                detail: Some(format!("template {template}: {how}")),
+            };
+            progress.finished(&phase);
+            copy.phases.push(phase);
+            copy.database = clone;
+            Ok(Cached::Intact)
+        }
+        Verdict::Damaged(reason) => {
+            copy.owned.retain(|d| d != &clone);
+            drop_databases(&server, std::slice::from_ref(&clone)).await?;
+            Ok(Cached::Damaged(reason))
+        }
+    }
+}
+
+/// The fingerprint in the local record of `template`, or why there is none to trust.
+fn recorded_in_file(
+    cache_dir: &Path,
+    template: &str,
+    checksum: &str,
+) -> std::result::Result<Fingerprint, String> {
+    let path = record_path(cache_dir, template);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("its record {} is missing", path.display()))
+        }
+        Err(e) => return Err(format!("its record {} cannot be read: {e}", path.display())),
+    };
+    let record: TemplateEntry = serde_json::from_str(&text)
+        .map_err(|e| format!("its record {} cannot be read: {e}", path.display()))?;
+    if record.checksum != checksum {
+        return Err(format!(
+            "its record {} is of another dump (sha256 {})",
+            path.display(),
+            short(&record.checksum)
+        ));
+    }
+    record.fingerprint.ok_or_else(|| {
+        format!(
+            "its record {} holds no fingerprint (an older migsafe wrote it)",
+            path.display()
+        )
+    })
+}
+
+/// On a server given by URL the template's comment is its record: every machine that shares
+/// the server sees it, and no local file could follow the template there.
+const FINGERPRINT_MARK: &str = "\nfingerprint: ";
+
+/// The fingerprint in the comment of `template` on a server given by URL.
+async fn recorded_in_comment(
+    admin: &mut PgConnection,
+    template: &str,
+) -> Result<std::result::Result<Fingerprint, String>> {
+    let comment: Option<String> = sqlx::query_scalar(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+    )
+    .bind(template)
+    .fetch_optional(&mut *admin)
+    .await
+    .with_context(|| format!("Failed to read the comment of template {template}"))?
+    .flatten();
+    let Some(json) = comment
+        .as_deref()
+        .and_then(|c| c.split_once(FINGERPRINT_MARK))
+        .map(|(_, json)| json)
+    else {
+        return Ok(Err(
+            "its comment holds no fingerprint (an older migsafe made it, or the comment was changed)"
+                .to_string(),
+        ));
+    };
+    Ok(serde_json::from_str(json)
+        .map_err(|e| format!("the fingerprint in its comment cannot be read: {e}")))
+}
+
+/// Drops a cached template that failed its check.
+async fn discard_template(admin: &mut PgConnection, template: &str) -> Result<()> {
+    // DROP DATABASE refuses a template, and cannot share a statement batch (it may not run in
+    // a transaction block).
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "ALTER DATABASE {} IS_TEMPLATE false",
+        quote_ident(template)
+    )))
+    .execute(&mut *admin)
+    .await
+    .with_context(|| format!("Failed to drop the damaged template {template}"))?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quote_ident(template)
+    )))
+    .execute(&mut *admin)
+    .await
+    .with_context(|| format!("Failed to drop the damaged template {template}"))?;
+    Ok(())
+}
+
+/// Restores the dump into a database of its own, records what it holds, and only then turns
+/// it into the template: a run killed before that leaves a `migsafe_build_*` database the
+/// next run sweeps, never a template without a record.
+#[allow(clippy::too_many_arguments)]
+async fn build_template(
+    copy: &mut DisposableCopy,
+    admin: &mut PgConnection,
+    dump: &Dump,
+    jobs: usize,
+    progress: &dyn Progress,
+    cache_dir: Option<&Path>,
+    template: &str,
+    major: u32,
+) -> Result<()> {
+    let server = copy.server.clone();
+    let building = run_name("build", &dump.checksum);
+    create_database(&server, &building, None, 0).await?;
+    copy.owned.push(building.clone());
+    restore_and_analyze(copy, dump, jobs, progress, &building).await?;
+    let fingerprint = copy
+        .phase(
+            progress,
+            "fingerprint",
+            format!("relations, sizes and row counts of {building}"),
+            take_fingerprint(&server, &building),
+        )
+        .await?;
+    let mut comment = format!(
+        "migsafe template of {} (sha256 {})",
+        dump.path.display(),
+        dump.checksum
+    );
+    match cache_dir {
+        Some(dir) => {
+            let size: i64 = sqlx::query_scalar("SELECT pg_database_size($1::text)")
+                .bind(&building)
+                .fetch_one(&mut *admin)
+                .await
+                .unwrap_or(0);
+            write_record(dir, dump, template, size, major, fingerprint)?;
+        }
+        None => {
+            let json = serde_json::to_string(&fingerprint)
+                .context("Failed to write the template's fingerprint")?;
+            comment.push_str(FINGERPRINT_MARK);
+            comment.push_str(&json);
+        }
+    }
+    // ALLOW_CONNECTIONS false: nobody can change the template's rows without first allowing
+    // connections again, which the check notices (template_check).
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} IS_TEMPLATE true; \
+         ALTER DATABASE {} ALLOW_CONNECTIONS false; COMMENT ON DATABASE {} IS {}",
+        quote_ident(&building),
+        quote_ident(template),
+        quote_ident(template),
+        quote_ident(template),
+        quote_ident(template),
+        literal(&comment)
+    )))
+    .execute(&mut *admin)
+    .await
+    .with_context(|| format!("Failed to turn {building} into template {template}"))?;
+    copy.owned.retain(|d| d != &building);
+    Ok(())
+}
+
+async fn take_fingerprint(server: &Server, db: &str) -> Result<Fingerprint> {
+    let mut conn = super::conninfo::connect(&server.url(db))
+        .await
+        .map_err(|e| anyhow!("{}", super::connect::redact_url(&e.to_string())))
+        .with_context(|| format!("Failed to connect to database {db} to record what it holds"))?;
+    let fingerprint = template_check::take(&mut conn)
+        .await
+        .with_context(|| format!("Failed to record what database {db} holds"))?;
+    let _ = conn.close().await;
+    Ok(fingerprint)
 }
 
 /// `CREATE DATABASE`, commented with this host and pid so a later run can tell a dead run's
@@ -957,6 +1229,7 @@ fn write_record(
     template: &str,
     size: i64,
     major: u32,
+    fingerprint: Fingerprint,
 ) -> Result<()> {
     let record = TemplateEntry {
         name: template.to_string(),
@@ -970,6 +1243,7 @@ fn write_record(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
+        fingerprint: Some(fingerprint),
     };
     let path = record_path(cache_dir, template);
     if let Some(parent) = path.parent() {

@@ -137,7 +137,9 @@ async fn sweep_stale_clones(admin: &mut sqlx::PgConnection) {
         .execute(&mut *admin)
         .await;
         if dropped.is_ok() {
-            eprintln!("note: removed {name}, a clone left behind by an earlier migsafe run");
+            crate::progress::always(&format!(
+                "note: removed {name}, a clone left behind by an earlier migsafe run"
+            ));
         }
     }
 }
@@ -152,6 +154,10 @@ impl Clone {
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
         let admin_url = with_database(url, "postgres");
+        let shown = crate::progress::phase(
+            "clone",
+            &format!("CREATE DATABASE {name} TEMPLATE {source}"),
+        );
         let limits = SessionLimits {
             lock_timeout: Duration::from_secs(30),
             statement_timeout: Duration::from_secs(3600),
@@ -199,6 +205,7 @@ impl Clone {
         let _ = admin.close().await;
         guard.armed = false;
         label.with_context(|| format!("Failed to label the clone {name}"))?;
+        shown.done();
         Ok(Clone {
             url: with_database(url, &name),
             name,

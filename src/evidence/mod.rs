@@ -16,6 +16,7 @@
 //! - `restore`: dump formats, pg_restore / psql into a fresh database, ANALYZE.
 //! - `lost`: a lost connection at any phase is a run that could not finish (exit 2).
 //! - `cache`: restored dumps kept as templates, the per-run disposable clone, the cache lock.
+//! - `template_check`: what a cached template held at restore, checked before each use.
 
 pub mod cache;
 pub mod catalog;
@@ -31,3 +32,4 @@ pub mod history;
 pub mod lost;
 pub mod restore;
 pub mod snapshot;
+pub mod template_check;

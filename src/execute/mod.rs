@@ -7,14 +7,18 @@
 //! - `locks`: relation snapshots, `pg_locks` sampling, the observer connection and the
 //!   lock-hold bookkeeping.
 //! - `ceiling`: the configured timeouts held as ceilings the migration cannot lift.
+//! - `progress_views`: the server's own progress report for the running statement.
 //! - `server_state`: the server's shared state before and after a run (issue #9).
 //! - `rollback`, `expect`, `watch`: schema comparison for rollbacks, expected results and
-//!   watched queries.
+//!   watched queries; `replan`: watched plans between a migration's statements and the
+//!   statement a regression is blamed on.
 
 pub mod ceiling;
 pub mod content;
 pub mod expect;
 pub mod locks;
+pub mod progress_views;
+pub mod replan;
 pub mod rollback;
 pub mod run;
 pub mod server_state;
@@ -43,7 +47,7 @@ pub struct ExecutionFacts {
     /// Watched queries whose plans got worse over the run.
     pub regressions: Vec<Regression>,
     /// The same, per reviewed migration index: each migration's plans compared with those
-    /// right before it ran, so a regression is reported on the migration that caused it.
+    /// right before it ran, each blamed on the statement that caused it (`replan`).
     pub regressions_by_migration: HashMap<usize, Vec<Regression>>,
     /// The watched queries' plans before the pending migrations ran (for naming the
     /// queries that use an index a migration drops).
@@ -108,18 +112,20 @@ pub async fn measure_with(
         cost_factor: settings.execution.plan_cost_factor,
         large_table_rows: settings.thresholds.large_table_rows,
     };
-    let mut previous = &before;
-    for (planned, &index) in plans_after.iter().zip(&facts.reviewed) {
-        let Some(after) = planned else {
+    for ((planned, &index), run) in plans_after
+        .iter()
+        .zip(&facts.reviewed)
+        .zip(&facts.trace.migrations)
+    {
+        let (Some(watched), Some(migration)) = (planned, reviewed.get(index)) else {
             continue;
         };
-        let found = watch::regressions(previous, after, &thresholds, |t| {
+        let found = replan::attribute(watched, &migration.statements, run, &thresholds, |t| {
             snapshot.table(t).map(|t| t.rows)
         });
         if !found.is_empty() {
             facts.regressions_by_migration.insert(index, found);
         }
-        previous = after;
     }
 
     let mut conn = connect_read_only(url).await?;

@@ -101,13 +101,14 @@ pub async fn run_pending(
     Ok(run_pending_watched(url, migrations, options, &[]).await?.0)
 }
 
-/// The watched queries' plans after each migration that ran (`None` for one that did not
-/// run or failed), in the order of the migrations given.
-pub type PlansAfter = Vec<Option<Vec<(super::watch::WatchedQuery, Result<Plan, String>)>>>;
+/// The watched queries' plans before each migration that ran and after each of its
+/// statements that could change them (`None` for a migration that did not run), in the
+/// order of the migrations given.
+pub type PlansAfter = Vec<Option<super::replan::WatchedRun>>;
 
-/// [`run_pending`], planning the `watched` queries on the same session after each migration
-/// that ran, so that a plan regression is blamed on the migration that caused it (issue #11,
-/// item 3).
+/// [`run_pending`], planning the `watched` queries on the same session after each statement
+/// that can change their plans (`execute::replan`), so that a plan regression is blamed on
+/// the statement that caused it (issue #11, item 3).
 pub async fn run_pending_watched(
     url: &str,
     migrations: &[ParsedMigration],
@@ -124,6 +125,9 @@ pub async fn run_pending_watched(
         );
     }
     let mut session = Session::open(url, options).await?;
+    if !watched.is_empty() {
+        session.watching = Some(Watching::start(&mut session.conn, watched, options).await?);
+    }
     let mut trace = Trace::default();
     let mut stopped: Option<String> = None;
     for (index, migration) in migrations.iter().enumerate() {
@@ -169,6 +173,10 @@ pub async fn run_pending_watched(
             )),
             None => None,
         };
+        let plans_before = session.watching.as_mut().map(|w| {
+            w.steps = Some(Vec::new());
+            w.latest.clone()
+        });
         session
             .run_statements(
                 &migration.statements,
@@ -177,6 +185,12 @@ pub async fn run_pending_watched(
             )
             .await
             .with_context(|| format!("Failed to run {} on the clone", migration.migration.path))?;
+        // Only the up part's own run is followed: the rollback round trip re-applies it.
+        let steps = session
+            .watching
+            .as_mut()
+            .and_then(|w| w.steps.take())
+            .unwrap_or_default();
         if let Some(failure) = &run.failed {
             let line = migration
                 .statements
@@ -203,12 +217,7 @@ pub async fn run_pending_watched(
             }
             run.rollback = Some(rollback);
         }
-        let planned = if watched.is_empty() || run.failed.is_some() {
-            None
-        } else {
-            Some(super::watch::plans(&mut session.conn, watched).await)
-        };
-        plans_after.push(planned);
+        plans_after.push(plans_before.map(|before| super::replan::WatchedRun { before, steps }));
         trace.migrations.push(run);
     }
     session.close().await;
@@ -352,12 +361,54 @@ struct Session {
     watchdog: Watchdog,
     /// Set when the watchdog cancelled the last statement: the ceiling it hit.
     cancelled: Option<Cancelled>,
+    /// Reads the server's progress views while a long statement runs (shown on a terminal).
+    server_progress: super::progress_views::Poller,
     /// Set when a wrapped statement's transaction was rolled back because it wrote shared
     /// catalogs: the failure to report for it.
     refusal: Option<DbError>,
     /// Roles whose `CREATE ROLE` was withheld, with its line: later statements naming them
     /// would fail on the copy only because of that, so they are withheld too.
     withheld_roles: Vec<(String, usize)>,
+    /// The watched queries, planned after each statement that can change their plans.
+    watching: Option<Watching>,
+}
+
+/// The watched queries during a run and their latest plans.
+struct Watching {
+    queries: Vec<super::watch::WatchedQuery>,
+    latest: super::replan::Planned,
+    reads: super::replan::Reads,
+    /// Plans taken after statements of the migration being run; `None` while nothing is
+    /// recorded (the rollback round trip).
+    steps: Option<Vec<super::replan::Step>>,
+    limits: (Duration, Duration),
+    server_version: i64,
+}
+
+impl Watching {
+    /// Plans the queries once before the first migration.
+    async fn start(
+        conn: &mut PgConnection,
+        queries: &[super::watch::WatchedQuery],
+        options: &ExecOptions,
+    ) -> Result<Watching> {
+        let server_version: i64 =
+            sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
+                .fetch_one(&mut *conn)
+                .await
+                .context("Failed to read the server version")?;
+        let limits = (options.statement_timeout, options.lock_timeout);
+        let latest =
+            super::replan::plans_in_session(conn, queries, false, limits, server_version).await?;
+        Ok(Watching {
+            reads: super::replan::Reads::of(queries, &latest),
+            queries: queries.to_vec(),
+            latest,
+            steps: None,
+            limits,
+            server_version,
+        })
+    }
 }
 
 /// What running one statement's SQL returned.
@@ -404,12 +455,15 @@ impl Session {
                 connect_timeout: options.connect_timeout,
             },
             cancelled: None,
+            server_progress: super::progress_views::Poller::new(url, pid, options.connect_timeout),
             refusal: None,
             withheld_roles: Vec::new(),
+            watching: None,
         })
     }
 
     async fn close(self) {
+        self.server_progress.close().await;
         let _ = self.conn.close().await;
         if let Some(observer) = self.observer {
             let _ = observer.close().await;
@@ -618,6 +672,8 @@ impl Session {
                 rewrite.bytes = locks::relation_bytes(&mut self.conn, oid).await?;
                 record.rewritten.push(rewrite);
             }
+            self.plan_watched(stmt, index, tx_open, record.rows, &current)
+                .await?;
             current = after;
             run.statements.push(record);
         }
@@ -728,8 +784,10 @@ impl Session {
         let started = Instant::now();
         let sent = Self::send(&mut self.conn, stmt, analyze);
         tokio::pin!(sent);
-        tokio::select! {
+        let poller = &mut self.server_progress;
+        let result = tokio::select! {
             result = &mut sent => result,
+            never = poller.follow() => match never {},
             hit = dog.watch(started) => {
                 self.cancelled = Some(hit);
                 dog.cancel_now().await;
@@ -740,7 +798,9 @@ impl Session {
                     }
                 }
             }
-        }
+        };
+        crate::progress::server(None);
+        result
     }
 
     /// PostgreSQL's error for a statement of the migration, in words that say when migsafe's
@@ -844,6 +904,54 @@ impl Session {
             .and_then(|json| Plan::from_json(&json).ok()))
     }
 
+    /// After a statement that ran: plans the watched queries when it can change their plans
+    /// (`before` holds the relations as they were before it, for the size of a table it
+    /// wrote), and records them as a step of the migration.
+    async fn plan_watched(
+        &mut self,
+        stmt: &Statement,
+        index: usize,
+        in_transaction: bool,
+        rows: Option<u64>,
+        before: &Relations,
+    ) -> Result<()> {
+        let Some(watching) = self.watching.as_mut() else {
+            return Ok(());
+        };
+        let Some(steps) = watching.steps.as_mut() else {
+            return Ok(());
+        };
+        let table_rows = |table: &crate::model::QualifiedName| {
+            before
+                .by_oid
+                .values()
+                .find(|r| r.name.matches(table))
+                .and_then(|r| r.rows)
+        };
+        if !super::replan::can_change_plans(stmt, &watching.reads, rows, table_rows) {
+            return Ok(());
+        }
+        let plans = super::replan::plans_in_session(
+            &mut self.conn,
+            &watching.queries,
+            in_transaction,
+            watching.limits,
+            watching.server_version,
+        )
+        .await?;
+        // A query planned now may read what a later statement touches (a new index).
+        watching
+            .reads
+            .merge(super::replan::Reads::of(&watching.queries, &plans));
+        watching.latest = plans.clone();
+        steps.push(super::replan::Step {
+            statement: index,
+            in_transaction,
+            plans,
+        });
+        Ok(())
+    }
+
     /// Adds the offending rows to an error whose detail PostgreSQL leaves out: `SET NOT NULL`
     /// over NULLs reports only the column (`23502`, no detail). Runs after the failed
     /// transaction ended, on the unchanged data; best effort, bounded by statement_timeout.
@@ -916,6 +1024,7 @@ impl Session {
         let (before, data_before) = before;
         let path = &migration.migration.path;
         let mut scratch = MigrationRun::default();
+        crate::progress::rollback_round_trip();
         self.run_statements(down, down_grouping, &mut scratch)
             .await?;
         if let Some(failure) = scratch.failed {

@@ -97,6 +97,26 @@ pub struct Regression {
     /// Key nodes of both plans (`Plan::excerpt`); `after` holds the error when it failed.
     pub before: String,
     pub after: String,
+    /// The statement that caused it, when plans were taken between the statements of the
+    /// migration (`execute::replan`); `None` for a comparison over whole migrations.
+    pub blame: Option<Blame>,
+}
+
+/// Where in a migration a regression was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blame {
+    /// Index of the statement (in the migration's up part) after which the plan got worse
+    /// and stayed so, and its line.
+    pub statement: usize,
+    pub line: usize,
+    /// A later statement of the migration that restored the plan, `(index, line)`, after a
+    /// commit in between: the application sees the worse plan only in that window.
+    pub fixed_by: Option<(usize, usize)>,
+    /// The line at which the migration failed after the plan was measured.
+    pub failed_at: Option<usize>,
+    /// How long the window lasted on the copy (the statements after the culprit up to and
+    /// including the one that restored the plan).
+    pub window_ms: Option<u64>,
 }
 
 /// Loads watched queries from `path`: `.csv` and `.json` are `pg_stat_statements` exports
@@ -350,7 +370,7 @@ pub fn has_parameters(sql: &str) -> bool {
 
 /// Whether EXPLAIN can plan the statement at all (exports also hold `BEGIN`, `SET`,
 /// `VACUUM`, ...).
-fn plannable(sql: &str) -> bool {
+pub(crate) fn plannable(sql: &str) -> bool {
     let first = sql
         .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
         .split(|c: char| !c.is_ascii_alphabetic())
@@ -497,7 +517,7 @@ async fn prepared_generic_plan(conn: &mut PgConnection, sql: &str) -> Result<Pla
 }
 
 /// The highest `$n` placeholder (outside string literals); 0 without any.
-fn max_parameter(sql: &str) -> usize {
+pub(crate) fn max_parameter(sql: &str) -> usize {
     let mut in_string = false;
     let mut max = 0;
     let mut chars = sql.chars().peekable();
@@ -573,6 +593,7 @@ pub fn regressions(
                     cost_after: None,
                     before: old.excerpt(),
                     after: error.clone(),
+                    blame: None,
                 });
                 continue;
             }
@@ -648,6 +669,7 @@ pub fn regressions(
             cost_after: Some(cost_after),
             before: old.excerpt(),
             after: new.excerpt(),
+            blame: None,
         });
     }
     found

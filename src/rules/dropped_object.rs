@@ -31,13 +31,15 @@ pub(super) fn check(
             let new_view = object.ends_with("view") && ctx.table_is_new(n);
             let new_function = matches!(object.as_str(), "function" | "procedure" | "routine")
                 && ctx.state.function(&n.name).is_some();
+            // Created (and perhaps renamed since) in this migration: nothing deployed uses it.
+            let tracked = ctx.state.object_is_new(object, None, n);
             let created = ctx
                 .earlier()
                 .iter()
                 .any(|s| crate::parse::objects::creates(&s.text, object, n));
-            !(new_view || new_function || created)
+            !(new_view || new_function || tracked || created)
         })
-        .map(|n| format!("`{n}`"))
+        .map(|n| ctx.state.describe_object(object, None, n))
         .collect();
     if existing.is_empty() {
         return None;

@@ -7,8 +7,8 @@
 use crate::config::Settings;
 use crate::locks::LockMode;
 use crate::model::{
-    AlterAction, Evidence, Facts, ParsedMigration, Position, QualifiedName, Severity, Statement,
-    StatementKind, Transaction,
+    AlterAction, ConstraintKind, Evidence, Facts, ParsedMigration, Position, QualifiedName,
+    Severity, Statement, StatementKind, Transaction,
 };
 use crate::plan::PlanOutcome;
 use crate::schema::Schema;
@@ -16,6 +16,7 @@ use crate::schema::Schema;
 mod add_check_validating;
 mod add_column_required;
 mod add_column_volatile_default;
+mod add_domain_constraint;
 mod add_exclusion_constraint;
 mod add_foreign_key_validating;
 mod add_stored_generated_or_serial_column;
@@ -30,17 +31,21 @@ mod delete_without_where;
 mod dependent_objects_block_change;
 mod detach_partition_non_concurrently;
 mod dml_touches_many_rows;
+mod domain_with_constraint;
 mod drop_column;
+mod drop_constraint;
 mod drop_database;
 mod drop_default;
 mod drop_extension;
 mod drop_function;
+mod drop_generated_expression;
 mod drop_index_in_use;
 mod drop_index_non_concurrently;
 mod drop_not_null;
 mod drop_schema;
 mod drop_sequence;
 mod drop_table;
+mod drop_trigger;
 mod drop_type;
 mod drop_view;
 mod dropped_object;
@@ -49,6 +54,7 @@ mod dynamic_sql;
 mod expectation_not_met;
 mod fails_on_copy;
 mod foreign_key_without_index;
+mod identifier_too_long;
 mod identity_change;
 mod instead;
 mod int_primary_key;
@@ -63,9 +69,11 @@ mod missing_owner;
 mod missing_rollback;
 mod not_executed_on_copy;
 mod plan_regression;
+mod primary_key_sets_not_null;
 mod refresh_materialized_view_non_concurrently;
 mod reindex_non_concurrently;
 mod rename_column;
+mod rename_object;
 mod rename_table;
 mod rollback_does_not_restore;
 mod rollback_fails;
@@ -208,6 +216,72 @@ pub struct MigrationState {
     pub renamed_columns: Vec<RenamedColumn>,
     /// Functions and procedures this migration created, latest last.
     pub functions: Vec<DefinedFunction>,
+    /// Views, sequences, indexes, types, routines, schemas and triggers created earlier in this
+    /// migration, under their current name (a rename keeps them new).
+    pub new_objects: Vec<NewObject>,
+    /// Existing objects (and members of them: constraints, enum values...) renamed earlier in
+    /// this migration, so that a later drop or rename of the new name says where it came from.
+    pub renamed_objects: Vec<RenamedObject>,
+    /// Named constraints added to existing tables earlier in this migration (current name).
+    pub new_constraints: Vec<(QualifiedName, String)>,
+}
+
+/// An object created earlier in this migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewObject {
+    /// See [`object_class`].
+    pub class: &'static str,
+    /// The table of a trigger.
+    pub scope: Option<QualifiedName>,
+    pub name: QualifiedName,
+}
+
+/// An existing object, or a member of one, renamed earlier in this migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenamedObject {
+    /// See [`object_class`]; members keep their own words (`constraint`, `enum value`).
+    pub class: String,
+    /// For a member or trigger: the object it belongs to (the table, the enum type).
+    pub scope: Option<QualifiedName>,
+    /// The name before this migration (the first rename of a chain).
+    pub old: QualifiedName,
+    pub new: QualifiedName,
+    /// Line of that first rename.
+    pub line: usize,
+}
+
+/// The namespace an object's name lives in, as PostgreSQL shares it: a view and a materialized
+/// view, a type and a domain, and functions, procedures and aggregates are looked up alike.
+pub fn object_class(object: &str) -> &'static str {
+    match object {
+        "view" | "materialized view" => "view",
+        "type" | "domain" => "type",
+        "function" | "procedure" | "routine" | "aggregate" => "routine",
+        "sequence" => "sequence",
+        "index" => "index",
+        "schema" => "schema",
+        "trigger" => "trigger",
+        "extension" => "extension",
+        "constraint" => "constraint",
+        _ => "other",
+    }
+}
+
+/// For a member of an object (an enum value, a view column...), the owner's class.
+pub fn member_owner_class(object: &str) -> Option<&'static str> {
+    match object {
+        "enum value" | "attribute" | "domain constraint" => Some("type"),
+        "view column" => Some("view"),
+        _ => None,
+    }
+}
+
+fn scope_matches(a: Option<&QualifiedName>, b: Option<&QualifiedName>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.matches(b),
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 /// A function or procedure created earlier in this migration.
@@ -265,6 +339,260 @@ impl MigrationState {
     /// The latest function of that (unqualified) name created earlier in this migration.
     pub fn function(&self, name: &str) -> Option<&DefinedFunction> {
         self.functions.iter().rev().find(|f| f.name.name == name)
+    }
+
+    /// Whether `object` (`view`, `index`, `enum value`...) named `name` was created earlier in
+    /// this migration, directly or under a name it was since renamed from. `scope` is the
+    /// table of a trigger or constraint.
+    pub fn object_is_new(
+        &self,
+        object: &str,
+        scope: Option<&QualifiedName>,
+        name: &QualifiedName,
+    ) -> bool {
+        let class = object_class(object);
+        match class {
+            "view" if self.table_is_new(name) => return true,
+            "routine" if self.function(&name.name).is_some() => return true,
+            "constraint" => {
+                return scope
+                    .is_some_and(|t| self.table_is_new(t) || self.constraint_is_new(t, &name.name))
+            }
+            "trigger" if scope.is_some_and(|t| self.table_is_new(t)) => return true,
+            _ => {}
+        }
+        self.new_objects.iter().any(|o| {
+            o.class == class && o.name.matches(name) && scope_matches(o.scope.as_ref(), scope)
+        })
+    }
+
+    /// Whether the constraint was added to the (existing) table earlier in this migration.
+    pub fn constraint_is_new(&self, table: &QualifiedName, name: &str) -> bool {
+        self.new_constraints
+            .iter()
+            .any(|(t, c)| t.matches(table) && c == name)
+    }
+
+    /// The rename that gave an existing object (or member) its current name, if one happened
+    /// earlier in this migration.
+    pub fn renamed_object(
+        &self,
+        object: &str,
+        scope: Option<&QualifiedName>,
+        name: &QualifiedName,
+    ) -> Option<&RenamedObject> {
+        let class = match object_class(object) {
+            "other" => object,
+            c => c,
+        };
+        self.renamed_objects.iter().rev().find(|r| {
+            r.class == class && r.new.matches(name) && scope_matches(r.scope.as_ref(), scope)
+        })
+    }
+
+    /// `` `v_old` (renamed from `v` on line 3)`` or `` `v` ``, for messages about an object.
+    pub fn describe_object(
+        &self,
+        object: &str,
+        scope: Option<&QualifiedName>,
+        name: &QualifiedName,
+    ) -> String {
+        match self.renamed_object(object, scope, name) {
+            Some(r) => format!("`{name}` (renamed from `{}` on line {})", r.old, r.line),
+            None => format!("`{name}`"),
+        }
+    }
+
+    /// Records a rename of `class` from `old` to `new`: a new object stays new under its new
+    /// name, an existing one is remembered with the name it had before this migration.
+    fn track_rename(
+        &mut self,
+        object: &str,
+        scope: Option<QualifiedName>,
+        old: QualifiedName,
+        new: QualifiedName,
+        line: usize,
+    ) {
+        let class = match object_class(object) {
+            "other" => object.to_string(),
+            c => c.to_string(),
+        };
+        if class == "constraint" {
+            if let Some(table) = &scope {
+                if let Some(entry) = self
+                    .new_constraints
+                    .iter_mut()
+                    .find(|(t, c)| t.matches(table) && *c == old.name)
+                {
+                    entry.1 = new.name.clone();
+                    return;
+                }
+            }
+        }
+        if let Some(o) = self.new_objects.iter_mut().find(|o| {
+            o.class == class
+                && o.name.matches(&old)
+                && scope_matches(o.scope.as_ref(), scope.as_ref())
+        }) {
+            o.name = new;
+            return;
+        }
+        if class == "view" {
+            if let Some(t) = self.created_tables.iter_mut().find(|t| t.matches(&old)) {
+                t.name = new.name;
+                return;
+            }
+        }
+        if let Some(owner) = member_owner_class(object) {
+            if scope
+                .as_ref()
+                .is_some_and(|s| self.object_is_new(owner, None, s))
+            {
+                return;
+            }
+        } else if self.object_is_new(&class, scope.as_ref(), &old) {
+            self.new_objects.push(NewObject {
+                class: object_class(&class),
+                scope,
+                name: new,
+            });
+            return;
+        }
+        let origin = self
+            .renamed_object(&class, scope.as_ref(), &old)
+            .map(|r| (r.old.clone(), r.line))
+            .unwrap_or_else(|| (old.clone(), line));
+        self.renamed_objects.retain(|r| {
+            !(r.class == class
+                && r.new.matches(&old)
+                && scope_matches(r.scope.as_ref(), scope.as_ref()))
+        });
+        self.renamed_objects.push(RenamedObject {
+            class,
+            scope,
+            old: origin.0,
+            new,
+            line: origin.1,
+        });
+    }
+
+    /// Folds creations and renames of objects other than tables and columns into the state.
+    fn track_objects(&mut self, stmt: &Statement) {
+        use StatementKind::*;
+        let line = stmt.start.line;
+        let mut created =
+            |class: &'static str, scope: Option<QualifiedName>, name: QualifiedName| {
+                self.new_objects.push(NewObject { class, scope, name });
+            };
+        match &stmt.kind {
+            CreateIndex { name: Some(n), .. } => created("index", None, n.clone()),
+            CreateSchema { name } => created("schema", None, QualifiedName::new(None, name)),
+            TableDdl {
+                keywords,
+                name,
+                table,
+            } if keywords.starts_with("create") && keywords.ends_with("trigger") => {
+                created(
+                    "trigger",
+                    Some(table.clone()),
+                    QualifiedName::new(None, name),
+                );
+            }
+            Other { keywords } if keywords.starts_with("create ") => {
+                if let Some((object, name)) = crate::parse::objects::created(&stmt.text) {
+                    created(object_class(&object), None, name);
+                }
+            }
+            AlterIndex { .. }
+            | AlterType { .. }
+            | AlterSequence { .. }
+            | TableDdl { .. }
+            | Other { .. } => {
+                let Some(r) = renamed(stmt) else { return };
+                if r.is_member() {
+                    self.track_rename(
+                        &r.object,
+                        Some(r.name.clone()),
+                        QualifiedName::new(None, &r.old),
+                        QualifiedName::new(None, &r.new),
+                        line,
+                    );
+                } else {
+                    let new = QualifiedName {
+                        schema: r.name.schema.clone(),
+                        name: r.new.clone(),
+                    };
+                    self.track_rename(&r.object, r.table.clone(), r.name.clone(), new, line);
+                }
+            }
+            AlterTable { name, actions, .. } => {
+                let table_new = self.table_is_new(name);
+                for action in actions {
+                    match action {
+                        AlterAction::AddConstraint(c) => {
+                            if let Some(cname) = &c.name {
+                                if !table_new {
+                                    self.new_constraints.push((name.clone(), cname.clone()));
+                                }
+                                // A primary key, unique or exclusion constraint builds an index
+                                // of the same name.
+                                if c.using_index.is_none()
+                                    && !matches!(
+                                        c.kind,
+                                        ConstraintKind::Check(_) | ConstraintKind::ForeignKey(_)
+                                    )
+                                {
+                                    self.new_objects.push(NewObject {
+                                        class: "index",
+                                        scope: None,
+                                        name: QualifiedName {
+                                            schema: name.schema.clone(),
+                                            name: cname.clone(),
+                                        },
+                                    });
+                                }
+                            }
+                        }
+                        AlterAction::RenameConstraint { old, new } if !table_new => {
+                            self.track_rename(
+                                "constraint",
+                                Some(name.clone()),
+                                QualifiedName::new(None, old),
+                                QualifiedName::new(None, new),
+                                line,
+                            );
+                        }
+                        AlterAction::DropConstraint { name: cname, .. } => {
+                            self.new_constraints
+                                .retain(|(t, c)| !(t.matches(name) && c == cname));
+                            self.renamed_objects.retain(|r| {
+                                !(r.class == "constraint"
+                                    && r.new.name == *cname
+                                    && r.scope.as_ref().is_some_and(|t| t.matches(name)))
+                            });
+                        }
+                        AlterAction::RenameTable { new } => {
+                            let renamed = QualifiedName {
+                                schema: name.schema.clone(),
+                                name: new.clone(),
+                            };
+                            for (t, _) in &mut self.new_constraints {
+                                if t.matches(name) {
+                                    *t = renamed.clone();
+                                }
+                            }
+                            for r in &mut self.renamed_objects {
+                                if r.scope.as_ref().is_some_and(|t| t.matches(name)) {
+                                    r.scope = Some(renamed.clone());
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// `` `a_old` (renamed from `a` on line 3)`` or `` `a` ``, for messages about a column.
@@ -334,6 +662,7 @@ impl MigrationState {
     /// Folds one statement's effect into the state (called after the statement's checks).
     pub fn apply(&mut self, index: usize, stmt: &Statement) {
         use StatementKind::*;
+        self.track_objects(stmt);
         match &stmt.kind {
             CreateTable { name, .. } | CreateView { name, .. } => {
                 self.created_tables.push(name.clone());
@@ -409,6 +738,24 @@ impl MigrationState {
             self.exclusive_lock = None;
         }
     }
+}
+
+/// The rename a statement makes of an object other than a table or a table's column (see
+/// [`crate::model::Rename`]); only statements whose kind can hold one are read.
+pub fn renamed(stmt: &Statement) -> Option<crate::model::Rename> {
+    use StatementKind::*;
+    let candidate = match &stmt.kind {
+        AlterIndex { action, .. } => action.starts_with("rename"),
+        AlterType { action, .. } => action.starts_with("rename"),
+        AlterSequence { .. } => true,
+        TableDdl { keywords, .. } => keywords == "alter trigger",
+        Other { keywords } => keywords.starts_with("alter "),
+        _ => false,
+    };
+    if !candidate {
+        return None;
+    }
+    crate::parse::objects::rename(&stmt.text)
 }
 
 /// What a statement check sees: the migration, the statement's position in it, the state
@@ -532,6 +879,14 @@ pub const RULES: &[&Rule] = &[
     &set_schema::RULE,
     &identity_change::RULE,
     &drop_default::RULE,
+    &drop_constraint::RULE,
+    &rename_object::RULE,
+    &add_domain_constraint::RULE,
+    &domain_with_constraint::RULE,
+    &drop_generated_expression::RULE,
+    &identifier_too_long::RULE,
+    &primary_key_sets_not_null::RULE,
+    &drop_trigger::RULE,
     &copy_differs_from_production::RULE,
     &copy_size_differs_from_production::RULE,
     &server_differs_from_production::RULE,

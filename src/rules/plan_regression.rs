@@ -40,19 +40,17 @@ pub(crate) fn risks(regressions: &[Regression]) -> Vec<Risk> {
         .map(|r| {
             let mut risk = Risk {
                 position: Some(Position { line: 1, column: 1 }),
-                ..Risk::new(format!(
-                    "Watched query {} ({}) gets worse after this migration: {}",
-                    r.query.title(),
-                    r.query.origin,
-                    r.reasons.join("; ")
-                ))
+                ..Risk::new(message(r))
             };
             risk.facts.plan = Some(format!("before:\n{}\nafter:\n{}", r.before, r.after));
             if let Some((table, rows)) = r.new_seq_scans.first() {
                 risk = risk.on_table(table);
                 risk.facts.rows = *rows;
             }
-            if r.severe {
+            // A window that a later statement closes is a warning: the application sees the
+            // worse plan only for as long as the statements in between take.
+            let window = r.blame.is_some_and(|b| b.fixed_by.is_some());
+            if r.severe && !window {
                 risk = risk.with_severity(Severity::Error);
             }
             if let Some(lost) = r.lost_indexes.first() {
@@ -68,6 +66,45 @@ pub(crate) fn risks(regressions: &[Regression]) -> Vec<Risk> {
             risk
         })
         .collect()
+}
+
+/// What the finding says: where in the migration the plan got worse, when plans were taken
+/// between its statements, and the ways it got worse.
+fn message(r: &Regression) -> String {
+    let query = format!("Watched query {} ({})", r.query.title(), r.query.origin);
+    let reasons = r.reasons.join("; ");
+    let Some(blame) = r.blame else {
+        return format!("{query} gets worse after this migration: {reasons}");
+    };
+    let failed = blame
+        .failed_at
+        .map(|line| {
+            format!(
+                " (measured on the copy after this statement, before the migration failed at \
+                 line {line}: once that failure is fixed, this change ships with it)"
+            )
+        })
+        .unwrap_or_default();
+    match blame.fixed_by {
+        None => format!(
+            "{query} gets worse at this statement (line {}) and stays worse after the \
+             migration: {reasons}{failed}",
+            blame.line
+        ),
+        Some((_, until)) => {
+            let took = blame
+                .window_ms
+                .map(|ms| format!(", {} on the copy", crate::report::text::duration_ms(ms)))
+                .unwrap_or_default();
+            format!(
+                "{query} is worse between line {} and line {until} of this migration: a commit \
+                 separates them, so the application runs the worse plan in between{took}: \
+                 {reasons}. Line {until} restores the plan; doing that first (create the \
+                 replacement, then drop) leaves no window{failed}",
+                blame.line
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +130,7 @@ mod tests {
             cost_after: Some(35_000.0),
             before: "Index Scan using orders_customer_id_idx on public.orders".into(),
             after: "Seq Scan on public.orders".into(),
+            blame: None,
         }
     }
 
@@ -136,6 +174,25 @@ mod tests {
         assert_eq!(
             risks(&[regression(true)])[0].severity,
             Some(Severity::Error)
+        );
+    }
+
+    #[test]
+    fn a_window_closed_by_a_later_statement_is_a_warning_naming_both_lines() {
+        let mut r = regression(true);
+        r.blame = Some(crate::execute::watch::Blame {
+            statement: 0,
+            line: 4,
+            fixed_by: Some((1, 5)),
+            failed_at: None,
+            window_ms: Some(1500),
+        });
+        let risk = &risks(&[r])[0];
+        assert_eq!(risk.severity, None);
+        assert!(
+            risk.message.contains("between line 4 and line 5"),
+            "{}",
+            risk.message
         );
     }
 }

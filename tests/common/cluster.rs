@@ -325,13 +325,28 @@ impl PrivateCluster {
 
     /// Like [`psql`](Self::psql), returning psql's stderr on failure.
     pub fn try_psql(&self, sql: &str) -> Result<String, String> {
+        self.try_psql_on("postgres", sql)
+    }
+
+    /// Like [`psql`](Self::psql), in database `db`.
+    pub fn psql_on(&self, db: &str, sql: &str) -> String {
+        match self.try_psql_on(db, sql) {
+            Ok(out) => out,
+            Err(e) => panic!(
+                "psql on database {db} of the private cluster failed: {e}\n--- SQL ---\n{sql}"
+            ),
+        }
+    }
+
+    /// Like [`try_psql`](Self::try_psql), in database `db`.
+    pub fn try_psql_on(&self, db: &str, sql: &str) -> Result<String, String> {
         let output = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
             .arg("-h")
             .arg(self.dir.path())
             .arg("-p")
             .arg(self.port.to_string())
-            .args(["-U", SUPERUSER, "-d", "postgres", "-c", sql])
+            .args(["-U", SUPERUSER, "-d", db, "-c", sql])
             .env_remove("PGPASSWORD")
             .output()
             .map_err(|e| format!("Failed to run psql: {e}"))?;

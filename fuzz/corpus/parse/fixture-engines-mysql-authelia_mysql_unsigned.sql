@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS totp_configurations (
+    id INTEGER AUTO_INCREMENT,
+    digits INTEGER UNSIGNED NOT NULL DEFAULT 6,
+    PRIMARY KEY (id)
+);

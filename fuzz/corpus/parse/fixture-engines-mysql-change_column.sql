@@ -1,0 +1,1 @@
+ALTER TABLE users CHANGE fullname full_name VARCHAR(200) NOT NULL;

@@ -1,0 +1,1 @@
+﻿CREATE INDEX idx_bom ON orders (h);

@@ -1,0 +1,3 @@
+-- An unrendered template.
+CREATE INDEX idx_template ON {{ table }} (i);
+CREATE INDEX idx_after_template ON orders (j);

@@ -1,0 +1,2 @@
+-- Create "orders" table
+CREATE TABLE "orders" ("id" bigint NOT NULL, "customer_id" bigint NOT NULL, PRIMARY KEY ("id"));

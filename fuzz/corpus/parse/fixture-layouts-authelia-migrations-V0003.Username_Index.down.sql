@@ -1,0 +1,1 @@
+DROP INDEX authentication_logs_username_idx;

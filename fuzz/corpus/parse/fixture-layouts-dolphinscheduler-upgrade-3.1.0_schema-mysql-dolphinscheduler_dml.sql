@@ -1,0 +1,1 @@
+UPDATE `t_ds_version` SET `version` = '3.1.0';

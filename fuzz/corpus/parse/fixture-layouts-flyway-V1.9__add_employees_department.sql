@@ -1,0 +1,2 @@
+-- owner: @hr-platform
+ALTER TABLE employees ADD COLUMN department text;

@@ -1,0 +1,2 @@
+-- owner: @hr-platform
+CREATE SCHEMA IF NOT EXISTS hr;

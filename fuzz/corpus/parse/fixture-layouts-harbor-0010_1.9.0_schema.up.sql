@@ -1,0 +1,1 @@
+CREATE INDEX project_name_idx ON project (name);

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "session_website_id_idx" ON "session"("website_id");

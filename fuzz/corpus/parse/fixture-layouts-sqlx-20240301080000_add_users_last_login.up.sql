@@ -1,0 +1,2 @@
+-- owner: @identity-team
+ALTER TABLE users ADD COLUMN last_login_at timestamptz;

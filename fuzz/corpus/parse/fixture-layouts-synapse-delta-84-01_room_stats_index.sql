@@ -1,0 +1,2 @@
+-- owner: @storage
+CREATE INDEX room_stats_state_room_id ON room_stats_state (room_id);

@@ -1,0 +1,2 @@
+-- not in the manifest yet
+ALTER TABLE namespaces ADD shard int;

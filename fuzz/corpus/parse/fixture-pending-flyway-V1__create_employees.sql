@@ -1,0 +1,2 @@
+-- owner: @hr
+CREATE TABLE employees (id bigint PRIMARY KEY, name text NOT NULL, department text);

@@ -1,0 +1,2 @@
+-- owner: @hr
+CREATE INDEX employees_department_idx ON employees (department);

@@ -1,0 +1,1 @@
+CREATE TABLE transfers (id bigint PRIMARY KEY, amount_cents bigint NOT NULL);

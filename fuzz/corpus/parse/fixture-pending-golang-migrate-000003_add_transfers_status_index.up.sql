@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY transfers_status_idx ON transfers (status);

@@ -1,0 +1,8 @@
+-- owner: @payments-team
+-- expect: every order references an existing customer
+-- rollback: ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_customer_id_fkey;
+SET lock_timeout = '2s';
+-- Old rows are not checked here (NOT VALID); they are validated in a later migration.
+ALTER TABLE orders
+    ADD CONSTRAINT orders_customer_id_fkey
+    FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;

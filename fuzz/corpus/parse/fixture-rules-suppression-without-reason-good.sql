@@ -1,0 +1,9 @@
+-- owner: @integrations-team
+-- expect: webhook payloads are stored for replay
+-- rollback: DROP TABLE webhook_deliveries;
+
+-- migsafe:allow-file json-column reason: replays must resend the exact bytes we received
+CREATE TABLE webhook_deliveries (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    payload json NOT NULL
+);

@@ -1,0 +1,2 @@
+-- owner: @content-team
+DROP INDEX CONCURRENTLY posts_legacy_idx;

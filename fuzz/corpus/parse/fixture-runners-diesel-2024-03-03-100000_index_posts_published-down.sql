@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY posts_published_at_idx;

@@ -1,0 +1,1 @@
+DROP INDEX employees_manager_id_idx;

@@ -1,0 +1,2 @@
+/* outer /* inner */ still comment; DROP TABLE t; */
+CREATE INDEX i ON t (c);

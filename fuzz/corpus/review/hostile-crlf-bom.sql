@@ -1,0 +1,3 @@
+﻿-- owner: @team
+CREATE INDEX i ON t (c);
+ALTER TABLE t ALTER COLUMN c TYPE bigint;

@@ -1,0 +1,1 @@
+/* a /* b */ CREATE INDEX i ON t (c);

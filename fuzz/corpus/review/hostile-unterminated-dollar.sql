@@ -1,0 +1,4 @@
+CREATE FUNCTION f() RETURNS int AS $body$
+BEGIN RETURN 1; END;
+$bod$;
+SELECT 1;

@@ -1,0 +1,9 @@
+-- +goose Up
+-- owner: @platform-team
+-- expect: table feature_flags exists and is empty
+-- rollback: DROP TABLE feature_flags;
+-- +goose StatementBegin
+CREATE TABLE feature_flags (
+    name text PRIMARY KEY,
+    enabled boolean NOT NULL DEFAULT false
+);

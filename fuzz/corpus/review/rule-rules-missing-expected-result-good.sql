@@ -1,0 +1,8 @@
+-- owner: @platform-team
+-- expect: table feature_flags exists and is empty
+-- expect: succeeds
+-- rollback: DROP TABLE feature_flags;
+CREATE TABLE feature_flags (
+    name text PRIMARY KEY,
+    enabled boolean NOT NULL DEFAULT false
+);

@@ -1,0 +1,6 @@
+-- owner: @platform-team
+-- expect: table feature_flags exists and is empty
+CREATE TABLE feature_flags (
+    name text PRIMARY KEY,
+    enabled boolean NOT NULL DEFAULT false
+);
