@@ -139,6 +139,102 @@ async fn a_long_index_build_shows_the_servers_phase_as_a_bar_and_the_clone_its_o
     }
 }
 
+/// `CREATE INDEX CONCURRENTLY` behind an open write transaction — production's classic stall —
+/// shows the server's "waiting for writers before build" with the lockers it waits for. The
+/// test holds the writer open until the terminal shows exactly that, then lets it go, so the
+/// run's length never decides the outcome; the generous limit only stops a hung test.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concurrent_index_build_behind_a_writer_shows_the_lockers_it_waits_for() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let db = TestDb::create("progress_lockers").await;
+    db.execute(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, reference text NOT NULL);
+         INSERT INTO orders SELECT i, 'order-' || i FROM generate_series(1, 500) AS i;",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("000001_reference_index.up.sql"),
+        // Alone in its file: golang-migrate sends a file as one query string, which would
+        // put a second statement and CONCURRENTLY in one implicit transaction.
+        "-- owner: @orders\n-- expect: succeeds\n-- rollback: irreversible\n\
+         CREATE INDEX CONCURRENTLY orders_reference_idx ON orders (reference);\n",
+    )
+    .unwrap();
+    let mut writer = db.connect().await;
+    sqlx::raw_sql("BEGIN; INSERT INTO orders VALUES (100000, 'checkout in flight')")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+
+    // The database itself is the disposable copy: a --clone would not see the writer.
+    let command = format!(
+        "{} check . --database-url '{}' --disposable --format json --fail-on never > out.json",
+        env!("CARGO_BIN_EXE_migsafe"),
+        db.url
+    );
+    let mut child = Command::new("script")
+        .current_dir(dir.path())
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("MIGSAFE_DATABASE_URL")
+        .env_remove("MIGSAFE_NO_PROGRESS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux runs (apt-get install bsdutils)");
+    let mut stdout = child.stdout.take().unwrap();
+    let (seen_tx, seen_rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut transcript = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let mut told = false;
+        while let Ok(n) = stdout.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            transcript.extend_from_slice(&chunk[..n]);
+            let shown = plain(&String::from_utf8_lossy(&transcript));
+            if !told && has_bar(&shown, "waiting for writers before build", "lockers") {
+                told = true;
+                let _ = seen_tx.send(());
+            }
+        }
+        plain(&String::from_utf8_lossy(&transcript))
+    });
+    let seen = tokio::task::spawn_blocking(move || seen_rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let shown = reader.join().unwrap();
+    assert!(
+        seen.is_ok(),
+        "no lockers bar while the build waited: {shown}"
+    );
+    assert!(status.success(), "{status:?}: {shown}");
+    assert!(
+        has_bar(&shown, "waiting for writers before build", "lockers"),
+        "{shown}"
+    );
+    // Watching it changed nothing: once the writer was gone the index was built.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["migrations"][0]["expected"][0]["status"], "met",
+        "{report:#}"
+    );
+}
+
 #[test]
 fn the_bar_reader_accepts_a_drawn_bar_only() {
     let phase = "building index: scanning table";

@@ -15,6 +15,7 @@
 
 use crate::evidence::connect::{connect_read_only_with, SessionLimits};
 use crate::progress::{Counter, ServerProgress};
+use anyhow::{Context as _, Result};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, PgConnection};
 use std::convert::Infallible;
@@ -142,7 +143,7 @@ impl Poller {
 }
 
 /// Which of [`VIEWS`] this server has.
-async fn existing_views(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
+async fn existing_views(conn: &mut PgConnection) -> Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS u(v, n) \
          WHERE to_regclass('pg_catalog.' || v) IS NOT NULL ORDER BY n",
@@ -150,6 +151,7 @@ async fn existing_views(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
     .bind(VIEWS.map(str::to_string).to_vec())
     .fetch_all(conn)
     .await
+    .context("Failed to list the server's progress views")
 }
 
 /// One query over all `views` for backend `$1`: (view name, row as JSON text). Empty when
@@ -166,15 +168,12 @@ fn union_query(views: &[String]) -> String {
 }
 
 /// The views' rows for backend `pid`.
-async fn readings(
-    conn: &mut PgConnection,
-    sql: &str,
-    pid: i32,
-) -> sqlx::Result<Vec<(String, String)>> {
+async fn readings(conn: &mut PgConnection, sql: &str, pid: i32) -> Result<Vec<(String, String)>> {
     sqlx::query_as(AssertSqlSafe(sql.to_string()))
         .bind(pid)
         .fetch_all(conn)
         .await
+        .with_context(|| format!("Failed to read the progress views for backend {pid}"))
 }
 
 fn number(row: &Value, column: &str) -> Option<u64> {
