@@ -163,7 +163,17 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                 ctx.state
                     .describe_object("constraint", Some(name), &QualifiedName::new(None, c));
             match kind_of(ctx, name, c) {
-                Some((kind, true)) => format!("{label} ({})", consequence(kind)),
+                Some((kind, true)) => {
+                    // Dropping a foreign key removes its triggers on the referenced table too,
+                    // under an ACCESS EXCLUSIVE lock there (checked on PostgreSQL 15).
+                    let referenced = ctx
+                        .schema
+                        .and_then(|s| s.constraint(name, c))
+                        .and_then(|k| k.references.as_ref())
+                        .map(|r| format!("; the drop also locks {} ACCESS EXCLUSIVE", r.table))
+                        .unwrap_or_default();
+                    format!("{label} ({}{referenced})", consequence(kind))
+                }
                 Some((kind, false)) => format!("{label} (named like {})", consequence(kind)),
                 None => label,
             }
@@ -351,6 +361,19 @@ mod tests {
             &RULE,
             copy(),
             "ALTER TABLE customers DROP CONSTRAINT customers_pk;",
+        );
+        let fk = catalog_risks(
+            &RULE,
+            copy(),
+            "ALTER TABLE orders DROP CONSTRAINT orders_customer_ref;",
+        );
+        assert!(
+            fk[0].message.contains("(a foreign key")
+                && fk[0]
+                    .message
+                    .contains("also locks public.customers ACCESS EXCLUSIVE"),
+            "{}",
+            fk[0].message
         );
         assert_eq!(plain.len(), 1, "{plain:?}");
         assert_eq!(plain[0].severity, Some(Severity::Error));
