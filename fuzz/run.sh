@@ -11,6 +11,7 @@
 # Extra arguments after the seconds are passed to libFuzzer (e.g. -max_len=..., -seed=...).
 set -euo pipefail
 cd "$(dirname "$0")"
+script="$PWD/$(basename "$0")"
 
 targets=(parse review)
 host="$(rustc -vV | sed -n 's/^host: //p')"
@@ -67,7 +68,7 @@ case "${1:-}" in
         done
         ;;
     "" | -h | --help)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,11p' "$script" | sed 's/^# \{0,1\}//'
         ;;
     *)
         target="$1"

@@ -85,7 +85,7 @@ fn check_statements(file: &SourceFile, segments: &[std::ops::Range<usize>], stmt
         );
         assert!(
             range.start >= previous_end,
-            "statement {i} range {range:?} overlaps or precedes the previous one (ended at {previous_end})"
+            "statement {i} range {range:?} overlaps the previous one, which ended at {previous_end}"
         );
         previous_end = range.end;
         assert_eq!(
@@ -207,8 +207,9 @@ fn write_folder(dir: &Path, data: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// A relative path of at most two plain components that names an SQL file, a CODEOWNERS, a
-/// migsafe.toml or a diesel metadata.toml. Nothing else: a `.py` file would make the loader run Python on the
-/// fuzzer's bytes, and `..` or an absolute path would write outside the folder.
+/// migsafe.toml or a diesel metadata.toml. Nothing else: a `.py` file would make the loader
+/// run Python on the fuzzer's bytes, and `..` or an absolute path would write outside the
+/// folder.
 fn safe_name(name: &str) -> Option<String> {
     let parts: Vec<&str> = name.split('/').collect();
     let plain = |p: &&str| {
