@@ -203,6 +203,77 @@ async fn a_connection_lost_during_the_catalog_explain_is_exit_2_not_a_skipped_ru
     );
 }
 
+/// Item 4 of #9, "a lost connection at any phase is exit 2 with 'connection lost'", in the
+/// rollback round trip: the session running a down file on the clone is terminated while it
+/// runs. The review cannot vouch for the rollback, so it must not end in a verdict.
+#[tokio::test]
+async fn a_connection_lost_during_the_rollback_round_trip_is_exit_2() {
+    let db = TestDb::create("acc_lost_rollback").await;
+    db.execute("CREATE TABLE orders (id bigint PRIMARY KEY, total numeric)")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "000001_order_status.up.sql",
+        "SET lock_timeout = '2s';\nALTER TABLE orders ADD COLUMN status text;\n",
+    );
+    write(
+        dir.path(),
+        "000001_order_status.down.sql",
+        "SELECT pg_sleep(61.25);\nALTER TABLE orders DROP COLUMN status;\n",
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .current_dir(dir.path())
+        .args([
+            "check",
+            ".",
+            "--database-url",
+            &db.url,
+            "--clone",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .env_remove("MIGSAFE_DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("migsafe runs");
+    // On the maintenance database: a session on the source would keep it from being cloned.
+    let mut observer = sqlx::PgConnection::connect(&common::server_url())
+        .await
+        .unwrap();
+    let mut terminated = false;
+    // A bound on polls against a hung run, not a timing claim.
+    for _ in 0..600 {
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname LIKE 'migsafe_clone_%' \
+             AND query LIKE 'SELECT pg_sleep(61.25)%' LIMIT 1",
+        )
+        .fetch_optional(&mut observer)
+        .await
+        .unwrap();
+        if let Some(pid) = pid {
+            sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(pid)
+                .execute(&mut observer)
+                .await
+                .unwrap();
+            terminated = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    observer.close().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(terminated, "the down file never ran on the clone: {stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("connection lost"), "{stderr}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Issue #11: verdicts that never overstate
 
@@ -285,6 +356,71 @@ async fn every_not_checked_of_an_execution_run_says_its_true_reason() {
             .contains("only at execution level"),
         "{r:#}"
     );
+}
+
+/// "A timeout is reported as a data failure", for the lock wait as well: a statement that
+/// waits for its lock longer than the copy's `lock_timeout` (SQLSTATE 55P03), behind a
+/// session that holds the table as production traffic would, is a timeout with its wait and
+/// the limit, never `fails-on-copy` with advice about duplicates and NULLs.
+#[tokio::test]
+async fn a_statement_that_waits_past_the_lock_timeout_is_a_timeout_not_a_failure() {
+    let db = TestDb::create("acc_lock_wait").await;
+    db.execute(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 100) g;",
+    )
+    .await;
+    let mut holder = db.connect().await;
+    sqlx::raw_sql("BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "migsafe.toml",
+        "[execution]\nlock_timeout = \"1s\"\n",
+    );
+    write(
+        dir.path(),
+        "001_order_note.sql",
+        "-- owner: @shop\n-- expect: succeeds\n\
+         -- rollback: ALTER TABLE orders DROP COLUMN note;\n\
+         ALTER TABLE orders ADD COLUMN note text;\n",
+    );
+    let out = migsafe(
+        dir.path(),
+        &[
+            "check",
+            "001_order_note.sql",
+            "--config",
+            "migsafe.toml",
+            "--database-url",
+            &db.url,
+            "--disposable",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    holder.close().await.unwrap();
+    let r = report(&out);
+    assert_eq!(r["evidence"], "execution", "{r:#}");
+    assert!(findings(&r, "fails-on-copy").is_empty(), "{r:#}");
+    let timeouts = findings(&r, "times-out-on-copy");
+    assert_eq!(timeouts.len(), 1, "{r:#}");
+    let message = text(&timeouts[0]["message"]);
+    assert!(
+        message.contains("waiting") && message.contains("lock_timeout is 1.0 s"),
+        "{message}"
+    );
+    let m = migration(&r, "001_order_note.sql");
+    assert_eq!(m["expected"][0]["status"], "not_met", "{m:#}");
 }
 
 // ---------------------------------------------------------------------------------------------
