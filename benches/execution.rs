@@ -16,6 +16,10 @@
 //! - end to end: the binary's wall time (clone, catalog snapshot and EXPLAIN on the copy,
 //!   execution, drop, report) against clone + psql + drop by hand.
 //!
+//! A third figure is what watched queries add (issue #11): the execute phase with
+//! [`WATCHED`] queries planned after every statement that can change their plans (here all
+//! six DDL/DML statements on `orders`) against the same run without them.
+//!
 //! The migrations carry no `-- rollback:`: with one, migsafe also runs up, rollback and up
 //! again (the rollback proof), which is work psql never does. Rounds alternate which side runs
 //! first, so neither always finds the other's pages in the cache.
@@ -54,6 +58,21 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "ALTER TABLE orders ALTER COLUMN quantity TYPE bigint;",
     ),
 ];
+
+/// Typical application queries on `orders`, watched in the third comparison: lookups, a
+/// generic-plan lookup and update (`$1`), aggregates and a top-N.
+const WATCHED: &str = "\
+SELECT * FROM orders WHERE id = 42;
+SELECT * FROM orders WHERE customer_id = 42;
+SELECT count(*) FROM orders WHERE status = 'paid';
+SELECT * FROM orders WHERE created_at > timestamptz '2023-06-01' ORDER BY created_at LIMIT 50;
+SELECT customer_id, sum(amount) FROM orders GROUP BY customer_id ORDER BY 2 DESC LIMIT 10;
+SELECT * FROM orders WHERE id = $1;
+UPDATE orders SET status = 'shipped' WHERE id = $1;
+SELECT * FROM orders ORDER BY created_at DESC LIMIT 20;
+SELECT id FROM orders WHERE amount > 400 AND quantity = 3;
+SELECT id FROM orders WHERE customer_id = $1 AND status = 'new';
+";
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -129,10 +148,14 @@ impl MigsafeRun {
     }
 }
 
-fn through_migsafe(copy_url: &str, dir: &Path) -> MigsafeRun {
+fn through_migsafe(copy_url: &str, dir: &Path, config: Option<&Path>) -> MigsafeRun {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_migsafe"))
-        .arg("check")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_migsafe"));
+    command.arg("check");
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let out = command
         .arg(dir)
         .args(["--database-url", copy_url, "--clone"])
         .args(["--format", "json", "--fail-on", "never", "--quiet"])
@@ -224,9 +247,9 @@ async fn bench() {
         let hand = || by_hand(&copy.name, &name, dir.path());
         let (by_psql, ours) = if round % 2 == 0 {
             let h = hand().await;
-            (h, through_migsafe(&copy.url, dir.path()))
+            (h, through_migsafe(&copy.url, dir.path(), None))
         } else {
-            let m = through_migsafe(&copy.url, dir.path());
+            let m = through_migsafe(&copy.url, dir.path(), None);
             (hand().await, m)
         };
         let (c, a, d) = by_psql;
@@ -251,7 +274,45 @@ async fn bench() {
         mclone_t.push(ours.phase("clone"));
         wall_t.push(ours.wall);
     }
+    let watch_dir = tempfile::tempdir().expect("a temporary folder");
+    let queries = watch_dir.path().join("queries.sql");
+    std::fs::write(&queries, WATCHED).expect("the watched queries");
+    let config = watch_dir.path().join("migsafe.toml");
+    std::fs::write(
+        &config,
+        format!("[execution]\nwatch = {:?}\n", queries.display().to_string()),
+    )
+    .expect("a config");
+    let mut watched_t = vec![];
+    for round in 0..runs {
+        let run = through_migsafe(&copy.url, dir.path(), Some(&config));
+        println!(
+            "round {} with {} watched queries: execute {}",
+            round + 1,
+            WATCHED.lines().count(),
+            ms(run.phase("execute"))
+        );
+        watched_t.push(run.phase("execute"));
+    }
     let (apply, exec) = (median(apply_t), median(exec_t));
+    let watched = median(watched_t);
+    let per_plan = planning_cost(&copy).await;
+    println!(
+        "watched queries: execute phase with {} queries planned after each of the 6 statements \
+         that can change them ({} plans) {} vs without {} = {:+.1}%",
+        WATCHED.lines().count(),
+        6 * WATCHED.lines().count(),
+        ms(watched),
+        ms(exec),
+        overhead(watched, exec)
+    );
+    println!(
+        "planning alone: {:.2} ms per watched query between two statements of an open \
+         transaction (savepoint, RESET ALL, EXPLAIN, rollback to savepoint; median of 20 rounds \
+         of {})",
+        per_plan.as_secs_f64() * 1000.0,
+        WATCHED.lines().count()
+    );
     let (hand, wall) = (median(hand_t), median(wall_t));
     let verdict = |pct: f64| if pct < 20.0 { "met" } else { "NOT met" };
     println!(
@@ -278,6 +339,40 @@ async fn bench() {
         "command: migsafe check <5 migrations> --database-url <copy> --clone --format json \
          --fail-on never --quiet (release build: cargo bench --bench execution)"
     );
+}
+
+/// What planning the watched queries costs between two statements of a migration, without
+/// the noise of the migrations around it: the median round of planning all of [`WATCHED`]
+/// in a savepoint inside an open transaction, per query.
+async fn planning_cost(copy: &TestDb) -> Duration {
+    let queries = migsafe::execute::watch::parse_sql_file(WATCHED, "bench");
+    let mut conn = copy.connect().await;
+    let version: i64 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
+        .fetch_one(&mut conn)
+        .await
+        .expect("the server version");
+    sqlx::raw_sql("BEGIN")
+        .execute(&mut conn)
+        .await
+        .expect("a transaction");
+    let mut rounds = Vec::new();
+    for _ in 0..20 {
+        let start = Instant::now();
+        let plans = migsafe::execute::replan::plans_in_session(
+            &mut conn,
+            &queries,
+            true,
+            (Duration::from_secs(60), Duration::from_secs(5)),
+            version,
+        )
+        .await
+        .expect("the watched queries plan");
+        rounds.push(start.elapsed());
+        assert!(plans.iter().all(|(_, p)| p.is_ok()), "{plans:?}");
+    }
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+    let _ = conn.close().await;
+    median(rounds) / queries.len().max(1) as u32
 }
 
 fn main() {

@@ -1030,6 +1030,14 @@ fn suppression_findings(
                     s.comment
                 ))
             };
+            // The user's own comment, completed (issue #12).
+            let risk = match s.rule.is_empty() {
+                true => risk,
+                false => risk.with_instead(format!(
+                    "Say why the risk is acceptable here: `-- {} reason: <why this is safe here>`.",
+                    s.comment.trim().trim_start_matches('-').trim_start()
+                )),
+            };
             kept.extend(finding(
                 rules::by_name("suppression-without-reason"),
                 settings,

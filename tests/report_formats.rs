@@ -395,7 +395,9 @@ fn instead_is_written_with_the_users_names_in_every_format() {
     let path = file.to_str().unwrap();
     let built = "ALTER TABLE rental ADD CONSTRAINT rental_return_date_not_null CHECK (return_date IS NOT NULL) NOT VALID;";
     let check = "ALTER TABLE rental ADD CONSTRAINT rental_returned_after_rented CHECK (return_date >= rental_date) NOT VALID;";
-    for format in ["table", "markdown", "json", "sarif", "html", "github"] {
+    for format in [
+        "table", "markdown", "json", "sarif", "html", "github", "gitlab",
+    ] {
         let (out, _) = migsafe(&["check", "--format", format, path]);
         // The terminal wraps prose; HTML escapes `>` (the only character here it would).
         let flat = out

@@ -47,7 +47,8 @@ pub fn parse_input(data: &[u8]) {
         display: "fuzz.sql".to_string(),
         text: text.into_owned(),
     };
-    check_statements(&file, &[0..file.text.len()], &whole.statements);
+    let everything = 0..file.text.len();
+    check_statements(&file, std::slice::from_ref(&everything), &whole.statements);
 }
 
 fn check_part(part: &Part) {
@@ -182,6 +183,15 @@ fn write_folder(dir: &Path, data: &[u8]) -> Vec<(String, Vec<u8>)> {
         content.extend_from_slice(line);
     }
     files.push((name, content));
+    // A name given twice is one file on disk, holding what was written last.
+    let mut unique: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, content) in files {
+        match unique.iter_mut().find(|(seen, _)| *seen == name) {
+            Some(existing) => existing.1 = content,
+            None => unique.push((name, content)),
+        }
+    }
+    let mut files = unique;
     files.truncate(MAX_FILES);
     let mut written = Vec::new();
     for (name, content) in files {

@@ -15,7 +15,14 @@
 //!   the cache directory (it usually lives under /root), the data directory goes to
 //!   `/var/tmp/migsafe-clusters-<hash of the cache path>/` instead.
 //! - `templates/<template>.json`: what each template holds (dump path, checksum, sizes,
-//!   creation time), so `cache list` needs no server.
+//!   creation time), so `cache list` needs no server, and the fingerprint taken at restore
+//!   (`template_check`). On a server given by URL the fingerprint is in the template's
+//!   comment instead.
+//!
+//! A template accepts no connections. Before a run uses one, the clone made of it is checked
+//! against its fingerprint, and a template that fails the check (or has no fingerprint to
+//! check against) is dropped and restored again from the dump, with a warning and a
+//! `verify-template` phase saying why.
 //!
 //! Left by a run killed hard, and removed by the next run that takes the lock: a postmaster
 //! still running on the cached data directory (stopped), per-run databases
@@ -1326,6 +1333,52 @@ mod tests {
         assert!(CacheLock::try_acquire(dir.path()).unwrap().is_none());
         drop(first);
         assert!(CacheLock::try_acquire(dir.path()).unwrap().is_some());
+    }
+
+    fn entry(checksum: &str, fingerprint: Option<Fingerprint>) -> TemplateEntry {
+        TemplateEntry {
+            name: "migsafe_tpl_pg15_abc".to_string(),
+            dump: "shop.dump".to_string(),
+            format: "custom".to_string(),
+            checksum: checksum.to_string(),
+            dump_bytes: 1,
+            database_bytes: 1,
+            server_major: 15,
+            created_unix: 0,
+            fingerprint,
+        }
+    }
+
+    #[test]
+    fn a_record_that_cannot_vouch_for_its_template_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = "migsafe_tpl_pg15_abc";
+        let path = record_path(dir.path(), template);
+        let why = |checksum: &str| recorded_in_file(dir.path(), template, checksum).unwrap_err();
+        assert!(why("abc").ends_with("migsafe_tpl_pg15_abc.json is missing"));
+
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "{\"name\": \"half").unwrap();
+        assert!(why("abc").contains("cannot be read"), "{}", why("abc"));
+
+        let old = serde_json::to_string(&entry("abc", None)).unwrap();
+        fs::write(&path, old).unwrap();
+        assert!(
+            why("abc").contains("holds no fingerprint"),
+            "{}",
+            why("abc")
+        );
+
+        let print = Fingerprint {
+            relations: Vec::new(),
+        };
+        let other = serde_json::to_string(&entry("def", Some(print.clone()))).unwrap();
+        fs::write(&path, other).unwrap();
+        assert!(why("abc").contains("is of another dump"), "{}", why("abc"));
+
+        let good = serde_json::to_string(&entry("abc", Some(print.clone()))).unwrap();
+        fs::write(&path, good).unwrap();
+        assert_eq!(recorded_in_file(dir.path(), template, "abc"), Ok(print));
     }
 
     #[test]

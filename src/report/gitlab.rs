@@ -28,6 +28,9 @@ pub fn render(report: &Report, run: &RunInfo, out: &mut dyn Write) -> Result<()>
                 "fingerprint": fingerprint,
                 "severity": severity(f.severity),
                 "categories": ["Bug Risk"],
+                // Code Climate's markdown body (GitLab's format is its subset): the safe
+                // version, written with the statement's names when the rule could.
+                "content": {"body": format!("Instead: {}", f.instead.trim())},
                 "location": {
                     "path": run.display_path(&f.file),
                     "lines": {"begin": f.line.max(1)},
@@ -69,6 +72,10 @@ mod tests {
             assert_eq!(i["location"]["lines"]["begin"], f.line);
             assert_eq!(i["severity"], severity(f.severity));
             assert_eq!(i["fingerprint"].as_str().map(str::len), Some(64));
+            assert_eq!(
+                i["content"]["body"].as_str(),
+                Some(format!("Instead: {}", f.instead.trim()).as_str())
+            );
         }
         let prints: std::collections::BTreeSet<_> = issues
             .iter()

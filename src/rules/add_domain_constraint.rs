@@ -2,7 +2,7 @@
 //! or `ALTER DOMAIN ... SET NOT NULL`, on a domain that existed before this migration
 //! (squawk's ban-alter-domain-with-add-constraint).
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 use crate::parse::objects::domain_constraint;
 
@@ -42,28 +42,33 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         return None;
     }
     let domain = &change.domain;
-    let constraint = change
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}_check", domain.name));
+    let d = instead::table(domain);
+    // PostgreSQL names an unnamed domain check `<domain>_check`.
+    let constraint = instead::name(
+        &change
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}_check", domain.name)),
+    );
     let (what, instead) = if change.check {
         (
             format!("Adding a check to domain {domain}"),
             format!(
                 "Add it `NOT VALID` now: `{} NOT VALID;` — new and updated rows are checked \
-                 at once — and validate it in a later migration with `ALTER DOMAIN {domain} \
+                 at once — and validate it in a later migration with `ALTER DOMAIN {d} \
                  VALIDATE CONSTRAINT {constraint};`, which scans without blocking writes.",
                 stmt.text.trim().trim_end_matches(';')
             ),
         )
     } else {
-        let not_null = format!("{}_not_null", domain.name);
+        let not_null = instead::derived(&domain.name, &[], "not_null");
         (
             format!("Setting NOT NULL on domain {domain}"),
             format!(
-                "Add `ALTER DOMAIN {domain} ADD CONSTRAINT {not_null} CHECK (VALUE IS NOT NULL) \
-                 NOT VALID;` now and `ALTER DOMAIN {domain} VALIDATE CONSTRAINT {not_null};` in \
-                 a later migration."
+                "Add `ALTER DOMAIN {d} ADD CONSTRAINT {} CHECK (VALUE IS NOT NULL) NOT VALID;` \
+                 now and `ALTER DOMAIN {d} VALIDATE CONSTRAINT {};` in a later migration.",
+                instead::name(&not_null),
+                instead::name(&not_null)
             ),
         )
     };

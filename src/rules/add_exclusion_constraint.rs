@@ -64,7 +64,7 @@ fn instead_for(
     ctx: &Context,
 ) -> String {
     let t = instead::table(table);
-    let statement = text.trim().trim_end_matches(';').trim();
+    let statement = instead::statement_head(text, 240);
     let unique = if constraint.columns.is_empty() {
         String::new()
     } else {
@@ -79,7 +79,7 @@ fn instead_for(
     format!(
         "Declare exclusion constraints when the table is created. On the existing {t}, either run \
          it in a maintenance window (measure its duration on a copy first) behind a short lock \
-         timeout: `{} {statement};`, or build a new table like {t} with the constraint, copy the \
+         timeout: `{} {statement}`, or build a new table like {t} with the constraint, copy the \
          rows over in batches of {} while writes go to both, and swap the tables by rename in one \
          short transaction.{unique}",
         instead::set_lock_timeout(ctx.settings),

@@ -1,6 +1,6 @@
 //! `char-column`: a column declared `char(n)` / `character(n)` / `bpchar`.
 
-use super::timestamp_without_time_zone::{declare_as, strip_length, type_risk};
+use super::timestamp_without_time_zone::{columns_as, declare_as, strip_length, type_risk};
 use super::{Check, Context, Risk, Rule};
 use crate::model::{Evidence, Severity, Statement};
 
@@ -37,7 +37,7 @@ fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
         )
     })?;
     let text = declare_as(stmt, is_blank_padded, |_| "text".to_string());
-    let varchar = declare_as(stmt, is_blank_padded, |t| match length(t) {
+    let varchar = columns_as(stmt, is_blank_padded, |t| match length(t) {
         Some(n) => format!("varchar({n})"),
         None => "varchar(1)".to_string(),
     });

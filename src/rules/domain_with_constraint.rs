@@ -1,7 +1,7 @@
 //! `domain-with-constraint`: `CREATE DOMAIN ... CHECK (...)` (squawk's
 //! ban-create-domain-with-constraint): harmless today, costly to change later.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::model::{Evidence, Severity, Statement, StatementKind};
 use crate::parse::objects::domain_constraint;
 
@@ -45,9 +45,10 @@ fn check(_ctx: &Context, stmt: &Statement) -> Option<Risk> {
              under lock; put the check on the columns instead"
         ))
         .with_instead(format!(
-            "Create `{domain}` without the check and add the check to each column that uses it \
+            "Create `{}` without the check and add the check to each column that uses it \
              (`ALTER TABLE <table> ADD CONSTRAINT <table>_<column>_check CHECK (...) NOT \
-             VALID;`, validated later), so that each table's check can change on its own."
+             VALID;`, validated later), so that each table's check can change on its own.",
+            instead::table(domain)
         )),
     )
 }

@@ -1,10 +1,11 @@
 //! `drop-constraint`: `ALTER TABLE ... DROP CONSTRAINT` on a table that existed before this
 //! migration (squawk's ban-drop-constraint, with our four slots).
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::evidence::catalog::ConstraintType;
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
+use crate::quote;
 
 pub const RULE: Rule = Rule {
     code: "M080",
@@ -14,7 +15,9 @@ pub const RULE: Rule = Rule {
     what: "Flags `ALTER TABLE ... DROP CONSTRAINT` of a constraint that existed before this \
            migration, on a table that existed before it. A constraint added earlier in the same \
            migration, or dropped and re-added under the same name later in it (changing its \
-           definition), is not flagged.",
+           definition), is not flagged. At catalog level the copy says what the constraint \
+           is, and dropping a primary key or unique constraint that foreign keys depend on is \
+           an error without CASCADE (PostgreSQL refuses) and names those foreign keys with it.",
     why: "Dropping a constraint is quick (a brief ACCESS EXCLUSIVE lock), but it removes a \
           guarantee running code relies on: without a unique or primary key constraint, \
           `INSERT ... ON CONFLICT (...)` fails with \"there is no unique or exclusion \
@@ -103,6 +106,38 @@ fn re_added_later(ctx: &Context, index: usize, table: &QualifiedName, name: &str
     })
 }
 
+/// Foreign keys on the copy (`name on table`) whose referenced columns are those of a primary
+/// key or unique constraint being dropped: they depend on its index.
+fn dependent_foreign_keys(
+    schema: &crate::schema::Schema,
+    table: &QualifiedName,
+    dropped: &[&String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in dropped {
+        let Some(key) = schema.constraint(table, c) else {
+            continue;
+        };
+        if !matches!(
+            key.kind,
+            ConstraintType::PrimaryKey | ConstraintType::Unique
+        ) {
+            continue;
+        }
+        let mut columns = key.columns.clone();
+        columns.sort();
+        for fk in schema.foreign_keys_referencing(table) {
+            let Some(r) = &fk.references else { continue };
+            let mut referenced = r.columns.clone();
+            referenced.sort();
+            if referenced == columns {
+                out.push(format!("`{}` on {}", fk.name, fk.table));
+            }
+        }
+    }
+    out
+}
+
 fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     let StatementKind::AlterTable { name, actions, .. } = &stmt.kind else {
         return None;
@@ -119,7 +154,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         .filter(|c| !ctx.state.constraint_is_new(name, c))
         .filter(|c| !re_added_later(ctx, ctx.index, name, c))
         .collect();
-    let first = dropped.first()?;
+    let first = *dropped.first()?;
     let described: Vec<String> = dropped
         .iter()
         .map(|c| {
@@ -133,21 +168,55 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             }
         })
         .collect();
-    let cascade = if crate::parse::objects::cascades(&stmt.text) {
-        "; CASCADE also drops the foreign keys that reference it"
-    } else {
-        ""
+    let cascades = crate::parse::objects::cascades(&stmt.text);
+    let dependents = ctx
+        .schema
+        .map(|schema| dependent_foreign_keys(schema, name, &dropped))
+        .unwrap_or_default();
+    if !dependents.is_empty() && !cascades {
+        // PostgreSQL refuses: the foreign keys depend on the key's unique index.
+        return Some(
+            Risk::new(format!(
+                "Dropping constraint `{first}` of {name} fails on the copy's schema: foreign \
+                 key{} {} depend{} on it, and PostgreSQL refuses without CASCADE (\"cannot drop \
+                 constraint ... because other objects depend on it\"); drop or move them first",
+                if dependents.len() == 1 { "" } else { "s" },
+                dependents.join(", "),
+                if dependents.len() == 1 { "s" } else { "" },
+            ))
+            .on_table(name)
+            .with_severity(Severity::Error)
+            .with_lock(LockMode::AccessExclusive)
+            .with_instead(format!(
+                "Drop the foreign keys that reference `{first}` first, each with its own \
+                 decision ({}), then `ALTER TABLE {} DROP CONSTRAINT {};`; never CASCADE, which \
+                 drops them without a word.",
+                dependents.join(", "),
+                instead::table(name),
+                instead::name(first)
+            )),
+        );
+    }
+    let cascade = match (cascades, dependents.is_empty()) {
+        (true, false) => format!(
+            "; CASCADE also drops the foreign keys {} without a word",
+            dependents.join(", ")
+        ),
+        (true, true) => "; CASCADE also drops the foreign keys that reference it".to_string(),
+        _ => String::new(),
     };
+    // Written the way the user writes the names (quoted only where PostgreSQL needs it).
+    let (t, c) = (instead::table(name), instead::name(first));
+    let (t_lit, c_lit) = (quote::literal(&t), quote::literal(first));
     let instead = format!(
-        "Make sure no running code relies on `{first}` of {name} (ON CONFLICT targets, code \
-         that catches its violation, cascading deletes, replication) and deploy that first. Keep \
-         its definition for the rollback: `SELECT pg_get_constraintdef(oid) FROM pg_constraint \
-         WHERE conrelid = '{name}'::regclass AND conname = '{first}';`. Then drop it in its own \
-         migration: `ALTER TABLE {name} DROP CONSTRAINT IF EXISTS {first};` with `-- \
-         migsafe:allow drop-constraint reason: <why>`. To change its definition instead, drop \
-         and re-add it in one statement: `ALTER TABLE {name} DROP CONSTRAINT {first}, ADD \
-         CONSTRAINT {first} <new definition> NOT VALID;` and `VALIDATE CONSTRAINT {first}` in a \
-         later migration."
+        "Make sure no running code relies on `{c}` of {t} (ON CONFLICT targets, code that \
+         catches its violation, cascading deletes, replication) and deploy that first. Keep its \
+         definition for the rollback: `SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = {t_lit}::regclass AND conname = {c_lit};`. Then drop it in its own \
+         migration: `ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {c};` with `-- migsafe:allow \
+         drop-constraint reason: <why>`. To change its definition instead, drop and re-add it \
+         in one statement: `ALTER TABLE {t} DROP CONSTRAINT {c}, ADD CONSTRAINT {c} <new \
+         definition> NOT VALID;` and `VALIDATE CONSTRAINT {c}` in a later migration."
     );
     Some(
         Risk::new(format!(
@@ -200,6 +269,23 @@ mod tests {
     }
 
     #[test]
+    fn the_instead_keeps_the_users_quoting() {
+        let found = check(
+            &RULE,
+            "ALTER TABLE \"Invoices\" DROP CONSTRAINT \"Invoices_Number_key\";",
+        );
+        assert!(
+            found[0].instead.contains(
+                "ALTER TABLE \"Invoices\" DROP CONSTRAINT IF EXISTS \"Invoices_Number_key\";"
+            ) && found[0]
+                .instead
+                .contains("conrelid = '\"Invoices\"'::regclass"),
+            "{}",
+            found[0].instead
+        );
+    }
+
+    #[test]
     fn constraints_added_here_or_redefined_are_not_flagged() {
         assert_eq!(
             count(
@@ -229,6 +315,64 @@ mod tests {
                 "CREATE TABLE staging (id bigint CONSTRAINT staging_pkey PRIMARY KEY);\nALTER TABLE staging DROP CONSTRAINT staging_pkey;"
             ),
             0
+        );
+    }
+
+    #[test]
+    fn on_the_copy_a_key_that_foreign_keys_depend_on_fails_without_cascade() {
+        use crate::evidence::catalog::ConstraintType::{ForeignKey, PrimaryKey};
+        use crate::model::Severity;
+        use crate::rules::test_support::{catalog_risks, constraint, snapshot, table};
+        let copy = || {
+            snapshot(
+                vec![
+                    table("customers", 1000, &[("id", "bigint")]),
+                    table(
+                        "orders",
+                        5000,
+                        &[("id", "bigint"), ("customer_id", "bigint")],
+                    ),
+                ],
+                vec![],
+                vec![
+                    constraint("customers", "customers_pk", PrimaryKey, &["id"], None),
+                    constraint(
+                        "orders",
+                        "orders_customer_ref",
+                        ForeignKey,
+                        &["customer_id"],
+                        Some(("customers", &["id"])),
+                    ),
+                ],
+            )
+        };
+        let plain = catalog_risks(
+            &RULE,
+            copy(),
+            "ALTER TABLE customers DROP CONSTRAINT customers_pk;",
+        );
+        assert_eq!(plain.len(), 1, "{plain:?}");
+        assert_eq!(plain[0].severity, Some(Severity::Error));
+        assert!(
+            plain[0]
+                .message
+                .contains("`orders_customer_ref` on public.orders"),
+            "{}",
+            plain[0].message
+        );
+        let cascade = catalog_risks(
+            &RULE,
+            copy(),
+            "ALTER TABLE customers DROP CONSTRAINT customers_pk CASCADE;",
+        );
+        assert_eq!(cascade[0].severity, None);
+        assert!(
+            cascade[0].message.contains("(a primary key")
+                && cascade[0]
+                    .message
+                    .contains("drops the foreign keys `orders_customer_ref`"),
+            "{}",
+            cascade[0].message
         );
     }
 

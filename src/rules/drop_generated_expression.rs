@@ -1,7 +1,7 @@
 //! `drop-generated-expression`: `ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION` on a table
 //! that existed before this migration (squawk's ban-drop-generated-expression).
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, Severity, Statement, StatementKind};
 
@@ -73,9 +73,11 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         .with_instead(format!(
             "Deploy code that writes `{first}` itself first; keep the expression for the \
              rollback (`SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = \
-             '{name}'::regclass;`); then `ALTER TABLE {name} ALTER COLUMN {first} DROP \
-             EXPRESSION;`. To change the formula instead, add a new generated column next to \
-             `{first}`."
+             {t_lit}::regclass;`); then `ALTER TABLE {t} ALTER COLUMN {c} DROP EXPRESSION;`. To \
+             change the formula instead, add a new generated column next to `{first}`.",
+            t = instead::table(name),
+            c = instead::name(first),
+            t_lit = crate::quote::literal(&instead::table(name)),
         )),
     )
 }

@@ -84,7 +84,7 @@ fn instead_for(ctx: &Context, stmt: &Statement, indexes: &[&QualifiedName]) -> S
         ""
     };
     format!(
-        "Use {drops} {} (one index per statement). It waits for conflicting transactions \
+        "Use {drops}, one index per statement, {}. It waits for conflicting transactions \
          without blocking reads or writes. It cannot drop an index that backs a PRIMARY KEY or \
          UNIQUE constraint (drop the constraint instead) nor an index of a partitioned \
          table.{cascade}",

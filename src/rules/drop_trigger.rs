@@ -2,7 +2,7 @@
 //! a table that existed before it, unless the migration creates it again (squawk's
 //! ban-drop-trigger).
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::model::{Evidence, QualifiedName, Severity, Statement, StatementKind};
 
 pub const RULE: Rule = Rule {
@@ -71,11 +71,14 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         .with_lock(crate::locks::LockMode::AccessExclusive)
         .with_instead(format!(
             "Keep its definition for the rollback (`SELECT pg_get_triggerdef(oid) FROM pg_trigger \
-             WHERE tgrelid = '{table}'::regclass AND tgname = '{name}';`). To change it, replace \
-             it in one transaction: `CREATE OR REPLACE TRIGGER {name} ... ON {table} ...;` \
-             (PostgreSQL 14+). To remove it, move its work into the code and deploy that first, \
-             then `DROP TRIGGER IF EXISTS {name} ON {table};` with `-- migsafe:allow \
-             drop-trigger reason: <why>`."
+             WHERE tgrelid = {t_lit}::regclass AND tgname = {n_lit};`). To change it, replace it \
+             in one transaction: `CREATE OR REPLACE TRIGGER {n} ... ON {t} ...;` (PostgreSQL \
+             14+). To remove it, move its work into the code and deploy that first, then `DROP \
+             TRIGGER IF EXISTS {n} ON {t};` with `-- migsafe:allow drop-trigger reason: <why>`.",
+            t = instead::table(table),
+            n = instead::name(name),
+            t_lit = crate::quote::literal(&instead::table(table)),
+            n_lit = crate::quote::literal(name),
         )),
     )
 }

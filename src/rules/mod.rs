@@ -904,8 +904,9 @@ pub struct ExecutionInputs<'a> {
     pub run: &'a crate::execute::trace::MigrationRun,
     /// Its expected results, checked against the run.
     pub checked: &'a [crate::model::Expected],
-    /// Watched queries whose plans got worse over the whole run (attributed to the last
-    /// migration executed).
+    /// Watched queries whose plans got worse in this migration, each blamed on its statement
+    /// when plans were taken between statements (else over the whole run, attributed to the
+    /// last migration executed).
     pub regressions: &'a [crate::execute::watch::Regression],
     /// The watched queries' plans before the pending migrations ran.
     pub watched_before: &'a [(crate::execute::watch::WatchedQuery, crate::plan::Plan)],

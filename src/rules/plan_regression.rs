@@ -80,15 +80,19 @@ fn message(r: &Regression) -> String {
         .failed_at
         .map(|line| {
             format!(
-                " (measured on the copy after this statement, before the migration failed at \
-                 line {line}: once that failure is fixed, this change ships with it)"
+                " (measured on the copy before the migration failed at line {line}: once that \
+                 failure is fixed, this change ships with it)"
             )
         })
         .unwrap_or_default();
     match blame.fixed_by {
+        None if blame.failed_at.is_some() => format!(
+            "{query} gets worse at this statement (line {}): {reasons}{failed}",
+            blame.line
+        ),
         None => format!(
             "{query} gets worse at this statement (line {}) and stays worse after the \
-             migration: {reasons}{failed}",
+             migration: {reasons}",
             blame.line
         ),
         Some((_, until)) => {

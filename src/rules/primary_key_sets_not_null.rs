@@ -2,7 +2,7 @@
 //! `NOT NULL` on the copy (eugene's W14): PostgreSQL then sets NOT NULL itself, scanning the
 //! table under the ACCESS EXCLUSIVE lock the safe recipe was meant to avoid.
 
-use super::{Check, Context, Risk, Rule};
+use super::{instead, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{
     AlterAction, ConstraintKind, Evidence, IndexKey, QualifiedName, Severity, Statement,
@@ -86,8 +86,17 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         .map(|c| format!("`{c}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let check_name = format!("{}_{first}_not_null", name.name);
-    let constraint = constraint.unwrap_or_else(|| format!("{}_pkey", name.name));
+    let check_name = instead::name(&instead::derived(
+        &name.name,
+        &[first.to_string()],
+        "not_null",
+    ));
+    let constraint = instead::name(&constraint.unwrap_or_else(|| format!("{}_pkey", name.name)));
+    let (t, c, i) = (
+        instead::table(name),
+        instead::name(first),
+        instead::name(index),
+    );
     let mut risk = Risk::new(format!(
         "Adding primary key {constraint} using index {index} makes PostgreSQL set NOT NULL on \
          {list} of {name}: a full scan under ACCESS EXCLUSIVE, failing on any NULL; make them \
@@ -96,11 +105,11 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
     .on_table(name)
     .with_lock(LockMode::AccessExclusive)
     .with_instead(format!(
-        "First, in its own migrations: `ALTER TABLE {name} ADD CONSTRAINT {check_name} CHECK \
-         ({first} IS NOT NULL) NOT VALID;`, then `ALTER TABLE {name} VALIDATE CONSTRAINT \
-         {check_name};`, then `ALTER TABLE {name} ALTER COLUMN {first} SET NOT NULL;` (no scan \
-         with the validated check) for each of {list}; then `ALTER TABLE {name} ADD CONSTRAINT \
-         {constraint} PRIMARY KEY USING INDEX {index};`."
+        "First, in its own migrations: `ALTER TABLE {t} ADD CONSTRAINT {check_name} CHECK ({c} \
+         IS NOT NULL) NOT VALID;`, then `ALTER TABLE {t} VALIDATE CONSTRAINT {check_name};`, \
+         then `ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL;` (no scan with the validated \
+         check) for each of {list}; then `ALTER TABLE {t} ADD CONSTRAINT {constraint} PRIMARY \
+         KEY USING INDEX {i};`."
     ));
     if let Some(table) = schema.table(name) {
         risk.facts.rows = Some(table.rows);

@@ -4,9 +4,10 @@
 //! renaming-object). Tables and their columns keep their own rules (rename-table,
 //! rename-column), whose safe sequences differ.
 
-use super::{renamed, Check, Context, Risk, Rule};
+use super::{instead, renamed, Check, Context, Risk, Rule};
 use crate::locks::LockMode;
 use crate::model::{AlterAction, Evidence, QualifiedName, Severity, Statement, StatementKind};
+use crate::quote;
 
 pub const RULE: Rule = Rule {
     code: "M081",
@@ -50,19 +51,23 @@ pub const RULE: Rule = Rule {
 
 /// What breaks, and the safe version with the statement's own names.
 fn consequence(object: &str, owner: &QualifiedName, old: &str, new: &str) -> (String, String) {
+    // SQL in the advice spells names the way the user writes them; prose keeps them as read.
     let schema = owner
         .schema
         .as_ref()
-        .map(|s| format!("{s}."))
+        .map(|s| format!("{}.", instead::name(s)))
         .unwrap_or_default();
+    let owner_sql = instead::table(owner);
+    let (o, n) = (instead::name(old), instead::name(new));
+    let (o_lit, n_lit) = (quote::literal(old), quote::literal(new));
     match object {
         "view" | "materialized view" => (
             format!("every query, report and service that reads `{old}` fails"),
             format!(
                 "Keep the old name readable while code moves: in one transaction `ALTER {} \
-                 {schema}{old} RENAME TO {new}; CREATE VIEW {schema}{old} AS SELECT * FROM \
-                 {schema}{new};` (a simple view stays updatable). Deploy code that reads \
-                 `{new}`, then drop the view `{old}` in a later migration.",
+                 {schema}{o} RENAME TO {n}; CREATE VIEW {schema}{o} AS SELECT * FROM \
+                 {schema}{n};` (a simple view stays updatable). Deploy code that reads `{new}`, \
+                 then drop the view `{old}` in a later migration.",
                 object.to_uppercase()
             ),
         ),
@@ -71,9 +76,9 @@ fn consequence(object: &str, owner: &QualifiedName, old: &str, new: &str) -> (St
                 "every caller of `{old}` (running code, triggers, other functions' bodies) fails"
             ),
             format!(
-                "Create `{schema}{new}` as a new {object} with the same body and keep \
-                 `{schema}{old}` (or make it call `{new}`) until no code calls it; drop `{old}` \
-                 in a later migration."
+                "Create `{schema}{n}` as a new {object} with the same body and keep \
+                 `{schema}{o}` (or make it call `{n}`) until no code calls it; drop `{o}` in a \
+                 later migration."
             ),
         ),
         "sequence" => (
@@ -84,14 +89,17 @@ fn consequence(object: &str, owner: &QualifiedName, old: &str, new: &str) -> (St
             format!(
                 "Move every caller of `{old}` to the column's default or to \
                  `pg_get_serial_sequence(...)` and deploy that first; then `ALTER SEQUENCE \
-                 {schema}{old} RENAME TO {new};`."
+                 {schema}{o} RENAME TO {n};`."
             ),
         ),
         "type" | "domain" => (
-            format!("queries that cast to `{old}` or declare it (`::{old}`, function signatures in running code) fail"),
             format!(
-                "Deploy code that no longer names `{old}` (or names it schema-qualified through \
-                 a setting you can change) first; then `ALTER {} {schema}{old} RENAME TO {new};`.",
+                "queries that cast to `{old}` or declare it (`::{old}`, function signatures in \
+                 running code) fail"
+            ),
+            format!(
+                "Deploy code that no longer names `{old}` first; then `ALTER {} {schema}{o} \
+                 RENAME TO {n};`.",
                 object.to_uppercase()
             ),
         ),
@@ -102,8 +110,8 @@ fn consequence(object: &str, owner: &QualifiedName, old: &str, new: &str) -> (St
             ),
             format!(
                 "Move code, roles' search_path and connection settings to `{new}` first, or \
-                 create `{new}` and move objects one by one with a view left behind; then \
-                 `ALTER SCHEMA {old} RENAME TO {new};`."
+                 create `{n}` and move objects one by one with a view left behind; then `ALTER \
+                 SCHEMA {o} RENAME TO {n};`."
             ),
         ),
         "enum value" => (
@@ -112,24 +120,24 @@ fn consequence(object: &str, owner: &QualifiedName, old: &str, new: &str) -> (St
                  value for enum {owner}\""
             ),
             format!(
-                "Deploy code that accepts both labels, `ALTER TYPE {owner} ADD VALUE '{new}';`, \
-                 move the rows in batches (`UPDATE ... SET ... = '{new}' WHERE ... = '{old}'`), \
-                 and stop writing `'{old}'`; the label itself can stay."
+                "Deploy code that accepts both labels, `ALTER TYPE {owner_sql} ADD VALUE \
+                 {n_lit};`, move the rows in batches (`UPDATE ... SET ... = {n_lit} WHERE ... = \
+                 {o_lit}`), and stop writing {o_lit}; the label itself can stay."
             ),
         ),
         "view column" => (
             format!("queries that read `{old}` from `{owner}` fail"),
             format!(
-                "Add the new name next to the old one (`CREATE OR REPLACE VIEW {owner} AS \
-                 SELECT ..., {old}, {old} AS {new}` — new columns go last), deploy code that \
-                 reads `{new}`, then drop `{old}` from the view in a later migration."
+                "Add the new name next to the old one (`CREATE OR REPLACE VIEW {owner_sql} AS \
+                 SELECT ..., {o}, {o} AS {n}` — new columns go last), deploy code that reads \
+                 `{new}`, then drop `{old}` from the view in a later migration."
             ),
         ),
         "attribute" => (
             format!("code that reads attribute `{old}` of `{owner}` fails"),
             format!(
-                "Deploy code that no longer reads `({owner}).{old}` first, then rename it to \
-                 `{new}`."
+                "Deploy code that no longer reads `({owner_sql}).{o}` first, then rename it to \
+                 `{n}`."
             ),
         ),
         "domain constraint" | "constraint" => (
@@ -150,13 +158,18 @@ fn consequence(object: &str, owner: &QualifiedName, old: &str, new: &str) -> (St
             ),
             format!(
                 "Check that no migration, rollback note or hint names `{old}` and that it backs \
-                 no constraint (`SELECT conname FROM pg_constraint WHERE conindid = \
-                 '{schema}{old}'::regclass;`), then rename it."
+                 no constraint (`SELECT conname FROM pg_constraint WHERE conindid = {}::regclass;`), \
+                 then rename it.",
+                quote::literal(&format!("{schema}{o}"))
             ),
         ),
         _ => (
-            format!("DDL that names `{old}` (later migrations, an earlier release's rollback) fails"),
-            format!("Check that no migration or rollback note still names `{old}`, then rename it."),
+            format!(
+                "DDL that names `{old}` (later migrations, an earlier release's rollback) fails"
+            ),
+            format!(
+                "Check that no migration or rollback note still names `{old}`, then rename it."
+            ),
         ),
     }
 }
@@ -293,6 +306,30 @@ mod tests {
         );
         assert_eq!(trigger[0].severity, Severity::Info);
         assert_eq!(trigger[0].table.as_deref(), Some("orders"));
+    }
+
+    #[test]
+    fn the_instead_spells_names_and_labels_as_sql() {
+        let view = check(
+            &RULE,
+            "ALTER VIEW \"Reporting\".\"Active\" RENAME TO active;",
+        );
+        assert!(
+            view[0].instead.contains(
+                "CREATE VIEW \"Reporting\".\"Active\" AS SELECT * FROM \"Reporting\".active;"
+            ),
+            "{}",
+            view[0].instead
+        );
+        let label = check(&RULE, "ALTER TYPE mood RENAME VALUE 'don''t' TO 'do not';");
+        assert!(
+            label[0]
+                .instead
+                .contains("ALTER TYPE mood ADD VALUE 'do not';")
+                && label[0].instead.contains("stop writing 'don''t'"),
+            "{}",
+            label[0].instead
+        );
     }
 
     #[test]

@@ -21,3 +21,26 @@ pub const RULE: Rule = Rule {
     good: include_str!("../../fixtures/rules/suppression-without-reason/good.sql"),
     check: Check::Engine,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::test_support::check;
+
+    #[test]
+    fn instead_completes_the_users_own_comment() {
+        let found = check(
+            &RULE,
+            "-- migsafe:allow drop-column\nALTER TABLE rental DROP COLUMN last_update;\n",
+        );
+        let instead = &found[0].instead;
+        assert!(
+            instead.contains("`-- migsafe:allow drop-column reason: <why this is safe here>`"),
+            "{instead}"
+        );
+        assert!(
+            !instead.contains("create-index-non-concurrently"),
+            "{instead}"
+        );
+    }
+}

@@ -61,6 +61,21 @@ fn strip_precision(rest: &str) -> Option<&str> {
     rest.get(..rest.find(')')?).map(str::trim)
 }
 
+/// `` `return_date varchar(2)` `` for every column of `stmt` whose type is `bad`, the type
+/// `better` gives it: the short form once the columns have been named.
+pub(super) fn columns_as(
+    stmt: &Statement,
+    bad: fn(&str) -> bool,
+    better: impl Fn(&str) -> String,
+) -> String {
+    typed_columns(stmt)
+        .iter()
+        .filter(|c| bad(&c.data_type))
+        .map(|c| format!("`{} {}`", instead::name(c.column), better(&c.data_type)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `` `rental.return_date timestamptz` `` for every column of `stmt` whose type is `bad`,
 /// with the type `better` gives it (for the rules on column types, issue #12).
 pub(super) fn declare_as(
