@@ -53,7 +53,7 @@ fn migration<'r>(report: &'r Value, file: &str) -> &'r Value {
         .unwrap_or_else(|| panic!("no migration {file} in {report:#}"))
 }
 
-fn text<'v>(value: &'v Value) -> &'v str {
+fn text(value: &Value) -> &str {
     value.as_str().unwrap_or("")
 }
 
