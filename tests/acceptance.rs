@@ -423,6 +423,73 @@ async fn a_statement_that_waits_past_the_lock_timeout_is_a_timeout_not_a_failure
     assert_eq!(m["expected"][0]["status"], "not_met", "{m:#}");
 }
 
+/// Item 6's last reason: with `--all`, a migration the copy's history records as applied is
+/// reviewed but not run again, and its expectation and rollback say so instead of "verified
+/// only at execution level".
+#[tokio::test]
+async fn an_applied_migration_reviewed_with_all_says_it_was_not_run_again() {
+    let db = TestDb::create("acc_applied").await;
+    db.execute(
+        "CREATE TABLE customers (id bigint PRIMARY KEY, email text);
+         CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+         INSERT INTO schema_migrations VALUES (1, false);",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "000001_create_customers.up.sql",
+        "-- owner: @crm\n-- expect: succeeds\n\
+         CREATE TABLE customers (id bigint PRIMARY KEY, email text);\n",
+    );
+    write(
+        dir.path(),
+        "000001_create_customers.down.sql",
+        "DROP TABLE customers;\n",
+    );
+    write(
+        dir.path(),
+        "000002_customer_note.up.sql",
+        "-- owner: @crm\n-- expect: succeeds\n\
+         SET lock_timeout = '2s';\nALTER TABLE customers ADD COLUMN note text;\n",
+    );
+    write(
+        dir.path(),
+        "000002_customer_note.down.sql",
+        "ALTER TABLE customers DROP COLUMN note;\n",
+    );
+    let out = migsafe(
+        dir.path(),
+        &[
+            "check",
+            ".",
+            "--all",
+            "--database-url",
+            &db.url,
+            "--disposable",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    let r = report(&out);
+    assert_eq!(r["evidence"], "execution", "{r:#}");
+    let applied = migration(&r, "000001_create_customers.up.sql");
+    for detail in [
+        text(&applied["expected"][0]["detail"]),
+        text(&applied["rollback"]["detail"]),
+    ] {
+        assert_eq!(
+            detail, "not checked: it is already applied on the copy, so it was not run again",
+            "{applied:#}"
+        );
+    }
+    // The pending one ran and its rollback was proven.
+    let pending = migration(&r, "000002_customer_note.up.sql");
+    assert_eq!(pending["rollback"]["status"], "restores", "{pending:#}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Issue #12: input PostgreSQL rejects is reported, valid syntax is read
 
