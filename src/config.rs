@@ -360,6 +360,19 @@ impl Settings {
             };
         }
         if let Some(t) = file.thresholds {
+            // A batch of 0 rows makes the advised backfill loop stop before it updates
+            // anything, and a negative size makes every table "large" or none "small".
+            for (key, value, least) in [
+                ("small_table_rows", t.small_table_rows, 0),
+                ("small_table_bytes", t.small_table_bytes, 0),
+                ("large_table_rows", t.large_table_rows, 0),
+                ("large_table_bytes", t.large_table_bytes, 0),
+                ("batch_rows", t.batch_rows, 1),
+            ] {
+                if value < least {
+                    bail!("thresholds.{key} = {value} must be at least {least}");
+                }
+            }
             settings.thresholds = t;
         }
         if let Some(e) = file.execution {
@@ -479,6 +492,19 @@ mod tests {
         let err =
             Settings::from_toml("[execution]\nplan_cost_factor = 0.5\n", ".".into()).unwrap_err();
         assert!(format!("{err:#}").contains("plan_cost_factor"), "{err:#}");
+        for bad in [
+            "batch_rows = 0",
+            "batch_rows = -100",
+            "large_table_rows = -1",
+        ] {
+            let err =
+                Settings::from_toml(&format!("[thresholds]\n{bad}\n"), ".".into()).unwrap_err();
+            let key = bad.split(' ').next().unwrap_or_default();
+            assert!(
+                format!("{err:#}").contains(&format!("thresholds.{key}")),
+                "{err:#}"
+            );
+        }
         assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("-1s"), None);

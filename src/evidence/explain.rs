@@ -125,6 +125,12 @@ fn single_statement(sql: &str) -> Result<String, ExplainError> {
 /// The server's words for a failed EXPLAIN (sqlx's Display adds noise a user does not need).
 fn rejected(error: sqlx::Error) -> anyhow::Error {
     match &error {
+        // A terminated session or a server shutting down answers with an error (57P01,
+        // 57P02) before it closes: that is a lost connection, never a refusal to plan that
+        // would turn into a skipped rule (issue #9).
+        sqlx::Error::Database(_) if super::lost::is_lost(&error) => {
+            anyhow::Error::new(error).context("Failed to run EXPLAIN")
+        }
         sqlx::Error::Database(db) => {
             let mut message = db.message().to_string();
             let hint = db

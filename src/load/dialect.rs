@@ -79,12 +79,14 @@ pub fn named_reason(engine: Engine) -> String {
     format!("named for {engine}, not PostgreSQL: migsafe reviews PostgreSQL migrations only")
 }
 
-/// The not-reviewed reason of a file whose SQL is another engine's.
-pub fn content_reason(engine: Engine) -> String {
+/// The not-reviewed reason of a file whose SQL is another engine's; `found` names the marker
+/// and its line (`AUTOINCREMENT on line 4`) so that a stray one in a PostgreSQL project can be
+/// fixed where it is (issue #12), else the engine's usual markers are listed.
+pub fn content_reason(engine: Engine, found: Option<&str>) -> String {
     format!(
         "written for {engine} ({}), not PostgreSQL: not judged with PostgreSQL's rules \
          (set `dialect = \"postgres\"` in migsafe.toml if this is wrong)",
-        examples(engine)
+        found.unwrap_or(examples(engine))
     )
 }
 

@@ -407,7 +407,7 @@ impl Loader {
         if !self.options.detect_engines {
             return migrations;
         }
-        let mut verdicts: HashMap<String, Option<Engine>> = HashMap::new();
+        let mut verdicts: HashMap<String, Option<(Engine, String)>> = HashMap::new();
         let mut kept = Vec::with_capacity(migrations.len());
         for m in migrations {
             let display = m.up.file.display.clone();
@@ -423,13 +423,14 @@ impl Loader {
             } else if shared {
                 part_engine(&m.up)
             } else {
-                *verdicts
+                verdicts
                     .entry(display.clone())
                     .or_insert_with(|| part_engine(&m.up))
+                    .clone()
             };
             match engine {
-                Some(engine) if engine != Engine::Postgres => {
-                    let reason = dialect::content_reason(engine);
+                Some((engine, found)) if engine != Engine::Postgres => {
+                    let reason = dialect::content_reason(engine, Some(&found));
                     let entry = NotReviewed {
                         path: display,
                         version: m.version.clone(),
@@ -443,10 +444,12 @@ impl Loader {
                     }
                     if let Some(down) = &m.down {
                         if down.file.display != m.up.file.display {
+                            // The marker's line is the up file's; the down file gets the
+                            // engine's usual markers.
                             not_reviewed.push(NotReviewed {
                                 path: down.file.display.clone(),
                                 version: m.version.clone(),
-                                reason,
+                                reason: dialect::content_reason(engine, None),
                             });
                         }
                     }
@@ -568,14 +571,21 @@ impl Loader {
     }
 }
 
-/// The engine another engine's syntax in any of `part`'s segments names.
-fn part_engine(part: &Part) -> Option<Engine> {
+/// The engine another engine's syntax in any of `part`'s segments names, with the first
+/// marker and the file line it is on.
+fn part_engine(part: &Part) -> Option<(Engine, String)> {
     part.segments.iter().find_map(|s| {
-        part.file
+        let found = part
+            .file
             .text
             .get(s.range.clone())
-            .and_then(dialect::detect)
-            .map(|d| d.engine)
+            .and_then(dialect::detect)?;
+        let line = part
+            .file
+            .text
+            .get(..s.range.start + found.offset)
+            .map_or(1, |before| before.matches('\n').count() + 1);
+        Some((found.engine, format!("{} on line {line}", found.marker)))
     })
 }
 

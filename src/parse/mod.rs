@@ -140,10 +140,24 @@ fn classify(text: &str) -> (StatementKind, ParsedBy) {
         return (kind, by);
     }
     match parsed {
-        Ok(kind) => match fallback::refine(text, &kind) {
-            Some(better) => (better, ParsedBy::Fallback),
-            None => (kind, ParsedBy::Sqlparser),
-        },
+        Ok(kind) => {
+            // sqlparser reads `:name` as a bind placeholder, so a psql variable or an
+            // unrendered template in a value position parses, while PostgreSQL rejects it
+            // (issue #12). The character check keeps the second tokenization off the
+            // statements that cannot hold one.
+            if text.contains([':', '{', '%']) {
+                if let Some(placeholder) = tokens::find_placeholder(text) {
+                    let reason = format!(
+                        "contains a template placeholder `{placeholder}`; render the template before review"
+                    );
+                    return (StatementKind::Unparsed { reason }, ParsedBy::None);
+                }
+            }
+            match fallback::refine(text, &kind) {
+                Some(better) => (better, ParsedBy::Fallback),
+                None => (kind, ParsedBy::Sqlparser),
+            }
+        }
         Err(error) => {
             if let Some(placeholder) = tokens::find_placeholder(text) {
                 let reason = format!(
@@ -352,6 +366,12 @@ mod tests {
             ("ALTER TABLE ${schema}.orders ADD COLUMN c int", "${schema}"),
             ("DELETE FROM orders WHERE id IN %(ids)s", "%(ids)s"),
             ("CREATE INDEX i ON :'tbl' (c)", ":'tbl'"),
+            // sqlparser accepts these as bind placeholders; PostgreSQL does not.
+            ("UPDATE users SET plan = :plan WHERE id > 0", ":plan"),
+            (
+                "ALTER TABLE users ALTER COLUMN plan SET DEFAULT :default_plan",
+                ":default_plan",
+            ),
         ] {
             let parsed = parse_sql(sql, true);
             let StatementKind::Unparsed { reason } = &parsed.statements[0].kind else {
@@ -368,6 +388,18 @@ mod tests {
             parsed.statements[0].kind,
             StatementKind::Insert { .. }
         ));
+        // Casts, slices, assignments inside bodies and JSON text are not placeholders.
+        for sql in [
+            "UPDATE t SET a = b::int, c = d[1:2], e = '{\"k\": 1}' WHERE f % 2 = 0",
+            "DO $$DECLARE n int; BEGIN n := 1; END$$",
+        ] {
+            let parsed = parse_sql(sql, true);
+            assert!(
+                !matches!(parsed.statements[0].kind, StatementKind::Unparsed { .. }),
+                "{sql}: {:?}",
+                parsed.statements[0].kind
+            );
+        }
     }
 
     #[test]
