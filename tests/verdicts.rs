@@ -383,6 +383,143 @@ async fn catalog_level_predicts_failures_from_the_dependency_graph() {
     );
 }
 
+/// Item 4, partitions: PostgreSQL refuses a type change or drop of a partition key column
+/// (plain or inside a key expression), even with CASCADE, and a type change or drop of a
+/// column a partition or inheritance child inherits. Catalog level says so, with the server's
+/// reason, before anything runs; an ordinary column of the same partitioned table is not
+/// reported.
+#[tokio::test]
+async fn catalog_level_predicts_partition_key_and_inherited_column_failures() {
+    let db = TestDb::create("verdict_partitions").await;
+    db.execute(
+        "CREATE TABLE measurements (
+             city_id int NOT NULL,
+             logdate date NOT NULL,
+             peaktemp int,
+             unitsales int
+         ) PARTITION BY RANGE (logdate);
+         CREATE TABLE measurements_2026 PARTITION OF measurements
+             FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         CREATE TABLE events (id bigint, kind text NOT NULL, payload text)
+             PARTITION BY LIST (lower(kind));
+         CREATE TABLE events_signup PARTITION OF events FOR VALUES IN ('signup');
+         CREATE TABLE audit_log (id bigint, actor text, note text);
+         CREATE TABLE audit_log_2026 () INHERITS (audit_log);
+         INSERT INTO measurements SELECT i % 50, date '2026-01-01' + i % 300, i % 40, i
+             FROM generate_series(1, 1000) i;
+         ANALYZE measurements;",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lock = "-- owner: @telemetry\nSET lock_timeout = '2s';\n";
+    let files = [
+        (
+            "000020_logdate_timestamptz.up.sql",
+            "ALTER TABLE measurements ALTER COLUMN logdate TYPE timestamptz;",
+        ),
+        (
+            "000021_drop_logdate.up.sql",
+            "ALTER TABLE measurements DROP COLUMN logdate CASCADE;",
+        ),
+        (
+            "000022_kind_varchar.up.sql",
+            "ALTER TABLE events ALTER COLUMN kind TYPE varchar(40);",
+        ),
+        (
+            "000023_drop_partition_column.up.sql",
+            "ALTER TABLE measurements_2026 DROP COLUMN unitsales;",
+        ),
+        (
+            "000024_child_actor_type.up.sql",
+            "ALTER TABLE audit_log_2026 ALTER COLUMN actor TYPE varchar(100);",
+        ),
+        (
+            "000025_peaktemp_bigint.up.sql",
+            "ALTER TABLE measurements ALTER COLUMN peaktemp TYPE bigint;",
+        ),
+    ];
+    for (name, sql) in files {
+        write(dir.path(), name, &format!("{lock}{sql}\n"));
+    }
+    let out = migsafe(
+        dir.path(),
+        &[
+            "check",
+            ".",
+            "--database-url",
+            &db.url,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    let r = report(&out);
+    assert_eq!(r["evidence"], "catalog");
+    let found = findings(&r, "dependent-objects-block-change");
+    let of = |file: &str| -> Vec<&Value> {
+        found
+            .iter()
+            .copied()
+            .filter(|f| f["file"].as_str().unwrap().ends_with(file))
+            .collect()
+    };
+    let one = |file: &str| -> (String, String) {
+        let f = of(file);
+        assert_eq!(f.len(), 1, "{file}: {r:#}");
+        assert_eq!(f[0]["severity"], "error", "{:#}", f[0]);
+        (
+            f[0]["message"].as_str().unwrap().to_string(),
+            f[0]["instead"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let (retype, instead) = one("000020_logdate_timestamptz.up.sql");
+    assert!(
+        retype.contains(
+            "cannot alter column \"logdate\" because it is part of the partition key of relation \"measurements\""
+        ),
+        "{retype}"
+    );
+    assert!(
+        !instead.contains("drop and recreate") && instead.contains("PARTITION BY"),
+        "{instead}"
+    );
+    let (drop, _) = one("000021_drop_logdate.up.sql");
+    assert!(drop.contains("even with CASCADE"), "{drop}");
+    assert!(
+        drop.contains("cannot drop column \"logdate\" because it is part of the partition key"),
+        "{drop}"
+    );
+    let (expression, _) = one("000022_kind_varchar.up.sql");
+    assert!(
+        expression.contains("part of the partition key of relation \"events\""),
+        "{expression}"
+    );
+    let (inherited, instead) = one("000023_drop_partition_column.up.sql");
+    assert!(
+        inherited.contains("inherited from measurements")
+            && inherited.contains("cannot drop inherited column \"unitsales\""),
+        "{inherited}"
+    );
+    assert!(
+        instead.contains("`ALTER TABLE measurements DROP COLUMN unitsales;`"),
+        "{instead}"
+    );
+    let (child, instead) = one("000024_child_actor_type.up.sql");
+    assert!(
+        child.contains("cannot alter inherited column \"actor\""),
+        "{child}"
+    );
+    assert!(
+        instead.contains("`ALTER TABLE audit_log ALTER COLUMN actor TYPE varchar(100);`"),
+        "{instead}"
+    );
+    assert!(
+        of("000025_peaktemp_bigint.up.sql").is_empty(),
+        "an ordinary column of a partitioned table: {r:#}"
+    );
+}
+
 /// Item 3: watched queries are planned after each migration, so the regression caused by
 /// the migration that drops an index is reported there, at its DROP INDEX, and not on the
 /// last migration of the run; and drop-index-in-use fires although the restored copy's scan

@@ -5,6 +5,10 @@
 //! used by a view or rule", "… in a policy definition", "… in a trigger definition", "… by a
 //! generated column") and `DROP COLUMN` / `DROP TABLE` without CASCADE ("other objects depend
 //! on it"), so a catalog-level review can predict those failures before anything runs.
+//! Two facts that are not `pg_depend` edges of another object sit in the same graph because
+//! PostgreSQL refuses on them even with CASCADE: a partitioned table's key columns
+//! (`pg_partitioned_table`, and the internal `pg_depend` edge that covers expression keys) and
+//! a child's inherited columns (`attinhcount`, from `pg_inherits`).
 //!
 //! Read-only: one query over the system catalogs, no lock on user tables.
 
@@ -26,6 +30,11 @@ pub enum DependentKind {
     /// A generated column of the same table computed from the column.
     GeneratedColumn,
     Publication,
+    /// The column is in the partition key of the partitioned table `name` (the table itself).
+    PartitionKey,
+    /// The column of a partition or inheritance child is inherited from `name`, the ancestor
+    /// that defines it.
+    InheritedColumn,
 }
 
 impl DependentKind {
@@ -38,6 +47,8 @@ impl DependentKind {
             "trigger" => DependentKind::Trigger,
             "generated column" => DependentKind::GeneratedColumn,
             "publication" => DependentKind::Publication,
+            "partition key" => DependentKind::PartitionKey,
+            "inherited column" => DependentKind::InheritedColumn,
             _ => return None,
         })
     }
@@ -51,6 +62,8 @@ impl DependentKind {
             DependentKind::Trigger => "trigger",
             DependentKind::GeneratedColumn => "generated column",
             DependentKind::Publication => "publication",
+            DependentKind::PartitionKey => "partition key",
+            DependentKind::InheritedColumn => "inherited column",
         }
     }
 
@@ -71,7 +84,36 @@ impl DependentKind {
             DependentKind::GeneratedColumn => {
                 Some("cannot alter type of a column used by a generated column")
             }
-            DependentKind::Publication => None,
+            // Refused with a message naming the column: see `refusal`.
+            DependentKind::Publication
+            | DependentKind::PartitionKey
+            | DependentKind::InheritedColumn => None,
+        }
+    }
+
+    /// PostgreSQL's error for `ALTER COLUMN … TYPE` (`drop` false) or `DROP COLUMN` (`drop`
+    /// true) of `column` when this is a fact that no CASCADE and no dropping of other objects
+    /// gets around; `None` for ordinary dependents. `relation` is the graph's `name`.
+    pub fn refusal(self, column: &str, relation: &str, drop: bool) -> Option<String> {
+        let verb = if drop { "drop" } else { "alter" };
+        let column = column.replace('"', "\"\"");
+        match self {
+            DependentKind::PartitionKey => {
+                // The server prints the bare relation name, without schema or quotes.
+                let bare = relation
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(relation)
+                    .trim_matches('"');
+                Some(format!(
+                    "cannot {verb} column \"{column}\" because it is part of the partition key \
+                     of relation \"{bare}\""
+                ))
+            }
+            DependentKind::InheritedColumn => {
+                Some(format!("cannot {verb} inherited column \"{column}\""))
+            }
+            _ => None,
         }
     }
 
@@ -95,7 +137,12 @@ pub struct Dependent {
 }
 
 const QUERY: &str = r#"
-WITH deps AS (
+WITH RECURSIVE ancestors(child, parent) AS (
+    SELECT inhrelid, inhparent FROM pg_inherits
+  UNION
+    SELECT a.child, i.inhparent FROM ancestors a JOIN pg_inherits i ON i.inhrelid = a.parent
+),
+deps AS (
     SELECT d.refobjid AS relid, d.refobjsubid AS attnum,
            CASE WHEN v.oid = d.refobjid OR v.relkind NOT IN ('v', 'm') THEN 'rule'
                 WHEN v.relkind = 'm' THEN 'materialized view' ELSE 'view' END AS kind,
@@ -128,6 +175,25 @@ WITH deps AS (
     JOIN pg_publication_rel pr ON d.classid = 'pg_publication_rel'::regclass AND d.objid = pr.oid
     JOIN pg_publication p ON p.oid = pr.prpubid
     WHERE d.refclassid = 'pg_class'::regclass
+  UNION
+    SELECT pt.partrelid, k.attnum, 'partition key', pt.partrelid::regclass::text
+    FROM pg_partitioned_table pt, unnest(pt.partattrs::int2[]) AS k(attnum)
+    WHERE k.attnum > 0
+  UNION
+    -- Columns used only inside a key expression (`PARTITION BY LIST (lower(k))`): the
+    -- server records them as internally dependent on their own table.
+    SELECT pt.partrelid, d.objsubid, 'partition key', pt.partrelid::regclass::text
+    FROM pg_partitioned_table pt
+    JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = pt.partrelid
+      AND d.refclassid = 'pg_class'::regclass AND d.refobjid = pt.partrelid
+      AND d.objsubid > 0 AND d.refobjsubid = 0 AND d.deptype = 'i'
+  UNION
+    SELECT a.attrelid, a.attnum, 'inherited column', anc.parent::regclass::text
+    FROM pg_attribute a
+    JOIN ancestors anc ON anc.child = a.attrelid
+    JOIN pg_attribute pa ON pa.attrelid = anc.parent AND pa.attname = a.attname
+      AND pa.attinhcount = 0 AND NOT pa.attisdropped
+    WHERE a.attinhcount > 0 AND a.attnum > 0 AND NOT a.attisdropped
 )
 SELECT n.nspname::text, c.relname::text, a.attname::text, deps.kind, deps.name
 FROM deps

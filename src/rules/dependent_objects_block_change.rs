@@ -17,7 +17,9 @@ pub const RULE: Rule = Rule {
     what: "Flags, from the copy's dependency graph (pg_depend), an `ALTER COLUMN … TYPE` of a \
            column that a view, rule, policy, trigger or generated column uses, a `DROP COLUMN` \
            or `DROP TABLE` that views, policies or triggers depend on, and the same drops with \
-           CASCADE, which silently drop those objects too.",
+           CASCADE, which silently drop those objects too; and a type change or drop of a \
+           partition key column, or of a column a partition or child inherits, which fails \
+           even with CASCADE.",
     why: "PostgreSQL refuses to change the type of a column used by a view or rule, a policy, a \
           trigger definition or a generated column, and refuses to drop what other objects \
           depend on without CASCADE: the deploy fails on the first environment that has the \
@@ -98,7 +100,22 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
             let table = schema.resolve_table(name)?;
             for action in actions {
                 match action {
-                    AlterAction::AlterColumnType { column, .. } => {
+                    AlterAction::AlterColumnType {
+                        column,
+                        data_type,
+                        using,
+                    } => {
+                        let recursed = format!(
+                            "ALTER COLUMN {} TYPE {data_type}{}",
+                            super::instead::name(column),
+                            using
+                                .as_ref()
+                                .map(|u| format!(" USING {}", u.text))
+                                .unwrap_or_default()
+                        );
+                        if let Some(risk) = refused(graph, &table, column, false, &recursed) {
+                            return Some(risk);
+                        }
                         let blocking: Vec<&Dependent> = live(
                             ctx,
                             schema,
@@ -121,6 +138,10 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                         ));
                     }
                     AlterAction::DropColumn { name: column, .. } => {
+                        let recursed = format!("DROP COLUMN {}", super::instead::name(column));
+                        if let Some(risk) = refused(graph, &table, column, true, &recursed) {
+                            return Some(risk);
+                        }
                         let found = live(ctx, schema, depends::of(graph, &table, Some(column)));
                         if found.is_empty() {
                             continue;
@@ -168,6 +189,47 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         }
         _ => None,
     }
+}
+
+/// A change PostgreSQL refuses whatever else the migration drops first, CASCADE included:
+/// the column is in its table's partition key, or inherited from a parent. `recursed` is the
+/// action as it would be written on the parent.
+fn refused(
+    graph: &[Dependent],
+    table: &QualifiedName,
+    column: &str,
+    drop: bool,
+    recursed: &str,
+) -> Option<Risk> {
+    let (fact, error) = depends::of(graph, table, Some(column))
+        .find_map(|d| Some((d, d.kind.refusal(column, &d.name, drop)?)))?;
+    let change = if drop { "drop it" } else { "change its type" };
+    let risk = match fact.kind {
+        DependentKind::PartitionKey => Risk::new(format!(
+            "Fails: {table}.{column} is part of the partition key of {}, so PostgreSQL refuses              to {change}, even with CASCADE (\"{error}\")",
+            fact.name
+        ))
+        .with_instead(format!(
+            "A partition key column cannot be {} in place: create a new table partitioned the \
+             way you want (`CREATE TABLE {}_new (LIKE {} INCLUDING ALL) PARTITION BY …`), \
+             create its partitions, copy the rows in batches, then swap the names in one short \
+             transaction. Or keep the column and add a new one beside it.",
+            if drop { "dropped" } else { "retyped" },
+            fact.name,
+            fact.name
+        )),
+        _ => Risk::new(format!(
+            "Fails: {table}.{column} is inherited from {}, so PostgreSQL refuses to {change} on \
+             the child alone (\"{error}\")",
+            fact.name
+        ))
+        .with_instead(format!(
+            "Change the column where it is defined, which applies it to every partition or \
+             child: `ALTER TABLE {} {recursed};`.",
+            fact.name
+        )),
+    };
+    Some(risk.on_table(table))
 }
 
 /// The drop-change-recreate sequence written with the dependent views' names and the user's
