@@ -451,9 +451,11 @@ fn alter_action_form(action: &AlterAction) -> Form {
     use AlterAction::*;
     match action {
         ValidateConstraint { .. } => Form::ValidateConstraint,
+        // FINALIZE takes the lock of the CONCURRENTLY form it completes.
         DetachPartition {
             concurrently: true, ..
-        } => Form::DetachPartitionConcurrently,
+        }
+        | DetachPartition { finalize: true, .. } => Form::DetachPartitionConcurrently,
         AttachPartition { .. } => Form::AttachPartition,
         AddConstraint(c) if matches!(c.kind, ConstraintKind::ForeignKey(_)) => Form::AddForeignKey,
         // Written `alter column c set statistics n` (sub-command keywords as parsed).

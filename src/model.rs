@@ -485,6 +485,9 @@ pub enum AlterAction {
     DetachPartition {
         partition: QualifiedName,
         concurrently: bool,
+        /// `FINALIZE`: completes an interrupted `CONCURRENTLY` detach under SHARE UPDATE
+        /// EXCLUSIVE, and unlike `CONCURRENTLY` it may run inside a transaction block.
+        finalize: bool,
     },
     /// `ALTER COLUMN c ADD GENERATED ... AS IDENTITY`
     AddIdentity {

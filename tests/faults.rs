@@ -301,3 +301,77 @@ fn a_server_killed_mid_migration_is_exit_2_connection_lost_and_the_clone_is_swep
     assert_eq!(common::fingerprint::server(&cluster), server_before);
     assert_eq!(common::fingerprint::source(&cluster, "shop"), source_before);
 }
+
+/// Issue #9 item 4, the restore phase: a server killed while psql feeds it the dump is a lost
+/// connection (exit 2), not a failed or corrupt dump, and a later run against the restarted
+/// server restores and reviews normally.
+#[test]
+fn a_server_killed_mid_restore_is_exit_2_connection_lost() {
+    let mut cluster = common::cluster::PrivateCluster::start(Default::default());
+    let url = cluster.url().database("postgres").build();
+    let project = project();
+    // A plain dump whose restore is still running when the server is killed: its last
+    // statement waits, as a long COPY of a large table would.
+    let dump = project.path().join("shop.sql");
+    std::fs::write(
+        &dump,
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);\n\
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 500) g;\n\
+         SELECT pg_sleep(60);\n",
+    )
+    .unwrap();
+    let server_before = common::fingerprint::server(&cluster);
+    let args = [
+        "check",
+        "--restore",
+        "shop.sql",
+        "--no-cache",
+        "--database-url",
+        &url,
+        "migrations",
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_migsafe"))
+        .current_dir(project.path())
+        .args(args)
+        .env_remove("MIGSAFE_DATABASE_URL")
+        .env("MIGSAFE_CACHE_DIR", project.path().join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the dump's pg_sleep during the restore",
+        std::time::Duration::from_secs(120),
+        || {
+            cluster
+                .try_psql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'",
+                )
+                .is_ok_and(|n| n == "1")
+        },
+    );
+    cluster.kill9();
+    let output = child.wait_with_output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("connection lost"), "{shown}");
+    assert!(!shown.contains("corrupt"), "{shown}");
+
+    // After the restart only what the error named can be left (the half-restored database).
+    cluster.start_again();
+    let after = common::fingerprint::server(&cluster);
+    let made: Vec<String> = cluster
+        .databases()
+        .into_iter()
+        .filter(|d| d.starts_with("migsafe"))
+        .collect();
+    for db in &made {
+        assert!(
+            shown.contains(db.as_str()),
+            "{db} left but not named: {shown}"
+        );
+    }
+    let made: Vec<&str> = made.iter().map(String::as_str).collect();
+    assert_eq!(common::fingerprint::excluding(&after, &made), server_before);
+}

@@ -513,6 +513,15 @@ fn restore_error(
 ) -> anyhow::Error {
     let path = dump.path.display();
     let tail = tail_lines(output, 12);
+    if let Some(said) = connection_lost_in(output) {
+        // The server went away mid-restore: a fault of the run, not of the dump, reported like
+        // every other lost connection (exit 2, what was left behind added by the caller).
+        return super::lost::ConnectionLost {
+            cause: format!("{tool} restoring {path}: {said}"),
+            left_behind: Vec::new(),
+        }
+        .into();
+    }
     if output.contains("unsupported version") {
         let made_by = archive_version(&dump.path)
             .map(|(major, minor)| {
@@ -572,6 +581,23 @@ fn restore_error(
         "Failed to restore {path} ({}) into {shown}: {tool} failed{disk}{newer}:\n{tail}",
         dump.format
     )
+}
+
+/// The line of psql's or pg_restore's output saying the server went away, if one does
+/// (libpq's and the backend's own wording for a closed socket, a shutdown or a crash).
+fn connection_lost_in(output: &str) -> Option<&str> {
+    const LOST: [&str; 6] = [
+        "server closed the connection unexpectedly",
+        "terminating connection due to administrator command",
+        "terminating connection because of crash of another server process",
+        "the database system is shutting down",
+        "no connection to the server",
+        "connection to server was lost",
+    ];
+    output
+        .lines()
+        .find(|line| LOST.iter().any(|l| line.contains(l)))
+        .map(str::trim)
 }
 
 /// The archive version in a custom-format header: `PGDMP`, major, minor, revision.
@@ -822,6 +848,23 @@ mod tests {
             "postgres://u@h:1/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+
+    /// What psql prints when the server is killed or shut down mid-restore is a lost
+    /// connection, not a broken dump; an ordinary SQL error is neither.
+    #[test]
+    fn a_server_gone_mid_restore_is_a_lost_connection() {
+        let killed = "psql:/tmp/d.sql:1204: server closed the connection unexpectedly\n\
+                      \tThis probably means the server terminated abnormally\n";
+        assert_eq!(
+            connection_lost_in(killed),
+            Some("psql:/tmp/d.sql:1204: server closed the connection unexpectedly")
+        );
+        let shutdown = "pg_restore: error: could not execute query: FATAL:  terminating \
+                        connection due to administrator command\n";
+        assert!(connection_lost_in(shutdown).is_some());
+        let sql_error = "psql:/tmp/d.sql:12: ERROR:  relation \"x\" does not exist\n";
+        assert_eq!(connection_lost_in(sql_error), None);
     }
 
     #[test]

@@ -144,6 +144,17 @@ fn column_def(c: &ast::ColumnDef) -> ColumnDef {
 }
 
 fn table_constraint(c: &TableConstraint, not_valid: bool) -> Option<Constraint> {
+    // PostgreSQL 18's NOT ENFORCED check or foreign key is created without checking any row
+    // (it is never validated), so it scans nothing, like NOT VALID.
+    let not_enforced = match c {
+        TableConstraint::Check(ch) => ch.enforced == Some(false),
+        TableConstraint::ForeignKey(fk) => fk
+            .characteristics
+            .as_ref()
+            .is_some_and(|ch| ch.enforced == Some(false)),
+        _ => false,
+    };
+    let not_valid = not_valid || not_enforced;
     let (name, kind, columns, using_index) = match c {
         TableConstraint::Unique(u) => (
             u.name.as_ref(),
@@ -257,6 +268,7 @@ fn alter_actions(op: &AlterTableOperation, out: &mut Vec<AlterAction>) {
             AlterAction::DetachPartition {
                 partition: qname(partition),
                 concurrently: matches!(mode, Some(DetachPartitionMode::Concurrently)),
+                finalize: matches!(mode, Some(DetachPartitionMode::Finalize)),
             }
         }
         AlterTableOperation::RenameColumn {
@@ -738,6 +750,26 @@ mod tests {
         );
     }
 
+    /// PostgreSQL 18: a NOT ENFORCED constraint checks no existing row.
+    #[test]
+    fn not_enforced_constraints_scan_nothing() {
+        for sql in [
+            "ALTER TABLE orders ADD CONSTRAINT ck CHECK (amount > 0) NOT ENFORCED",
+            "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES c (id) NOT ENFORCED",
+        ] {
+            let acts = actions(sql);
+            let [A::AddConstraint(c)] = acts.as_slice() else {
+                panic!("{sql}: {acts:?}")
+            };
+            assert!(c.not_valid, "{sql}");
+        }
+        let acts = actions("ALTER TABLE orders ADD CONSTRAINT ck CHECK (amount > 0) ENFORCED");
+        let [A::AddConstraint(c)] = acts.as_slice() else {
+            panic!("{acts:?}")
+        };
+        assert!(!c.not_valid);
+    }
+
     #[test]
     fn alter_table_constraints_renames_and_partitions() {
         let acts = actions(
@@ -812,14 +844,24 @@ mod tests {
             actions("ALTER TABLE t DETACH PARTITION p CONCURRENTLY"),
             vec![A::DetachPartition {
                 partition: q("p"),
-                concurrently: true
+                concurrently: true,
+                finalize: false
             }]
         );
         assert_eq!(
             actions("ALTER TABLE t DETACH PARTITION p"),
             vec![A::DetachPartition {
                 partition: q("p"),
-                concurrently: false
+                concurrently: false,
+                finalize: false
+            }]
+        );
+        assert_eq!(
+            actions("ALTER TABLE t DETACH PARTITION p FINALIZE"),
+            vec![A::DetachPartition {
+                partition: q("p"),
+                concurrently: false,
+                finalize: true
             }]
         );
         assert_eq!(

@@ -986,9 +986,11 @@ fn alter_action_inner(c: &mut Cursor) -> Option<AlterAction> {
     }
     if c.eat_all(&["detach", "partition"]) {
         let partition = c.name()?;
+        let concurrently = c.eat("concurrently");
         return Some(AlterAction::DetachPartition {
             partition,
-            concurrently: c.eat("concurrently"),
+            concurrently,
+            finalize: !concurrently && c.eat("finalize"),
         });
     }
     if c.peek_is("set") {
@@ -1483,6 +1485,7 @@ mod tests {
                 A::DetachPartition {
                     partition: q("p"),
                     concurrently: true,
+                    finalize: false,
                 },
             ),
             (

@@ -86,6 +86,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
                 AlterAction::DetachPartition {
                     partition,
                     concurrently: true,
+                    ..
                 } => Some(partition),
                 _ => None,
             })?;

@@ -40,6 +40,7 @@ fn check(ctx: &Context, stmt: &Statement) -> Option<Risk> {
         AlterAction::DetachPartition {
             partition,
             concurrently: false,
+            finalize: false,
         } => Some(partition),
         _ => None,
     })?;
@@ -107,6 +108,19 @@ mod tests {
         assert_eq!(
             findings[0].facts.lock.as_deref(),
             Some("AccessExclusiveLock")
+        );
+    }
+
+    /// FINALIZE is the rule's own advice for an interrupted CONCURRENTLY detach: it takes SHARE
+    /// UPDATE EXCLUSIVE (PostgreSQL docs: ALTER TABLE, DETACH PARTITION).
+    #[test]
+    fn finalize_is_not_a_blocking_detach() {
+        assert_eq!(
+            count(
+                &RULE,
+                "ALTER TABLE measurements DETACH PARTITION measurements_2023 FINALIZE;"
+            ),
+            0
         );
     }
 
