@@ -204,6 +204,11 @@ fn refused(
     let (fact, error) = depends::of(graph, table, Some(column))
         .find_map(|d| Some((d, d.kind.refusal(column, &d.name, drop)?)))?;
     let change = if drop { "drop it" } else { "change its type" };
+    // `fact.name` is regclass text, quoted where needed: the suffix goes inside the quotes.
+    let new_table = match fact.name.strip_suffix('"') {
+        Some(quoted) => format!("{quoted}_new\""),
+        None => format!("{}_new", fact.name),
+    };
     let risk = match fact.kind {
         DependentKind::PartitionKey => Risk::new(format!(
             "Fails: {table}.{column} is part of the partition key of {}, so PostgreSQL refuses              to {change}, even with CASCADE (\"{error}\")",
@@ -211,11 +216,10 @@ fn refused(
         ))
         .with_instead(format!(
             "A partition key column cannot be {} in place: create a new table partitioned the \
-             way you want (`CREATE TABLE {}_new (LIKE {} INCLUDING ALL) PARTITION BY …`), \
+             way you want (`CREATE TABLE {new_table} (LIKE {} INCLUDING ALL) PARTITION BY …`), \
              create its partitions, copy the rows in batches, then swap the names in one short \
              transaction. Or keep the column and add a new one beside it.",
             if drop { "dropped" } else { "retyped" },
-            fact.name,
             fact.name
         )),
         _ => Risk::new(format!(
