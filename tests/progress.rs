@@ -4,8 +4,9 @@
 //! expression index over an IMMUTABLE plpgsql function that does CPU work per row).
 //!
 //! What is asserted is what is printed — the clone's line, the server's own phase name from
-//! `pg_stat_progress_create_index` with a percentage and its unit, within 80 columns — never how long anything
-//! took. With `--quiet`, or when stderr is not a terminal, none of it appears.
+//! `pg_stat_progress_create_index` (and `pg_stat_progress_cluster` for `VACUUM FULL`) with a
+//! percentage and its unit, within 80 columns — never how long anything took. With
+//! `--quiet`, or when stderr is not a terminal, none of it appears.
 
 mod common;
 
@@ -137,6 +138,35 @@ async fn a_long_index_build_shows_the_servers_phase_as_a_bar_and_the_clone_its_o
     for drawn in ["clone", "building index", "migration 1/1"] {
         assert!(!stderr.contains(drawn), "{drawn:?} on a pipe: {stderr}");
     }
+}
+
+/// `VACUUM FULL` reports in `pg_stat_progress_cluster`, whose heap scan is the bar. The table
+/// is 1200 columns wide with all but one NULL: every row is deformed and formed again column by
+/// column, so the heap scan outlasts the 1 s before the first poll by seconds (3.4 s on a
+/// loaded 2-core machine) while the heap stays small enough (82 MB) to clone quickly.
+#[tokio::test]
+async fn a_vacuum_full_shows_the_cluster_views_heap_scan_as_a_bar() {
+    let db = TestDb::create("progress_cluster").await;
+    let columns: Vec<String> = (1..=1200).map(|n| format!("c{n} int")).collect();
+    db.execute(&format!(
+        "CREATE TABLE events (id bigint, {});
+         INSERT INTO events (id) SELECT i FROM generate_series(1, 450000) AS i;",
+        columns.join(", ")
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("000001_compact_events.up.sql"),
+        // Alone in its file: VACUUM refuses to run inside the implicit transaction of a
+        // multi-statement query string.
+        "-- owner: @events\n-- expect: succeeds\n-- rollback: irreversible\n\
+         VACUUM FULL events;\n",
+    )
+    .unwrap();
+
+    let shown = plain(&on_terminal(dir.path(), &db.url, ""));
+    assert!(has_bar(&shown, "seq scanning heap", "blocks"), "{shown}");
+    assert!(shown.contains("L4 VACUUM FULL events"), "{shown}");
 }
 
 /// `CREATE INDEX CONCURRENTLY` behind an open write transaction — production's classic stall —
