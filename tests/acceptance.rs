@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::json::{findings, migration, report};
 use common::TestDb;
 use serde_json::Value;
 use sqlx::Connection as _;
@@ -22,35 +23,6 @@ fn migsafe(cwd: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("migsafe runs")
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}), exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn findings<'r>(report: &'r Value, rule: &str) -> Vec<&'r Value> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
-}
-
-fn migration<'r>(report: &'r Value, file: &str) -> &'r Value {
-    report["migrations"]
-        .as_array()
-        .expect("migrations")
-        .iter()
-        .find(|m| m["path"].as_str().is_some_and(|p| p.ends_with(file)))
-        .unwrap_or_else(|| panic!("no migration {file} in {report:#}"))
 }
 
 fn text(value: &Value) -> &str {

@@ -12,6 +12,7 @@
 
 mod common;
 
+use common::json::findings;
 use common::{server_host_port, server_url, with_database, TestDb};
 use migsafe::evidence::history::sqlx_checksum;
 use migsafe::model::Evidence;
@@ -115,15 +116,6 @@ fn review(paths: &[&str], run: Run<'_>) -> Value {
 }
 
 /// The findings of `rule` in a report.
-fn findings<'r>(report: &'r Value, rule: &str) -> Vec<&'r Value> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
-}
-
 /// `rule (severity) file:line` for every finding, for failure messages.
 fn fired(report: &Value) -> Vec<String> {
     report["findings"]

@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::json::findings;
 use common::TestDb;
 use serde_json::Value;
 use std::path::Path;
@@ -50,15 +51,6 @@ fn check(dir: &Path, db: &TestDb) -> Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-fn findings<'r>(report: &'r Value, rule: &str) -> Vec<&'r Value> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
 }
 
 fn file_of(finding: &Value) -> &str {

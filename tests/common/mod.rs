@@ -20,6 +20,7 @@
 
 pub mod cluster;
 pub mod fingerprint;
+pub mod json;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection as _};
