@@ -25,9 +25,9 @@ use super::trace::MigrationRun;
 use super::watch::{regressions, Blame, Regression, WatchThresholds, WatchedQuery};
 use crate::model::{QualifiedName, Statement, StatementKind};
 use crate::plan::Plan;
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use sqlx::postgres::PgConnection;
-use sqlx::{AssertSqlSafe, Row as _};
+use sqlx::AssertSqlSafe;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -252,7 +252,7 @@ pub async fn plans_in_session(
             .execute(&mut *conn)
             .await
         {
-            Ok(_) => explain_one(conn, &query.sql, server_version, &mut prepared)
+            Ok(_) => super::watch::explain_in_open(conn, &query.sql, server_version, &mut prepared)
                 .await
                 .map_err(|e| format!("{e:#}")),
             Err(e) => Err(format!("{e}")),
@@ -278,75 +278,6 @@ pub async fn plans_in_session(
         out.push((query.clone(), plan));
     }
     Ok(out)
-}
-
-/// EXPLAIN of one watched query inside an open, read-only savepoint or transaction: plain,
-/// or generic for a query with `$n` placeholders (`GENERIC_PLAN` on PostgreSQL 16+, a
-/// prepared statement under `force_generic_plan` before; `prepared` tells the caller to
-/// remove it).
-async fn explain_one(
-    conn: &mut PgConnection,
-    sql: &str,
-    server_version: i64,
-    prepared: &mut bool,
-) -> Result<Plan> {
-    let parts = crate::parse::parse_sql(sql, false);
-    let [one] = parts.statements.as_slice() else {
-        bail!("Failed to EXPLAIN: the text is not exactly one statement");
-    };
-    let text = one.text.trim();
-    let json: String = if !super::watch::has_parameters(text) {
-        // The extended protocol runs exactly one statement.
-        sqlx::query(AssertSqlSafe(format!(
-            "EXPLAIN (VERBOSE, FORMAT JSON) {text}"
-        )))
-        .persistent(false)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", server_words(&e)))?
-        .try_get_unchecked(0)
-        .context("Failed to read the EXPLAIN output")?
-    } else {
-        let explain = if server_version >= 160_000 {
-            format!("EXPLAIN (GENERIC_PLAN, VERBOSE, FORMAT JSON) {text}")
-        } else {
-            sqlx::raw_sql(AssertSqlSafe(format!(
-                "SET LOCAL plan_cache_mode = force_generic_plan; \
-                 PREPARE migsafe_watched_query AS {text}"
-            )))
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", server_words(&e)))?;
-            *prepared = true;
-            let count = super::watch::max_parameter(text);
-            if count == 0 {
-                "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE migsafe_watched_query".to_string()
-            } else {
-                format!(
-                    "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE migsafe_watched_query({})",
-                    vec!["NULL"; count].join(", ")
-                )
-            }
-        };
-        // The simple protocol: with the extended one the server would expect values for `$1`.
-        let rows = sqlx::raw_sql(AssertSqlSafe(explain))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", server_words(&e)))?;
-        rows.first()
-            .context("EXPLAIN returned no row")?
-            .try_get_unchecked(0)
-            .context("Failed to read the EXPLAIN output")?
-    };
-    Plan::from_json(&json)
-}
-
-/// PostgreSQL's message for a failed EXPLAIN, without sqlx's prefix.
-fn server_words(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => db.message().to_string(),
-        other => other.to_string(),
-    }
 }
 
 /// The regressions of one migration, each blamed on the statement that caused it: the net

@@ -14,7 +14,6 @@
 //! all (a column or table it reads is gone). Costs are the planner's estimates on the copy,
 //! never timings.
 
-use crate::evidence::explain::explain;
 use crate::model::QualifiedName;
 use crate::plan::Plan;
 use crate::report::text::thousands;
@@ -398,18 +397,8 @@ pub async fn plans(
                 "not a query EXPLAIN can plan (only SELECT, INSERT, UPDATE, DELETE, MERGE)"
                     .to_string(),
             )
-        } else if has_parameters(&query.sql) {
-            if version >= 160_000 {
-                generic_plan(conn, &query.sql)
-                    .await
-                    .map_err(|e| format!("{e:#}"))
-            } else {
-                prepared_generic_plan(conn, &query.sql)
-                    .await
-                    .map_err(|e| format!("{e:#}"))
-            }
         } else {
-            explain(conn, &query.sql)
+            read_only_plan(conn, &query.sql, version)
                 .await
                 .map_err(|e| format!("{e:#}"))
         };
@@ -427,93 +416,102 @@ async fn server_version_num(conn: &mut PgConnection) -> Result<i64> {
     row.try_get(0).context("Failed to read the server version")
 }
 
-/// `EXPLAIN (GENERIC_PLAN, VERBOSE, FORMAT JSON)` of a query with `$n` placeholders
-/// (PostgreSQL 16+), inside a read-only transaction that is rolled back.
-async fn generic_plan(conn: &mut PgConnection, sql: &str) -> Result<Plan> {
-    let parts = crate::parse::parse_sql(sql, false);
-    let [one] = parts.statements.as_slice() else {
-        bail!("Failed to EXPLAIN: the text is not exactly one statement");
-    };
-    let query = format!(
-        "EXPLAIN (GENERIC_PLAN, VERBOSE, FORMAT JSON) {}",
-        one.text.trim()
-    );
+/// [`explain_in_open`] in a read-only transaction of its own, rolled back; a prepared
+/// statement outlives the rollback, so it is removed whatever happened.
+async fn read_only_plan(conn: &mut PgConnection, sql: &str, server_version: i64) -> Result<Plan> {
+    let mut prepared = false;
     let mut tx = conn
         .begin()
         .await
         .context("Failed to open a read-only transaction for EXPLAIN")?;
-    sqlx::query("SET TRANSACTION READ ONLY")
+    let plan = match sqlx::query("SET TRANSACTION READ ONLY")
         .execute(&mut *tx)
         .await
-        .context("Failed to make the EXPLAIN transaction read-only")?;
-    // The simple protocol: with the extended one, the server would expect values for `$1`.
-    let result = sqlx::raw_sql(AssertSqlSafe(query))
-        .fetch_all(&mut *tx)
-        .await;
+    {
+        Ok(_) => explain_in_open(&mut tx, sql, server_version, &mut prepared).await,
+        Err(e) => {
+            Err(anyhow::Error::new(e).context("Failed to make the EXPLAIN transaction read-only"))
+        }
+    };
     let rolled_back = tx.rollback().await;
-    let rows = result.context("Failed to EXPLAIN (GENERIC_PLAN) the query")?;
+    if prepared {
+        let _ = sqlx::raw_sql("DEALLOCATE migsafe_watched_query")
+            .execute(&mut *conn)
+            .await;
+    }
+    let plan = plan?;
     rolled_back.context("Failed to roll back the EXPLAIN transaction")?;
-    let json: String = rows
-        .first()
-        .context("EXPLAIN returned no row")?
+    Ok(plan)
+}
+
+/// EXPLAIN of one watched query inside a read-only savepoint or transaction the caller opened
+/// and rolls back (before and after the migrations, and between a migration's statements):
+/// plain, or generic for a query with `$n` placeholders (`GENERIC_PLAN` on PostgreSQL 16+, a
+/// prepared statement under `force_generic_plan` before; `prepared` tells the caller to
+/// remove it).
+pub(super) async fn explain_in_open(
+    conn: &mut PgConnection,
+    sql: &str,
+    server_version: i64,
+    prepared: &mut bool,
+) -> Result<Plan> {
+    let parts = crate::parse::parse_sql(sql, false);
+    let [one] = parts.statements.as_slice() else {
+        bail!("Failed to EXPLAIN: the text is not exactly one statement");
+    };
+    let text = one.text.trim();
+    let json: String = if !has_parameters(text) {
+        // The extended protocol runs exactly one statement.
+        sqlx::query(AssertSqlSafe(format!(
+            "EXPLAIN (VERBOSE, FORMAT JSON) {text}"
+        )))
+        .persistent(false)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", server_words(&e)))?
         .try_get_unchecked(0)
-        .context("Failed to read the EXPLAIN output")?;
+        .context("Failed to read the EXPLAIN output")?
+    } else {
+        let explain = if server_version >= 160_000 {
+            format!("EXPLAIN (GENERIC_PLAN, VERBOSE, FORMAT JSON) {text}")
+        } else {
+            sqlx::raw_sql(AssertSqlSafe(format!(
+                "SET LOCAL plan_cache_mode = force_generic_plan; \
+                 PREPARE migsafe_watched_query AS {text}"
+            )))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", server_words(&e)))?;
+            *prepared = true;
+            let count = max_parameter(text);
+            if count == 0 {
+                "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE migsafe_watched_query".to_string()
+            } else {
+                format!(
+                    "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE migsafe_watched_query({})",
+                    vec!["NULL"; count].join(", ")
+                )
+            }
+        };
+        // The simple protocol: with the extended one the server would expect values for `$1`.
+        let rows = sqlx::raw_sql(AssertSqlSafe(explain))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", server_words(&e)))?;
+        rows.first()
+            .context("EXPLAIN returned no row")?
+            .try_get_unchecked(0)
+            .context("Failed to read the EXPLAIN output")?
+    };
     Plan::from_json(&json)
 }
 
-/// Before PostgreSQL 16 (no `GENERIC_PLAN`): the same generic plan through a prepared
-/// statement. With `plan_cache_mode = force_generic_plan` the planner never looks at the
-/// parameters' values, so `EXECUTE` with NULLs shows the plan every call gets; plain EXPLAIN
-/// never runs it, and the transaction is read-only and rolled back.
-async fn prepared_generic_plan(conn: &mut PgConnection, sql: &str) -> Result<Plan> {
-    const NAME: &str = "migsafe_watched_query";
-    let parts = crate::parse::parse_sql(sql, false);
-    let [one] = parts.statements.as_slice() else {
-        bail!("Failed to EXPLAIN: the text is not exactly one statement");
-    };
-    let count = max_parameter(&one.text);
-    let nulls = vec!["NULL"; count].join(", ");
-    let mut tx = conn
-        .begin()
-        .await
-        .context("Failed to open a read-only transaction for EXPLAIN")?;
-    let result = async {
-        sqlx::raw_sql("SET TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
-            .execute(&mut *tx)
-            .await
-            .context("Failed to prepare the EXPLAIN transaction")?;
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "PREPARE {NAME} AS {}",
-            one.text.trim()
-        )))
-        .execute(&mut *tx)
-        .await
-        .context("Failed to PREPARE the query for a generic plan")?;
-        let explain = format!("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {NAME}({nulls})");
-        let explain = if count == 0 {
-            format!("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {NAME}")
-        } else {
-            explain
-        };
-        sqlx::raw_sql(AssertSqlSafe(explain))
-            .fetch_all(&mut *tx)
-            .await
-            .context("Failed to EXPLAIN the generic plan of the query")
+/// PostgreSQL's message for a failed EXPLAIN, without sqlx's prefix.
+fn server_words(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
     }
-    .await;
-    let rolled_back = tx.rollback().await;
-    // Prepared statements outlive the transaction: remove ours whatever happened.
-    let _ = sqlx::raw_sql(AssertSqlSafe(format!("DEALLOCATE {NAME}")))
-        .execute(&mut *conn)
-        .await;
-    let rows = result?;
-    rolled_back.context("Failed to roll back the EXPLAIN transaction")?;
-    let json: String = rows
-        .first()
-        .context("EXPLAIN returned no row")?
-        .try_get_unchecked(0)
-        .context("Failed to read the EXPLAIN output")?;
-    Plan::from_json(&json)
 }
 
 /// The highest `$n` placeholder (outside string literals); 0 without any.
